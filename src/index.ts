@@ -1,0 +1,34 @@
+/** skein: the public names, listed explicitly. */
+
+export { ProcessPoolExecutor } from './executors/process.js';
+export { ThreadPoolExecutor } from './executors/thread.js';
+export {
+  ALL_COMPLETED,
+  asCompleted,
+  type Executor,
+  type ExecutorStats,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  Future,
+  type FutureState,
+  type MapOptions,
+  type ReturnWhen,
+  type ShutdownOptions,
+  type SubmitOptions,
+  type TaskFunction,
+  type TaskResult,
+  type WaitResult,
+  wait,
+} from './futures/base.js';
+export {
+  BrokenExecutorError,
+  CancelledError,
+  ExecutorShutdownError,
+  TimeoutError,
+  type WorkerExit,
+  WorkerExitedError,
+} from './futures/errors.js';
+export { currentTask, type TaskContext } from './pool/current-task.js';
+export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './pool/executor.js';
+export { CapturedVariableError } from './pool/task-reference.js';
+export type { ResourceLimits } from './pool/transport.js';

@@ -1,0 +1,465 @@
+/**
+ * The pool engine shared by ThreadPoolExecutor and ProcessPoolExecutor. Only `Backend.spawn`
+ * differs between them.
+ *
+ *   submit(fn, ...args)
+ *     │  resolveTaskReference(fn) ─ once per function (cached): module URL + export, or source
+ *     ▼
+ *   Future + TaskRecord ──► queue (Deque, FIFO) ◄──────────── requeue: tasks a dead worker had
+ *                              │  dispatch(): one microtask      not started yet (and retries)
+ *                              │  after a burst of submits
+ *                              ▼
+ *            pick the ready worker with the fewest tasks in flight, up to `prefetch` each
+ *                              │  all tasks chosen for one worker → ONE 'run' message
+ *                              ▼
+ *   WorkerSlot.inflight [running, queued-in-worker, ...] ── transport ──► worker-entry drain()
+ *                              ▲                                              │
+ *                              └──────── ONE 'done' message per worker turn ◄─┘
+ *     settle futures ─► stats/progress ─► head timer for the next task ─► dispatch() again
+ *
+ * `prefetch` follows the measured task time: tasks under ~1 ms are handed out in batches (up
+ * to 256 per worker) so the message cost is shared; longer tasks go one per worker, so a slow
+ * task never holds others hostage behind it.
+ *
+ * Failure handling lives here once: a worker exit rejects only its running task
+ * (WorkerExitedError, or a retry), re-queues the ones it had not started, and a replacement is
+ * spawned by the next dispatch. A timeout or abort of a running task settles the future at
+ * once, tells the worker (its `currentTask().signal` aborts) and terminates it after
+ * `abortGracePeriod` ms unless it answers first.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
+import { Deque } from './deque.js';
+import type { TaskReference, ToMain } from './protocol.js';
+import { RESULT_STRIDE, TASK_OK } from './protocol.js';
+import type { Backend, SpawnOptions } from './transport.js';
+import { WORKER_ENTRY } from './transport.js';
+import { deserializeError } from './values.js';
+import { type TaskRecord, WorkerSlot } from './worker-slot.js';
+
+export interface EngineConfig {
+  readonly backend: Backend;
+  readonly spawnOptions: SpawnOptions;
+  readonly maxWorkers: number;
+  readonly minWorkers: number;
+  readonly idleTimeout: number;
+  readonly maxTasksPerWorker: number;
+  readonly abortGracePeriod: number;
+  readonly tsxApi: string | undefined;
+  readonly initializer: TaskReference | Promise<TaskReference> | undefined;
+  readonly initArgs: readonly unknown[];
+}
+
+export type Outcome = 'completed' | 'failed' | 'cancelled';
+
+export interface EngineHooks {
+  /** A task settled (after its future did). */
+  onSettled(outcome: Outcome): void;
+  /** The pool cannot go on: break the executor with this cause. */
+  onBroken(cause: unknown, why: string): void;
+}
+
+/** Consecutive start-up deaths (no worker ever became ready) before the pool gives up. */
+const MAX_STARTUP_FAILURES = 3;
+const TARGET_BATCH_MS = 1;
+const MAX_PREFETCH = 256;
+
+export class PoolEngine {
+  readonly queue = new Deque<TaskRecord>();
+  readonly slots = new Set<WorkerSlot>();
+  private readonly refKeys = new Map<TaskReference, number>();
+  private readonly refs: TaskReference[] = [];
+  private dispatchScheduled = false;
+  private nextWorkerId = 1;
+  private startupFailures = 0;
+  /** Mean run time (ms) of each function, by reference key: sizes its prefetch. */
+  private readonly taskMs: number[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private exitWaiters: (() => void)[] = [];
+  /** Tasks still in `queue` whose futures are settled (cancelled): dropped when reached. */
+  private settledInQueue = 0;
+  stopped = false;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly hooks: EngineHooks,
+  ) {}
+
+  refKey(ref: TaskReference): number {
+    let key = this.refKeys.get(ref);
+    if (key === undefined) {
+      key = this.refs.push(ref) - 1;
+      this.refKeys.set(ref, key);
+    }
+    return key;
+  }
+
+  enqueue(task: TaskRecord): void {
+    task.queued = true;
+    this.queue.push(task);
+    this.scheduleDispatch();
+  }
+
+  private requeueFront(task: TaskRecord): void {
+    task.slot = undefined;
+    task.queued = true;
+    this.queue.unshift(task);
+  }
+
+  /** Tasks waiting for a worker. */
+  get queuedCount(): number {
+    return this.queue.length - this.settledInQueue;
+  }
+
+  /** Empties the queue, returning the tasks whose futures are still open. */
+  takeQueued(): TaskRecord[] {
+    this.settledInQueue = 0;
+    return this.queue.drain().filter((task) => {
+      task.queued = false;
+      return !task.future.done;
+    });
+  }
+
+  scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => this.dispatch());
+  }
+
+  /** Hands queued tasks to workers (one message per worker), then spawns workers if tasks still wait. */
+  dispatch(): void {
+    this.dispatchScheduled = false;
+    if (this.stopped) return;
+    const touched: WorkerSlot[] = [];
+    while (this.queue.length > 0) {
+      const task = this.queue.peek() as TaskRecord;
+      if (task.future.done) {
+        this.queue.shift(); // cancelled while it waited
+        task.queued = false;
+        this.settledInQueue--;
+        continue;
+      }
+      if (task.refKey < 0) break; // its function is still being located; keep FIFO order
+      const slot = this.pickSlot(this.prefetchFor(task.refKey));
+      if (!slot) break;
+      this.queue.shift();
+      task.queued = false;
+      task.future.setRunningOrNotifyCancel();
+      task.slot = slot;
+      slot.dispatched++;
+      if (slot.outgoing.length === 0) touched.push(slot);
+      slot.outgoing.push(task);
+      slot.inflight.push(task);
+      if (slot.inflight.length === 1) this.taskStarted(slot, task);
+    }
+    for (const slot of touched) this.send(slot);
+    this.spawnForBacklog();
+    this.checkIdle();
+  }
+
+  /**
+   * How many tasks of this function one worker may hold: 1 until we have timed it (an unknown
+   * task may be slow, and must not wait behind another while a worker is free), then enough
+   * to keep a worker busy for about TARGET_BATCH_MS per message.
+   */
+  private prefetchFor(refKey: number): number {
+    const ms = this.taskMs[refKey];
+    if (ms === undefined) return 1;
+    return Math.max(1, Math.min(MAX_PREFETCH, Math.floor(TARGET_BATCH_MS / Math.max(ms, 1e-4))));
+  }
+
+  private pickSlot(limit: number): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    for (const slot of this.slots) {
+      if (!slot.accepts(limit, this.config.maxTasksPerWorker)) continue;
+      if (!best || slot.inflight.length < best.inflight.length) best = slot;
+    }
+    return best;
+  }
+
+  private send(slot: WorkerSlot): void {
+    const tasks = slot.outgoing;
+    slot.outgoing = [];
+    clearTimeout(slot.idleTimer);
+    slot.keepAlive(true);
+    const refs: [number, TaskReference][] = [];
+    const transfer: TransferListItem[] = [];
+    const wire = tasks.map((task) => {
+      if (!slot.knownRefs.has(task.refKey)) {
+        slot.knownRefs.add(task.refKey);
+        refs.push([task.refKey, this.refs[task.refKey] as TaskReference]);
+      }
+      if (task.transfer) transfer.push(...task.transfer);
+      return [task.id, task.refKey, task.args, task.chunk] as [number, number, unknown[], boolean];
+    });
+    try {
+      slot.transport.post(
+        { t: 'run', refs: refs.length > 0 ? refs : undefined, tasks: wire },
+        transfer.length > 0 ? transfer : undefined,
+      );
+    } catch (error) {
+      // The submit-time check missed something uncloneable. Fail only that task: resend the
+      // others one by one so the culprit is found and named.
+      if (tasks.length === 1) {
+        this.failUnsent(slot, tasks[0] as TaskRecord, error);
+        return;
+      }
+      for (const task of tasks) {
+        slot.outgoing = [task];
+        this.send(slot);
+      }
+    }
+  }
+
+  private failUnsent(slot: WorkerSlot, task: TaskRecord, error: unknown): void {
+    const rest = slot.inflight.drain().filter((t) => t !== task);
+    for (const t of rest) slot.inflight.push(t);
+    slot.knownRefs.delete(task.refKey);
+    this.settle(
+      task,
+      false,
+      new TypeError(`the task's arguments cannot be sent to a worker: ${(error as Error).message}`),
+    );
+    if (slot.inflight.peek() && slot.inflight.peek() !== task)
+      this.taskStarted(slot, slot.inflight.peek() as TaskRecord);
+  }
+
+  /** The head of a worker's queue is the running task: its timeout counts from now. */
+  private taskStarted(slot: WorkerSlot, task: TaskRecord): void {
+    clearTimeout(slot.headTimer);
+    slot.headTimer = undefined;
+    if (task.timeout !== undefined && !task.future.done) {
+      slot.headTimer = setTimeout(() => {
+        const error = new TimeoutError(`${task.fnName || 'the task'} did not finish within ${task.timeout} ms`);
+        if (this.settle(task, false, error)) this.stopRunning(slot, task);
+      }, task.timeout);
+    }
+  }
+
+  /** Stops the running task of `slot`: ask the worker to abort it, and kill it if it does not answer in time. */
+  stopRunning(slot: WorkerSlot, task: TaskRecord): void {
+    if (slot.stopping || slot.terminating) return;
+    slot.stopping = task;
+    if (this.config.abortGracePeriod <= 0) {
+      slot.terminate();
+      return;
+    }
+    try {
+      slot.transport.post({ t: 'abort', id: task.id });
+    } catch {
+      // the worker is already gone; its exit handler does the rest
+    }
+    slot.killTimer = setTimeout(() => slot.terminate(), this.config.abortGracePeriod);
+  }
+
+  /** An abort signal fired for `task`: cancel it wherever it is. */
+  abortTask(task: TaskRecord): void {
+    const reason = task.signal?.reason;
+    if (!this.cancel(task, new CancelledError('the task was aborted', { cause: reason }))) return;
+    const slot = task.slot;
+    if (!slot) return; // still queued: dispatch() skips it
+    if (slot.inflight.peek() === task) this.stopRunning(slot, task);
+    else {
+      try {
+        slot.transport.post({ t: 'abort', id: task.id }); // queued in the worker: it skips it
+      } catch {
+        // the worker is gone
+      }
+    }
+  }
+
+  /** Settles a task's future once; false if it was already settled (a late answer). */
+  settle(task: TaskRecord, ok: boolean, value: unknown): boolean {
+    const settled = ok ? task.future.setResult(value) : task.future.setException(value);
+    if (settled) {
+      if (task.queued) this.settledInQueue++;
+      this.release(task);
+      this.hooks.onSettled(ok ? 'completed' : 'failed');
+    }
+    return settled;
+  }
+
+  /** Cancels a task's future (pending or running); false if it was already settled. */
+  cancel(task: TaskRecord, error: CancelledError): boolean {
+    if (!task.future.setCancelled(error)) return false;
+    if (task.queued) this.settledInQueue++;
+    this.release(task);
+    this.hooks.onSettled('cancelled');
+    return true;
+  }
+
+  /** A future was cancelled by its owner (`future.cancel()`, which only works while queued). */
+  cancelledByUser(task: TaskRecord): void {
+    if (task.queued) this.settledInQueue++;
+    this.release(task);
+    this.hooks.onSettled('cancelled');
+  }
+
+  /** Drops what a settled task holds on to: its abort listener. */
+  private release(task: TaskRecord): void {
+    if (task.onAbort) {
+      task.signal?.removeEventListener('abort', task.onAbort);
+      task.onAbort = undefined;
+    }
+  }
+
+  // ---- workers
+
+  private spawnForBacklog(): void {
+    let live = 0;
+    let spare = 0; // workers that will take a task soon: starting, or ready and empty
+    for (const slot of this.slots) {
+      if (slot.state === 'closing') continue;
+      live++;
+      if (slot.state === 'starting' || slot.inflight.length === 0) spare++;
+    }
+    const waiting = this.queue.length;
+    while (live < this.config.maxWorkers && (spare < waiting || live < this.config.minWorkers)) {
+      this.spawn();
+      live++;
+      spare++;
+    }
+    for (const slot of this.slots) if (slot.state === 'starting') slot.keepAlive(waiting > 0);
+  }
+
+  spawn(): void {
+    const id = this.nextWorkerId++;
+    let slot: WorkerSlot | undefined;
+    const transport = this.config.backend.spawn(
+      WORKER_ENTRY,
+      { ...this.config.spawnOptions, name: `${this.config.spawnOptions.name}-${id}` },
+      {
+        onMessage: (message) => this.onMessage(slot as WorkerSlot, message),
+        onExit: (exit) => this.onExit(slot as WorkerSlot, exit),
+      },
+    );
+    slot = new WorkerSlot(id, transport);
+    this.slots.add(slot);
+    const started = slot;
+    const sendInit = (initializer: TaskReference | undefined) => {
+      if (started.state !== 'starting') return;
+      transport.post({
+        t: 'init',
+        workerId: id,
+        tsxApi: this.config.tsxApi,
+        initializer,
+        initArgs: this.config.initArgs,
+      });
+    };
+    const init = this.config.initializer;
+    if (init instanceof Promise)
+      init.then(sendInit, (error) => this.hooks.onBroken(error, 'the initializer cannot be sent'));
+    else sendInit(init);
+  }
+
+  private onMessage(slot: WorkerSlot, message: ToMain): void {
+    switch (message.t) {
+      case 'ready':
+        slot.state = 'ready';
+        this.startupFailures = 0;
+        this.dispatch();
+        if (slot.inflight.length === 0) {
+          slot.keepAlive(false);
+          this.armIdleTimer(slot);
+        }
+        return;
+      case 'init-error':
+        this.hooks.onBroken(deserializeError(message.error), 'the initializer raised an error');
+        return;
+      case 'done':
+        this.onResults(slot, message.results);
+    }
+  }
+
+  private onResults(slot: WorkerSlot, results: unknown[]): void {
+    for (let i = 0; i < results.length; i += RESULT_STRIDE) {
+      const task = slot.inflight.shift();
+      if (!task || task.id !== results[i]) throw new Error('skein internal error: worker answers out of order');
+      const ms = results[i + 3] as number;
+      const mean = this.taskMs[task.refKey];
+      this.taskMs[task.refKey] = mean === undefined ? ms : mean * 0.8 + ms * 0.2;
+      task.slot = undefined;
+      if (slot.stopping === task) {
+        // It answered after all: the worker is healthy, keep it.
+        clearTimeout(slot.killTimer);
+        slot.stopping = undefined;
+      }
+      const ok = results[i + 1] === TASK_OK;
+      this.settle(task, ok, ok ? results[i + 2] : deserializeError(results[i + 2]));
+    }
+    const next = slot.inflight.peek();
+    if (next) this.taskStarted(slot, next);
+    else {
+      clearTimeout(slot.headTimer);
+      slot.headTimer = undefined;
+    }
+    if (slot.dispatched >= this.config.maxTasksPerWorker && slot.inflight.length === 0) slot.terminate();
+    this.dispatch();
+    if (slot.inflight.length === 0) {
+      slot.keepAlive(false);
+      this.armIdleTimer(slot);
+    }
+  }
+
+  private armIdleTimer(slot: WorkerSlot): void {
+    if (slot.state !== 'ready' || slot.inflight.length > 0 || !Number.isFinite(this.config.idleTimeout)) return;
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      let live = 0;
+      for (const s of this.slots) if (s.state !== 'closing') live++;
+      if (slot.inflight.length === 0 && live > this.config.minWorkers) slot.terminate();
+    }, this.config.idleTimeout);
+    slot.idleTimer.unref();
+  }
+
+  private onExit(slot: WorkerSlot, exit: WorkerExit): void {
+    this.slots.delete(slot);
+    slot.clearTimers();
+    const diedStarting = slot.state === 'starting' && !slot.terminating;
+    const running = slot.inflight.shift();
+    if (running) running.slot = undefined;
+    // The others were only queued inside that worker: they never started, so they run elsewhere.
+    const notStarted = slot.inflight.drain();
+    for (let i = notStarted.length - 1; i >= 0; i--) {
+      const task = notStarted[i] as TaskRecord;
+      if (task.future.done) task.slot = undefined;
+      else this.requeueFront(task);
+    }
+    if (running && !running.future.done) {
+      if (running.retriesLeft > 0) {
+        running.retriesLeft--;
+        this.requeueFront(running);
+      } else {
+        this.settle(running, false, new WorkerExitedError(exit));
+      }
+    }
+    if (diedStarting && ++this.startupFailures >= MAX_STARTUP_FAILURES && !this.stopped) {
+      this.hooks.onBroken(new WorkerExitedError(exit), `${MAX_STARTUP_FAILURES} workers in a row died while starting`);
+    }
+    for (const resolve of this.exitWaiters.splice(0)) resolve();
+    this.scheduleDispatch();
+  }
+
+  // ---- shutdown
+
+  /** Resolves when nothing is queued and no worker has a task. */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0 || this.queue.length > 0) return;
+    for (const slot of this.slots) if (slot.inflight.length > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Terminates every worker and resolves when all have exited. */
+  async terminateAll(): Promise<void> {
+    this.stopped = true;
+    for (const slot of this.slots) if (!slot.terminating) slot.terminate();
+    while (this.slots.size > 0) await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * `PoolExecutor`: the public face of the pool engine, shared by ThreadPoolExecutor and
+ * ProcessPoolExecutor. It validates input, turns calls into TaskRecords, and owns the
+ * executor-level states (open → shutting down → shut down, or broken).
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import {
+  type Executor,
+  type ExecutorStats,
+  Future,
+  type MapOptions,
+  type ShutdownOptions,
+  type SubmitOptions,
+  type TaskFunction,
+  type TaskResult,
+} from '../futures/base.js';
+import { BrokenExecutorError, CancelledError, ExecutorShutdownError } from '../futures/errors.js';
+import { type Outcome, PoolEngine } from './engine.js';
+import { mapChunks } from './map.js';
+import type { ChunkOutcome, TaskReference } from './protocol.js';
+import { resolveTaskReference } from './task-reference.js';
+import type { Backend, ResourceLimits } from './transport.js';
+import { assertArgumentsCloneable } from './values.js';
+import type { TaskRecord } from './worker-slot.js';
+
+export interface PoolExecutorOptions {
+  /** Workers at most. Default: `os.availableParallelism()`. */
+  maxWorkers?: number;
+  /** Workers kept even when idle (started at once). Default 0. */
+  minWorkers?: number;
+  /** ms an idle worker above `minWorkers` lives. Default 30,000; `Infinity` keeps them. */
+  idleTimeout?: number;
+  /** Runs once in every worker before its first task; if it throws, the executor is broken. */
+  initializer?: TaskFunction;
+  initArgs?: readonly unknown[];
+  /** Replace a worker after this many tasks (Python's `max_tasks_per_child`). Default: never. */
+  maxTasksPerWorker?: number;
+  /** Memory caps per worker (threads: Node's resourceLimits; processes: V8 flags). */
+  resourceLimits?: ResourceLimits;
+  /** Environment of the workers. Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra Node flags for the workers. */
+  execArgv?: readonly string[];
+  /** Names the workers (`name-1`, `name-2`, ...), as seen in debuggers and `ps`. */
+  name?: string;
+  /**
+   * ms a stopped task (timeout, abort) has to honour `currentTask().signal` before its worker is
+   * terminated. Default 50; 0 terminates at once.
+   */
+  abortGracePeriod?: number;
+}
+
+export interface ProgressEvent extends ExecutorStats {}
+
+function checkCount(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min) && value !== Number.POSITIVE_INFINITY) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+}
+
+function checkMs(name: string, value: number | undefined): void {
+  if (value !== undefined && !(typeof value === 'number' && value >= 0)) {
+    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+  }
+}
+
+/**
+ * Where `tsx/esm/api` is (its ES module entry), when this program runs under tsx: Node 20 does
+ * not apply `--import tsx` to worker threads, so each thread registers it itself.
+ */
+function findTsxApi(): string | undefined {
+  if (!process.execArgv.some((arg) => arg.includes('tsx'))) return undefined;
+  for (const base of [`${process.cwd()}/`, import.meta.url]) {
+    try {
+      const packageJson = createRequire(base).resolve('tsx/package.json');
+      const pkg = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+        exports: Record<string, { import?: { default?: string } }>;
+      };
+      const entry = pkg.exports['./esm/api']?.import?.default;
+      if (entry) return new URL(entry, pathToFileURL(packageJson)).href;
+    } catch {
+      // try the next place
+    }
+  }
+  return undefined;
+}
+
+export class PoolExecutor extends EventEmitter implements Executor {
+  readonly maxWorkers: number;
+  private readonly engine: PoolEngine;
+  private readonly backend: Backend;
+  private nextTaskId = 1;
+  private state: 'open' | 'shutdown' | 'broken' = 'open';
+  private brokenError: BrokenExecutorError | undefined;
+  private closing: Promise<void> | undefined;
+  private completed = 0;
+  private failed = 0;
+  private cancelled = 0;
+
+  constructor(backend: Backend, options: PoolExecutorOptions = {}) {
+    super();
+    checkCount('maxWorkers', options.maxWorkers, 1);
+    checkCount('minWorkers', options.minWorkers, 0);
+    checkCount('maxTasksPerWorker', options.maxTasksPerWorker, 1);
+    checkMs('idleTimeout', options.idleTimeout);
+    checkMs('abortGracePeriod', options.abortGracePeriod);
+    this.backend = backend;
+    this.maxWorkers = options.maxWorkers ?? availableParallelism();
+    const minWorkers = Math.min(options.minWorkers ?? 0, this.maxWorkers);
+    let initializer: TaskReference | Promise<TaskReference> | undefined;
+    if (options.initializer) {
+      initializer = resolveTaskReference(options.initializer);
+      assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind === 'process');
+    }
+    this.engine = new PoolEngine(
+      {
+        backend,
+        spawnOptions: {
+          name: options.name ?? `skein-${backend.kind}`,
+          env: options.env,
+          execArgv: options.execArgv,
+          resourceLimits: options.resourceLimits,
+        },
+        maxWorkers: this.maxWorkers,
+        minWorkers,
+        idleTimeout: options.idleTimeout ?? 30_000,
+        maxTasksPerWorker: options.maxTasksPerWorker ?? Number.POSITIVE_INFINITY,
+        abortGracePeriod: options.abortGracePeriod ?? 50,
+        tsxApi: backend.kind === 'thread' ? findTsxApi() : undefined,
+        initializer,
+        initArgs: options.initArgs ?? [],
+      },
+      {
+        onSettled: (outcome) => this.onSettled(outcome),
+        onBroken: (cause, why) => this.breakExecutor(cause, why),
+      },
+    );
+    for (let i = 0; i < minWorkers; i++) this.engine.spawn();
+  }
+
+  submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
+    return this.submitTask(fn, args, undefined, false) as Future<TaskResult<F>>;
+  }
+
+  submitWith<F extends TaskFunction>(options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
+    return this.submitTask(fn, args, options, false) as Future<TaskResult<F>>;
+  }
+
+  map<F extends (item: never) => unknown>(
+    fn: F,
+    items: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
+    options?: MapOptions,
+  ): AsyncIterable<Awaited<ReturnType<F>>> {
+    this.checkOpen();
+    resolveTaskReference(fn); // fail now, not at the first chunk, if fn cannot be sent
+    return mapChunks<Awaited<ReturnType<F>>>(
+      {
+        maxWorkers: this.maxWorkers,
+        submitChunk: (chunk) =>
+          this.submitTask(fn as unknown as TaskFunction, chunk, undefined, true) as Future<ChunkOutcome>,
+      },
+      items,
+      options,
+    );
+  }
+
+  private submitTask(
+    fn: TaskFunction,
+    args: unknown[],
+    options: SubmitOptions | undefined,
+    chunk: boolean,
+  ): Future<unknown> {
+    this.checkOpen();
+    if (options) {
+      checkMs('timeout', options.timeout);
+      checkCount('retries', options.retries, 0);
+    }
+    assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
+    const engine = this.engine;
+    // The first function lookup can take ~30 ms (the inspector's first use); start a worker
+    // first so its start-up overlaps with it.
+    if (engine.slots.size === 0) engine.spawn();
+    const ref = resolveTaskReference(fn);
+    const task: TaskRecord = {
+      id: this.nextTaskId++,
+      future: new Future<unknown>(() => engine.cancelledByUser(task)),
+      refKey: ref instanceof Promise ? -1 : engine.refKey(ref),
+      fnName: fn.name,
+      args,
+      transfer: options?.transfer,
+      timeout: options?.timeout,
+      signal: options?.signal,
+      onAbort: undefined,
+      retriesLeft: options?.retries ?? 0,
+      chunk,
+      slot: undefined,
+      queued: false,
+    };
+    if (ref instanceof Promise) {
+      ref.then(
+        (resolved) => {
+          task.refKey = engine.refKey(resolved);
+          engine.scheduleDispatch();
+        },
+        (error) => {
+          task.refKey = 0; // let dispatch() move past it once it is settled
+          engine.settle(task, false, error);
+          engine.scheduleDispatch();
+        },
+      );
+    }
+    const signal = options?.signal;
+    if (signal) {
+      if (signal.aborted) {
+        this.engine.cancel(
+          task,
+          new CancelledError('the task was aborted before it was submitted', { cause: signal.reason }),
+        );
+        return task.future;
+      }
+      task.onAbort = () => engine.abortTask(task);
+      signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+    engine.enqueue(task);
+    return task.future;
+  }
+
+  private checkOpen(): void {
+    if (this.state === 'broken') throw this.brokenError;
+    if (this.state === 'shutdown') throw new ExecutorShutdownError('cannot submit a task after shutdown()');
+  }
+
+  private onSettled(outcome: Outcome): void {
+    this[outcome]++;
+    if (this.listenerCount('progress') > 0) this.emit('progress', this.stats);
+  }
+
+  private breakExecutor(cause: unknown, why: string): void {
+    if (this.state === 'broken') return;
+    this.state = 'broken';
+    this.brokenError = new BrokenExecutorError(`the executor is broken: ${why}`, { cause });
+    for (const task of this.engine.takeQueued()) this.engine.settle(task, false, this.brokenError);
+    for (const slot of this.engine.slots) {
+      for (const task of slot.inflight.drain()) this.engine.settle(task, false, this.brokenError);
+    }
+    void this.engine.terminateAll();
+  }
+
+  get stats(): ExecutorStats {
+    let workers = 0;
+    let idle = 0;
+    let running = 0;
+    for (const slot of this.engine.slots) {
+      if (slot.state === 'closing') continue;
+      workers++;
+      if (slot.state === 'ready' && slot.inflight.length === 0) idle++;
+      running += slot.inflight.length;
+    }
+    const queued = this.engine.queuedCount;
+    return {
+      workers,
+      idle,
+      queued,
+      running,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+    };
+  }
+
+  /**
+   * Stops accepting tasks. With `wait` (default) resolves once every task has settled and every
+   * worker has exited; with `cancelFutures`, tasks not yet handed to a worker are cancelled.
+   * Without `wait`, the pool still finishes the remaining work, then exits, on its own.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.state === 'open') this.state = 'shutdown';
+    if (options.cancelFutures) {
+      for (const task of this.engine.takeQueued()) {
+        this.engine.cancel(task, new CancelledError('cancelled by shutdown({ cancelFutures: true })'));
+      }
+    }
+    this.closing ??= this.engine.whenIdle().then(() => this.engine.terminateAll());
+    return options.wait === false ? Promise.resolve() : this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}

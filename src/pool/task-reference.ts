@@ -1,0 +1,205 @@
+/**
+ * `resolveTaskReference(fn)`: how a function object in this thread becomes something a worker
+ * can load, the way Python pickles a function as "module + qualified name".
+ *
+ * 1. V8 knows where every function was defined: `[[FunctionLocation]]`, read through
+ *    `node:inspector` (synchronous in-process, ~150 µs, once per function).
+ * 2. The location's script id maps to the module's URL (`Debugger.scriptParsed`).
+ * 3. The module's exports are searched for the function itself (identity, not name), giving the
+ *    export path; the worker will `import(url)` and follow it.
+ * 4. A function that is not an export (an inline arrow, a helper in the entry script) is sent as
+ *    source if it uses no outer variable; otherwise the error names the variable.
+ *
+ * The entry script (process.argv[1]) is never imported by reference: importing it in a worker
+ * would run the whole program again there (Python guards this with `if __name__ == "__main__"`).
+ */
+import { Session } from 'node:inspector';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freeVariables, parseFunctionSource } from './free-variables.js';
+import type { TaskReference } from './protocol.js';
+
+const require = createRequire(import.meta.url);
+
+/** Names a source-sent function may use although they are not globals: the worker provides them. */
+const WORKER_PROVIDED = new Set(['require', '__name']);
+
+let session: Session | undefined;
+const scriptUrls = new Map<string, string>();
+const namespaces = new Map<string, Record<string, unknown>>();
+const cache = new WeakMap<Function, TaskReference | Promise<TaskReference>>();
+
+function inspectorSession(): Session {
+  if (!session) {
+    session = new Session();
+    session.connect();
+    session.on('Debugger.scriptParsed', (message) => {
+      scriptUrls.set(message.params.scriptId, message.params.url);
+    });
+  }
+  return session;
+}
+
+/** Runs an inspector command; in-process sessions answer synchronously, before `post` returns. */
+function postSync<T>(method: string, params?: object): T {
+  let outcome: { error: Error | null; result: T } | undefined;
+  inspectorSession().post(method, params ?? {}, (error: Error | null, result: unknown) => {
+    outcome = { error, result: result as T };
+  });
+  if (!outcome) throw new Error(`node:inspector did not answer ${method} synchronously`);
+  if (outcome.error) throw outcome.error;
+  return outcome.result;
+}
+
+interface FunctionLocation {
+  scriptId: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
+const PROBE = Symbol.for('skein.functionProbe');
+
+function functionLocation(fn: Function): FunctionLocation | undefined {
+  (globalThis as Record<symbol, unknown>)[PROBE] = fn;
+  try {
+    const { result } = postSync<{ result: { objectId: string } }>('Runtime.evaluate', {
+      expression: `globalThis[Symbol.for('skein.functionProbe')]`,
+    });
+    try {
+      const props = postSync<{ internalProperties?: { name: string; value?: { value?: unknown } }[] }>(
+        'Runtime.getProperties',
+        { objectId: result.objectId, ownProperties: true },
+      );
+      const location = props.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
+      return location?.value?.value as FunctionLocation | undefined;
+    } finally {
+      postSync('Runtime.releaseObject', { objectId: result.objectId });
+    }
+  } finally {
+    delete (globalThis as Record<symbol, unknown>)[PROBE];
+  }
+}
+
+function scriptUrl(scriptId: string): string {
+  if (!scriptUrls.has(scriptId)) {
+    // Enabling the debugger replays scriptParsed for every loaded script; it is switched off
+    // again at once so that it costs nothing while tasks run.
+    postSync('Debugger.enable');
+    postSync('Debugger.disable');
+  }
+  return scriptUrls.get(scriptId) ?? '';
+}
+
+function entryUrl(): string | undefined {
+  const entry = process.argv[1];
+  if (!entry) return undefined;
+  try {
+    return pathToFileURL(require.resolve(entry)).href;
+  } catch {
+    return pathToFileURL(entry).href;
+  }
+}
+
+function findExportPath(exports: unknown, fn: Function, prefix: string[]): string[] | undefined {
+  if (exports === fn) return prefix;
+  if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return undefined;
+  for (const key of Object.keys(exports)) {
+    try {
+      if ((exports as Record<string, unknown>)[key] === fn) return [...prefix, key];
+    } catch {
+      // a throwing getter on an export is not our function
+    }
+  }
+  return undefined;
+}
+
+/** The export path of `fn` among what this thread already has loaded, without importing anything. */
+function findLoadedExport(url: string, fn: Function): string[] | undefined {
+  const cjs = url.startsWith('file:') ? require.cache[fileURLToPath(url)] : undefined;
+  // A CommonJS module imported by ESM is `{ default: module.exports, ...named }`; the worker
+  // imports it the same way, so `default` first is the path that always exists.
+  if (cjs) return findExportPath(cjs.exports, fn, ['default']);
+  const ns = namespaces.get(url);
+  if (!ns) return undefined;
+  return findExportPath(ns, fn, []) ?? findExportPath(ns.default, fn, ['default']);
+}
+
+export class CapturedVariableError extends TypeError {
+  override name = 'CapturedVariableError';
+}
+
+function sourceReference(fn: Function, where: string): TaskReference {
+  const source = Function.prototype.toString.call(fn);
+  let parsed: ReturnType<typeof parseFunctionSource>;
+  try {
+    parsed = parseFunctionSource(source);
+  } catch {
+    throw new TypeError(
+      `${label(fn)} cannot be sent to a worker: its source text could not be parsed as a function. ` +
+        'Export it from a module and submit it by reference.',
+    );
+  }
+  const captured = freeVariables(parsed.node).filter((name) => !(name in globalThis) && !WORKER_PROVIDED.has(name));
+  if (captured.length > 0) {
+    const names = captured.map((n) => `"${n}"`).join(', ');
+    throw new CapturedVariableError(
+      `${label(fn)} uses the outer variable${captured.length > 1 ? 's' : ''} ${names}, which a worker cannot see. ` +
+        `${where} Either export the function from a module (not the entry script) so the worker imports it, ` +
+        `or pass ${names} as argument${captured.length > 1 ? 's' : ''}.`,
+    );
+  }
+  return { kind: 'source', source: parsed.expression };
+}
+
+function label(fn: Function): string {
+  return fn.name ? `function "${fn.name}"` : 'the anonymous function';
+}
+
+function resolveUncached(fn: Function): TaskReference | Promise<TaskReference> {
+  const location = functionLocation(fn);
+  if (!location) {
+    throw new TypeError(
+      `${label(fn)} cannot be sent to a worker: it is a bound or built-in function, with no source of its own. ` +
+        'Export a plain function that calls it.',
+    );
+  }
+  const url = scriptUrl(location.scriptId);
+  const isModule = url.startsWith('file:') || url.startsWith('data:');
+  if (!isModule || url === entryUrl()) {
+    return sourceReference(
+      fn,
+      isModule ? 'It is defined in the entry script, which workers do not import.' : 'It was not defined in a module.',
+    );
+  }
+  const loaded = findLoadedExport(url, fn);
+  if (loaded) return { kind: 'module', url, path: loaded };
+  if (namespaces.has(url) || require.cache[fileURLToPath(url)]) return sourceReference(fn, 'It is not exported.');
+  // An ES module we have not seen yet: import it (already evaluated, so this only fetches the
+  // namespace) and look again.
+  return import(url).then((ns: Record<string, unknown>) => {
+    namespaces.set(url, ns);
+    const path = findLoadedExport(url, fn);
+    return path ? { kind: 'module', url, path } : sourceReference(fn, 'It is not exported.');
+  });
+}
+
+/**
+ * The reference for `fn`: synchronously when skein can tell at once (cached, CommonJS, an
+ * already-seen module, source), else a promise (the first function of a new ES module).
+ * Throws (or rejects) with a message that says how to fix it when `fn` cannot be sent.
+ */
+export function resolveTaskReference(fn: Function): TaskReference | Promise<TaskReference> {
+  const cached = cache.get(fn);
+  if (cached) return cached;
+  if (typeof fn !== 'function')
+    throw new TypeError(`a task must be a function, got ${fn === null ? 'null' : typeof fn}`);
+  const ref = resolveUncached(fn);
+  cache.set(fn, ref);
+  if (ref instanceof Promise) {
+    ref.then(
+      (resolved) => cache.set(fn, resolved),
+      () => cache.delete(fn),
+    );
+  }
+  return ref;
+}

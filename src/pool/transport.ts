@@ -1,0 +1,48 @@
+/**
+ * What the pool engine needs from a worker, whatever runs it. A backend (thread, process)
+ * is one small function that starts a worker and returns this; everything else (queueing,
+ * batching, respawn, timeouts) is the engine's and is shared.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { WorkerExit } from '../futures/errors.js';
+import type { ToMain, ToWorker } from './protocol.js';
+
+export interface WorkerTransport {
+  /** Sends a message; throws synchronously if a value cannot be cloned. */
+  post(message: ToWorker, transfer?: readonly TransferListItem[]): void;
+  /** Forcefully stops the worker; `onExit` follows. */
+  terminate(): void;
+  /** Whether the worker keeps the parent's event loop alive (only while it has work). */
+  setKeepAlive(keepAlive: boolean): void;
+}
+
+export interface TransportHandlers {
+  onMessage(message: ToMain): void;
+  /** Called exactly once, when the worker has exited for whatever reason. */
+  onExit(exit: WorkerExit): void;
+}
+
+/** Options every backend understands; each maps them onto what its runtime offers. */
+export interface SpawnOptions {
+  readonly name: string;
+  readonly env: NodeJS.ProcessEnv | undefined;
+  readonly execArgv: readonly string[] | undefined;
+  readonly resourceLimits: ResourceLimits | undefined;
+}
+
+export interface ResourceLimits {
+  /** Heap size cap, MB (`--max-old-space-size` for processes). */
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+export interface Backend {
+  /** 'thread' | 'process': used in messages and for what may be shared (SharedArrayBuffer). */
+  readonly kind: 'thread' | 'process';
+  spawn(entry: URL, options: SpawnOptions, handlers: TransportHandlers): WorkerTransport;
+}
+
+/** The worker entry script, next to this file in the built package. */
+export const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url);

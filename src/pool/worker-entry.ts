@@ -1,0 +1,248 @@
+/**
+ * The worker's side of the pool, the same file for threads and child processes.
+ *
+ *   init ─► (register tsx) ─► run initializer ─► 'ready'
+ *   run{refs,tasks} ─► local queue ─► drain(): call each task in order, one at a time
+ *                                       │ sync result: into the outbox, next task at once
+ *                                       │ promise: flush the outbox, resume when it settles
+ *                                       ▼
+ *                                    'done'{results, busy}   (one message per turn)
+ *
+ * Tasks run strictly one after another, so the pool knows which task is running (the oldest
+ * unanswered one) and which were only queued here: those are re-sent elsewhere if we die.
+ */
+import { createRequire } from 'node:module';
+import { parentPort } from 'node:worker_threads';
+import type { ChunkOutcome, TaskReference, ToMain, ToWorker, WireTask } from './protocol.js';
+import { TASK_ERROR, TASK_OK } from './protocol.js';
+import { findUncloneable, serializeError } from './values.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+const send: (message: ToMain) => void = parentPort
+  ? (message) => parentPort?.postMessage(message)
+  : (message) => process.send?.(message);
+
+let tsxApi: string | undefined;
+let tsxReady: Promise<void> | undefined;
+const references = new Map<number, TaskReference>();
+const functions = new Map<number, Fn>();
+const aborted = new Set<number>();
+
+const queue: WireTask[] = [];
+let head = 0;
+let draining = false;
+let outbox: unknown[] = [];
+
+// ---- the task context, read by `currentTask()` through a global slot so that a task module
+// importing its own copy of skein still sees it.
+interface RunningTask {
+  id: number;
+  controller: AbortController | undefined;
+}
+let running: RunningTask | undefined;
+const CURRENT = Symbol.for('skein.currentTask');
+(globalThis as Record<symbol, unknown>)[CURRENT] = () => {
+  if (!running) return undefined;
+  running.controller ??= new AbortController();
+  return { id: running.id, signal: running.controller.signal };
+};
+
+// ---- loading task functions
+
+const localRequire = createRequire(`${process.cwd()}/`);
+const keepName = (fn: Function, name: string) => Object.defineProperty(fn, 'name', { value: name, configurable: true });
+
+function evaluateSource(source: string): Fn {
+  // The parent checked that the function uses no outer variable; `require` and esbuild's
+  // `__name` helper (present in code compiled by tsx) are the two names we provide.
+  return new Function('require', '__name', `"use strict"; return (${source});`)(localRequire, keepName) as Fn;
+}
+
+function ensureTsx(): Promise<void> {
+  if (!tsxApi) return Promise.resolve();
+  tsxReady ??= import(tsxApi).then((api: { register: () => unknown }) => {
+    api.register();
+  });
+  return tsxReady;
+}
+
+async function loadFunction(ref: TaskReference): Promise<Fn> {
+  if (ref.kind === 'source') return evaluateSource(ref.source);
+  await ensureTsx();
+  let target: unknown = await import(ref.url);
+  for (const key of ref.path) target = (target as Record<string, unknown> | undefined)?.[key];
+  if (typeof target !== 'function') {
+    throw new TypeError(`${ref.url} has no function at export "${ref.path.join('.')}" in this worker`);
+  }
+  return target as Fn;
+}
+
+// ---- running
+
+function reply(id: number, status: number, payload: unknown, ms: number): void {
+  outbox.push(id, status, payload, ms);
+}
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  const message: ToMain = { t: 'done', results: outbox };
+  outbox = [];
+  try {
+    send(message);
+  } catch {
+    // A result that cannot be cloned (a function, a socket) must fail its own task, not the batch.
+    const results = message.results;
+    for (let i = 0; i < results.length; i += 4) {
+      const bad = results[i + 1] === TASK_OK ? findUncloneable(results[i + 2], !parentPort) : undefined;
+      if (bad) {
+        results[i + 1] = TASK_ERROR;
+        results[i + 2] = serializeError(
+          new TypeError(`the task's result cannot be sent back from the worker: result${bad.path} is ${bad.what}`),
+        );
+      }
+    }
+    send(message);
+  }
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/** Calls `fn` on each item; returns synchronously unless an item's call returns a promise. */
+function runChunk(fn: Fn, items: unknown[]): ChunkOutcome | Promise<ChunkOutcome> {
+  const started = performance.now();
+  const values: unknown[] = [];
+  const step = (from: number): ChunkOutcome | Promise<ChunkOutcome> => {
+    for (let i = from; i < items.length; i++) {
+      let value: unknown;
+      try {
+        value = fn(items[i]);
+      } catch (error) {
+        return { values, error: serializeError(error) as ChunkOutcome['error'], ms: performance.now() - started };
+      }
+      if (isThenable(value)) {
+        return Promise.resolve(value).then(
+          (v) => {
+            values.push(v);
+            return step(i + 1);
+          },
+          (error) => ({
+            values,
+            error: serializeError(error) as ChunkOutcome['error'],
+            ms: performance.now() - started,
+          }),
+        );
+      }
+      values.push(value);
+    }
+    return { values, ms: performance.now() - started };
+  };
+  return step(0);
+}
+
+function drain(): void {
+  draining = true;
+  while (head < queue.length) {
+    const task = queue[head] as WireTask;
+    const [id, key, args, chunk] = task;
+    const fn = functions.get(key);
+    if (fn === undefined) {
+      const ref = references.get(key);
+      flush();
+      (ref ? loadFunction(ref) : Promise.reject(new Error(`unknown task reference ${key}`))).then(
+        (loaded) => {
+          functions.set(key, loaded);
+          drain();
+        },
+        (error) => {
+          head++;
+          reply(id, TASK_ERROR, serializeError(error), 0);
+          drain();
+        },
+      );
+      return;
+    }
+    head++;
+    if (aborted.delete(id)) {
+      reply(id, TASK_ERROR, serializeError(new Error('aborted before it started')), 0);
+      continue;
+    }
+    running = { id, controller: undefined };
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = chunk ? runChunk(fn, args) : fn(...args);
+    } catch (error) {
+      running = undefined;
+      reply(id, TASK_ERROR, serializeError(error), performance.now() - started);
+      continue;
+    }
+    if (isThenable(value)) {
+      flush();
+      Promise.resolve(value).then(
+        (v) => {
+          running = undefined;
+          reply(id, TASK_OK, v, performance.now() - started);
+          drain();
+        },
+        (error) => {
+          running = undefined;
+          reply(id, TASK_ERROR, serializeError(error), performance.now() - started);
+          drain();
+        },
+      );
+      return;
+    }
+    running = undefined;
+    reply(id, TASK_OK, value, performance.now() - started);
+  }
+  queue.length = 0;
+  head = 0;
+  draining = false;
+  flush();
+}
+
+async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+  tsxApi = message.tsxApi;
+  try {
+    if (message.initializer) {
+      const initializer = await loadFunction(message.initializer);
+      await initializer(...message.initArgs);
+    }
+    send({ t: 'ready' });
+  } catch (error) {
+    send({ t: 'init-error', error: serializeError(error) as Extract<ToMain, { t: 'init-error' }>['error'] });
+  }
+}
+
+function onMessage(message: ToWorker): void {
+  switch (message.t) {
+    case 'run':
+      if (message.refs) for (const [key, ref] of message.refs) references.set(key, ref);
+      for (const task of message.tasks) queue.push(task);
+      if (!draining) drain();
+      return;
+    case 'abort':
+      if (running?.id === message.id) {
+        running.controller ??= new AbortController();
+        running.controller.abort(new Error('the task was aborted by the pool (timeout or signal)'));
+      } else {
+        aborted.add(message.id);
+      }
+      return;
+    case 'init':
+      void init(message);
+      return;
+  }
+}
+
+if (parentPort) {
+  parentPort.on('message', onMessage);
+} else {
+  process.on('message', (message) => onMessage(message as ToWorker));
+  // The parent is gone (crashed or killed): nobody will read our results.
+  process.on('disconnect', () => process.exit(0));
+}

@@ -1,0 +1,81 @@
+/**
+ * One worker as the engine sees it: its transport, the tasks handed to it (oldest = running),
+ * and the timers that watch it. No scheduling decisions are made here; the engine makes them.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { Future } from '../futures/base.js';
+import { Deque } from './deque.js';
+import type { WorkerTransport } from './transport.js';
+
+/** A submitted task, from `submit` until its future settles and its worker has answered. */
+export interface TaskRecord {
+  readonly id: number;
+  readonly future: Future<unknown>;
+  /** Key of the resolved function reference; -1 while it is being resolved. */
+  refKey: number;
+  readonly fnName: string;
+  readonly args: unknown[];
+  readonly transfer: readonly TransferListItem[] | undefined;
+  readonly timeout: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  retriesLeft: number;
+  /** A map chunk: the worker calls the function once per element of `args`. */
+  readonly chunk: boolean;
+  /** The worker it was handed to, if any. */
+  slot: WorkerSlot | undefined;
+  /** In the engine's queue (perhaps settled already: the queue drops those lazily). */
+  queued: boolean;
+}
+
+export type SlotState = 'starting' | 'ready' | 'closing';
+
+export class WorkerSlot {
+  state: SlotState = 'starting';
+  /** Handed to the worker and not yet answered, in order: the head is the one running. */
+  readonly inflight = new Deque<TaskRecord>();
+  /** Tasks chosen for this worker in the current dispatch round, sent as one message. */
+  outgoing: TaskRecord[] = [];
+  /** Reference keys this worker has already been sent. */
+  readonly knownRefs = new Set<number>();
+  /** Tasks ever handed to it, for `maxTasksPerWorker`. */
+  dispatched = 0;
+  /** A running task that was stopped (timeout, abort): we wait for its answer or kill the worker. */
+  stopping: TaskRecord | undefined;
+  /** True once we asked the worker to go; its exit is then not a failure. */
+  terminating = false;
+  headTimer: NodeJS.Timeout | undefined;
+  killTimer: NodeJS.Timeout | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  private keptAlive = true;
+
+  constructor(
+    readonly id: number,
+    readonly transport: WorkerTransport,
+  ) {}
+
+  /** Can take another task now (ready, not being stopped or retired, under the prefetch limit). */
+  accepts(limit: number, maxTasks: number): boolean {
+    return this.state === 'ready' && !this.stopping && this.inflight.length < limit && this.dispatched < maxTasks;
+  }
+
+  /** A worker keeps the program alive only while it has work; an idle pool never blocks exit. */
+  keepAlive(keepAlive: boolean): void {
+    if (keepAlive === this.keptAlive) return;
+    this.keptAlive = keepAlive;
+    this.transport.setKeepAlive(keepAlive);
+  }
+
+  clearTimers(): void {
+    clearTimeout(this.headTimer);
+    clearTimeout(this.killTimer);
+    clearTimeout(this.idleTimer);
+    this.headTimer = this.killTimer = this.idleTimer = undefined;
+  }
+
+  terminate(): void {
+    this.terminating = true;
+    this.state = 'closing';
+    this.transport.terminate();
+  }
+}
