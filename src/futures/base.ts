@@ -199,10 +199,10 @@ function invokeCallback<T>(cb: DoneCallback<T>, future: Future<T>): void {
   try {
     cb(future);
   } catch (error) {
-    // As in CPython, a failing callback must not stop the others; report it where it is seen.
-    queueMicrotask(() => {
-      throw error;
-    });
+    // As in CPython ("exception calling callback for <Future>"), a failing callback is
+    // reported and does not stop the others, nor crash the program from inside the pool.
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.emitWarning(`exception calling a done callback of a Future: ${detail}`, 'FutureCallbackWarning');
   }
 }
 

@@ -9,7 +9,7 @@
  *                              │  dispatch(): one microtask      not started yet (and retries)
  *                              │  after a burst of submits
  *                              ▼
- *            pick the ready worker with the fewest tasks in flight, up to `prefetch` each
+ *            pick a ready worker: an idle one, or a busy one with < 1 ms of expected work queued
  *                              │  all tasks chosen for one worker → ONE 'run' message
  *                              ▼
  *   WorkerSlot.inflight [running, queued-in-worker, ...] ── transport ──► worker-entry drain()
@@ -17,9 +17,9 @@
  *                              └──────── ONE 'done' message per worker turn ◄─┘
  *     settle futures ─► stats/progress ─► head timer for the next task ─► dispatch() again
  *
- * `prefetch` follows the measured task time: tasks under ~1 ms are handed out in batches (up
- * to 256 per worker) so the message cost is shared; longer tasks go one per worker, so a slow
- * task never holds others hostage behind it.
+ * Prefetch follows measured task times (a mean per function): a busy worker is handed more
+ * only while its expected queued work stays under ~1 ms, so tiny tasks travel in batches of up
+ * to 256 and share the message cost, while nothing is ever queued behind a slow task.
  *
  * Failure handling lives here once: a worker exit rejects only its running task
  * (WorkerExitedError, or a retry), re-queues the ones it had not started, and a replacement is
@@ -61,8 +61,10 @@ export interface EngineHooks {
 
 /** Consecutive start-up deaths (no worker ever became ready) before the pool gives up. */
 const MAX_STARTUP_FAILURES = 3;
+/** Work (ms, expected) a busy worker may have queued: enough to share messages, too little to make anyone wait. */
 const TARGET_BATCH_MS = 1;
 const MAX_PREFETCH = 256;
+const UNKNOWN_TASK_MS = 1e6;
 
 export class PoolEngine {
   readonly queue = new Deque<TaskRecord>();
@@ -140,12 +142,15 @@ export class PoolEngine {
         continue;
       }
       if (task.refKey < 0) break; // its function is still being located; keep FIFO order
-      const slot = this.pickSlot(this.prefetchFor(task.refKey));
+      const expected = this.expectedMs(task.refKey);
+      const slot = this.pickSlot(expected);
       if (!slot) break;
       this.queue.shift();
       task.queued = false;
       task.future.setRunningOrNotifyCancel();
       task.slot = slot;
+      task.expectedMs = expected;
+      slot.expectedMs += expected;
       slot.dispatched++;
       if (slot.outgoing.length === 0) touched.push(slot);
       slot.outgoing.push(task);
@@ -158,21 +163,27 @@ export class PoolEngine {
   }
 
   /**
-   * How many tasks of this function one worker may hold: 1 until we have timed it (an unknown
-   * task may be slow, and must not wait behind another while a worker is free), then enough
-   * to keep a worker busy for about TARGET_BATCH_MS per message.
+   * Expected run time of a task, from its function's measured mean. Unknown functions count as
+   * long: they go only to an idle worker, since an unknown task may be slow and nothing should
+   * wait behind it while another worker is free.
    */
-  private prefetchFor(refKey: number): number {
-    const ms = this.taskMs[refKey];
-    if (ms === undefined) return 1;
-    return Math.max(1, Math.min(MAX_PREFETCH, Math.floor(TARGET_BATCH_MS / Math.max(ms, 1e-4))));
+  private expectedMs(refKey: number): number {
+    return this.taskMs[refKey] ?? UNKNOWN_TASK_MS;
   }
 
-  private pickSlot(limit: number): WorkerSlot | undefined {
+  /**
+   * The ready worker with the least expected work that can take a task of `expected` ms: an
+   * idle one always; a busy one only while its queued work stays under TARGET_BATCH_MS, so
+   * batches of tiny tasks share one message but nothing is queued behind a slow task.
+   */
+  private pickSlot(expected: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
     for (const slot of this.slots) {
-      if (!slot.accepts(limit, this.config.maxTasksPerWorker)) continue;
-      if (!best || slot.inflight.length < best.inflight.length) best = slot;
+      if (slot.state !== 'ready' || slot.stopping || slot.dispatched >= this.config.maxTasksPerWorker) continue;
+      const busy = slot.inflight.length > 0;
+      if (busy && (slot.expectedMs + expected > TARGET_BATCH_MS || slot.inflight.length >= MAX_PREFETCH)) continue;
+      if (!busy) return slot;
+      if (!best || slot.expectedMs < best.expectedMs) best = slot;
     }
     return best;
   }
@@ -214,6 +225,7 @@ export class PoolEngine {
   private failUnsent(slot: WorkerSlot, task: TaskRecord, error: unknown): void {
     const rest = slot.inflight.drain().filter((t) => t !== task);
     for (const t of rest) slot.inflight.push(t);
+    slot.expectedMs = rest.length === 0 ? 0 : slot.expectedMs - task.expectedMs;
     slot.knownRefs.delete(task.refKey);
     this.settle(
       task,
@@ -375,6 +387,7 @@ export class PoolEngine {
     for (let i = 0; i < results.length; i += RESULT_STRIDE) {
       const task = slot.inflight.shift();
       if (!task || task.id !== results[i]) throw new Error('skein internal error: worker answers out of order');
+      slot.expectedMs = slot.inflight.length === 0 ? 0 : slot.expectedMs - task.expectedMs;
       const ms = results[i + 3] as number;
       const mean = this.taskMs[task.refKey];
       this.taskMs[task.refKey] = mean === undefined ? ms : mean * 0.8 + ms * 0.2;

@@ -199,6 +199,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
       chunk,
       slot: undefined,
       queued: false,
+      expectedMs: 0,
     };
     if (ref instanceof Promise) {
       ref.then(

@@ -26,6 +26,8 @@ export interface TaskRecord {
   slot: WorkerSlot | undefined;
   /** In the engine's queue (perhaps settled already: the queue drops those lazily). */
   queued: boolean;
+  /** Its expected run time (ms) when it was handed to a worker. */
+  expectedMs: number;
 }
 
 export type SlotState = 'starting' | 'ready' | 'closing';
@@ -40,6 +42,8 @@ export class WorkerSlot {
   readonly knownRefs = new Set<number>();
   /** Tasks ever handed to it, for `maxTasksPerWorker`. */
   dispatched = 0;
+  /** Sum of the expected run times (ms) of `inflight`. */
+  expectedMs = 0;
   /** A running task that was stopped (timeout, abort): we wait for its answer or kill the worker. */
   stopping: TaskRecord | undefined;
   /** True once we asked the worker to go; its exit is then not a failure. */
@@ -54,14 +58,10 @@ export class WorkerSlot {
     readonly transport: WorkerTransport,
   ) {}
 
-  /** Can take another task now (ready, not being stopped or retired, under the prefetch limit). */
-  accepts(limit: number, maxTasks: number): boolean {
-    return this.state === 'ready' && !this.stopping && this.inflight.length < limit && this.dispatched < maxTasks;
-  }
-
   /** A worker keeps the program alive only while it has work; an idle pool never blocks exit. */
   keepAlive(keepAlive: boolean): void {
-    if (keepAlive === this.keptAlive) return;
+    // A terminating worker stays referenced until its exit event: shutdown() waits for it.
+    if (keepAlive === this.keptAlive || (this.terminating && !keepAlive)) return;
     this.keptAlive = keepAlive;
     this.transport.setKeepAlive(keepAlive);
   }
@@ -76,6 +76,8 @@ export class WorkerSlot {
   terminate(): void {
     this.terminating = true;
     this.state = 'closing';
+    // Whoever waits for this worker's exit (shutdown) needs the loop alive until it comes.
+    this.keepAlive(true);
     this.transport.terminate();
   }
 }

@@ -1,0 +1,19 @@
+/** Shared by the tests: run a suite against both backends, and small timing helpers. */
+import { ProcessPoolExecutor, type PoolExecutorOptions, ThreadPoolExecutor } from 'skein';
+
+export const BACKENDS = [
+  { name: 'ThreadPoolExecutor', create: (options?: PoolExecutorOptions) => new ThreadPoolExecutor(options) },
+  { name: 'ProcessPoolExecutor', create: (options?: PoolExecutorOptions) => new ProcessPoolExecutor(options) },
+] as const;
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves what the promise rejects with; fails if it resolves. */
+export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection, but it resolved');
+}
