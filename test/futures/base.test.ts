@@ -158,8 +158,10 @@ describe('asCompleted', () => {
     finishLater(a, 30, 'a');
     finishLater(b, 5, 'b');
     const order: string[] = [];
+    // TypeScript types a for-await variable as the awaited element (string here); at run time
+    // it is the Future itself, as in Python.
     for await (const f of asCompleted([a, b, c, b])) {
-      assert.ok(f instanceof Future, 'asCompleted yields the Future itself');
+      assert.ok((f as unknown) instanceof Future, 'asCompleted yields the Future itself');
       order.push(await f);
     }
     assert.deepEqual(order, ['c', 'b', 'a']);
@@ -172,7 +174,7 @@ describe('asCompleted', () => {
     const seen: Future<number>[] = [];
     const error = await rejection(
       (async () => {
-        for await (const f of asCompleted([done, never], { timeout: 20 })) seen.push(f);
+        for await (const f of asCompleted([done, never], { timeout: 20 })) seen.push(f as unknown as Future<number>);
       })(),
     );
     assert.ok(error instanceof TimeoutError);
@@ -185,7 +187,7 @@ describe('asCompleted', () => {
     const b = new Future<number>();
     a.setResult(1);
     for await (const f of asCompleted([a, b])) {
-      assert.equal(f, a);
+      assert.equal(f as unknown, a);
       break;
     }
     assert.equal(b.removeDoneCallback(() => {}), false);

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TimeoutError } from 'skein';
+import { countPrimes, square } from '../fixtures/tasks.ts';
+import { BACKENDS, rejection } from '../helpers.ts';
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+for (const backend of BACKENDS) {
+  describe(`${backend.name}.map`, () => {
+    it('yields results in input order, over many items with automatic chunks', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const input = Array.from({ length: 20_000 }, (_, i) => i);
+      const out = await collect(ex.map(square, input));
+      assert.deepEqual(out, input.map((x) => x * x));
+      assert.ok(ex.stats.completed < 2_000, `chunks, not one task per item (${ex.stats.completed} tasks)`);
+    });
+
+    it('accepts a lazy sync generator and an async iterable', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      function* numbers() {
+        for (let i = 0; i < 500; i++) yield i;
+      }
+      async function* later() {
+        for (let i = 0; i < 50; i++) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yield i;
+        }
+      }
+      assert.equal((await collect(ex.map(square, numbers()))).length, 500);
+      assert.deepEqual(await collect(ex.map(square, later())), Array.from({ length: 50 }, (_, i) => i * i));
+    });
+
+    it('with ordered: false yields as results arrive', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const out = await collect(ex.map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [300, 10, 10, 10], { ordered: false, chunksize: 1 }));
+      assert.notEqual(out[0], 300, 'the slow first item does not hold back the others');
+      assert.deepEqual([...out].sort((a, b) => (a as number) - (b as number)), [10, 10, 10, 300]);
+    });
+
+    it('throws a task error at its position, after the results before it', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const seen: unknown[] = [];
+      const error = await rejection(
+        (async () => {
+          const check = (x: string) => {
+            if (x === 'bad') throw new TypeError(`bad item: ${x}`);
+            return x;
+          };
+          for await (const v of ex.map(check, ['a', 'b', 'bad', 'c'], { chunksize: 2 })) seen.push(v);
+        })(),
+      );
+      assert.ok(error instanceof TypeError);
+      assert.equal((error as Error).message, 'bad item: bad');
+      assert.deepEqual(seen, ['a', 'b'], 'the items before the failing one were yielded');
+    });
+
+    it('reads the input only as fast as results are consumed (buffersize)', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      let pulled = 0;
+      function* endless() {
+        for (let i = 0; ; i++) {
+          pulled++;
+          yield i;
+        }
+      }
+      let taken = 0;
+      for await (const _ of ex.map(square, endless(), { chunksize: 10, buffersize: 3 })) {
+        if (++taken === 25) break;
+      }
+      assert.ok(pulled <= 25 + 3 * 10 + 10, `pulled ${pulled} items for 25 results`);
+    });
+
+    it('stops with TimeoutError when the whole map exceeds its timeout', async () => {
+      await using ex = backend.create({ maxWorkers: 1 });
+      const slow = (x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 200));
+      const error = await rejection(collect(ex.map(slow, [1, 2, 3], { timeout: 250, chunksize: 1 })));
+      assert.ok(error instanceof TimeoutError, String(error));
+    });
+
+    it('spreads CPU-bound items over the workers (auto chunks keep every worker busy)', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const out = await collect(ex.map(countPrimes, [20_000, 20_000, 20_000, 20_000]));
+      assert.deepEqual(out, [2262, 2262, 2262, 2262]);
+    });
+  });
+}
