@@ -1,5 +1,5 @@
 /** Shared by the tests: run a suite against both backends, and small timing helpers. */
-import { ProcessPoolExecutor, type PoolExecutorOptions, ThreadPoolExecutor } from 'skein';
+import { type PoolExecutorOptions, ProcessPoolExecutor, ThreadPoolExecutor } from 'skein';
 
 export const BACKENDS = [
   { name: 'ThreadPoolExecutor', create: (options?: PoolExecutorOptions) => new ThreadPoolExecutor(options) },

@@ -104,7 +104,9 @@ describe('Future', () => {
 describe('wait', () => {
   it('ALL_COMPLETED waits for every future', async () => {
     const fs = [new Future<number>(), new Future<number>(), new Future<number>()];
-    fs.forEach((f, i) => finishLater(f, 5 + i * 5, i));
+    fs.forEach((f, i) => {
+      finishLater(f, 5 + i * 5, i);
+    });
     const { done, notDone } = await wait(fs);
     assert.equal(done.size, 3);
     assert.equal(notDone.size, 0);
@@ -190,7 +192,10 @@ describe('asCompleted', () => {
       assert.equal(f as unknown, a);
       break;
     }
-    assert.equal(b.removeDoneCallback(() => {}), false);
+    assert.equal(
+      b.removeDoneCallback(() => {}),
+      false,
+    );
     assert.equal((b as unknown as { _callbacks?: unknown[] })._callbacks?.length ?? 0, 0);
   });
 });

@@ -7,7 +7,10 @@ const free = (source: string) => freeVariables(parseFunctionSource(source).node)
 describe('freeVariables', () => {
   it('finds outer variables and ignores parameters, locals and property names', () => {
     assert.deepEqual(free('(x) => x * k'), ['k']);
-    assert.deepEqual(free('function f(a, { b, c: [d] }, ...rest) { const e = a + b + d; return e + rest.length + obj.prop; }'), ['obj']);
+    assert.deepEqual(
+      free('function f(a, { b, c: [d] }, ...rest) { const e = a + b + d; return e + rest.length + obj.prop; }'),
+      ['obj'],
+    );
     assert.deepEqual(free('(x) => ({ x, y: x.z, [key]: 1 })'), ['key']);
     assert.deepEqual(free('async function g() { for (const item of list) { await item; } }'), ['list']);
     assert.deepEqual(free('function h() { try { run(); } catch (err) { return err; } }'), ['run']);

@@ -16,7 +16,10 @@ for (const backend of BACKENDS) {
       await using ex = backend.create({ maxWorkers: 2 });
       const input = Array.from({ length: 20_000 }, (_, i) => i);
       const out = await collect(ex.map(square, input));
-      assert.deepEqual(out, input.map((x) => x * x));
+      assert.deepEqual(
+        out,
+        input.map((x) => x * x),
+      );
       assert.ok(ex.stats.completed < 2_000, `chunks, not one task per item (${ex.stats.completed} tasks)`);
     });
 
@@ -32,14 +35,25 @@ for (const backend of BACKENDS) {
         }
       }
       assert.equal((await collect(ex.map(square, numbers()))).length, 500);
-      assert.deepEqual(await collect(ex.map(square, later())), Array.from({ length: 50 }, (_, i) => i * i));
+      assert.deepEqual(
+        await collect(ex.map(square, later())),
+        Array.from({ length: 50 }, (_, i) => i * i),
+      );
     });
 
     it('with ordered: false yields as results arrive', async () => {
       await using ex = backend.create({ maxWorkers: 2 });
-      const out = await collect(ex.map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [300, 10, 10, 10], { ordered: false, chunksize: 1 }));
+      const out = await collect(
+        ex.map((ms: number) => new Promise((r) => setTimeout(() => r(ms), ms)), [300, 10, 10, 10], {
+          ordered: false,
+          chunksize: 1,
+        }),
+      );
       assert.notEqual(out[0], 300, 'the slow first item does not hold back the others');
-      assert.deepEqual([...out].sort((a, b) => (a as number) - (b as number)), [10, 10, 10, 300]);
+      assert.deepEqual(
+        [...out].sort((a, b) => (a as number) - (b as number)),
+        [10, 10, 10, 300],
+      );
     });
 
     it('throws a task error at its position, after the results before it', async () => {

@@ -36,6 +36,9 @@ describe('findUncloneable', () => {
   });
 
   it('assertArgumentsCloneable names the argument position', () => {
-    assert.throws(() => assertArgumentsCloneable('task', [1, 'x', { cb: () => 1 }], false), /argument 3 of task\(\.\.\.\).*args\[2\]\.cb/);
+    assert.throws(
+      () => assertArgumentsCloneable('task', [1, 'x', { cb: () => 1 }], false),
+      /argument 3 of task\(\.\.\.\).*args\[2\]\.cb/,
+    );
   });
 });
