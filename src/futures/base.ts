@@ -13,6 +13,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError } from './errors.js';
+import { Wakeup } from './wakeup.js';
 
 export type FutureState = 'PENDING' | 'RUNNING' | 'FINISHED' | 'CANCELLED';
 
@@ -275,10 +276,10 @@ export function asCompleted<T>(
   const finished: Future<T>[] = [];
   let yielded = 0;
   let closed = false;
-  let wake: (() => void) | undefined;
+  const wakeup = new Wakeup();
   const onDone = (f: Future<T>) => {
     finished.push(f);
-    wake?.();
+    wakeup.wake();
   };
   for (const f of all) f.addDoneCallback(onDone); // fires at once for those already done
   const close = () => {
@@ -293,19 +294,10 @@ export function asCompleted<T>(
         yielded++;
         return { value: future, done: false };
       }
-      const remaining = deadline === undefined ? undefined : deadline - performance.now();
-      if (remaining !== undefined && remaining <= 0) {
+      if (!(await wakeup.sleepUntil(deadline)) && finished.length === 0) {
         close();
         throw new TimeoutError(`${all.size - yielded} (of ${all.size}) futures unfinished`);
       }
-      await new Promise<void>((resolve) => {
-        const timer = remaining === undefined ? undefined : setTimeout(resolve, remaining);
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-      });
     }
     close();
     return { value: undefined, done: true };

@@ -193,47 +193,50 @@ export class PoolEngine {
     slot.outgoing = [];
     clearTimeout(slot.idleTimer);
     slot.keepAlive(true);
-    const refs: [number, TaskReference][] = [];
+    const newRefs = new Map<number, TaskReference>();
     const transfer: TransferListItem[] = [];
     const wire = tasks.map((task) => {
-      if (!slot.knownRefs.has(task.refKey)) {
-        slot.knownRefs.add(task.refKey);
-        refs.push([task.refKey, this.refs[task.refKey] as TaskReference]);
-      }
+      if (!slot.knownRefs.has(task.refKey)) newRefs.set(task.refKey, this.refs[task.refKey] as TaskReference);
       if (task.transfer) transfer.push(...task.transfer);
       return [task.id, task.refKey, task.args, task.chunk] as [number, number, unknown[], boolean];
     });
     try {
       slot.transport.post(
-        { t: 'run', refs: refs.length > 0 ? refs : undefined, tasks: wire },
+        { t: 'run', refs: newRefs.size > 0 ? [...newRefs] : undefined, tasks: wire },
         transfer.length > 0 ? transfer : undefined,
       );
     } catch (error) {
-      // The submit-time check missed something uncloneable. Fail only that task: resend the
-      // others one by one so the culprit is found and named.
-      if (tasks.length === 1) {
-        this.failUnsent(slot, tasks[0] as TaskRecord, error);
-        return;
+      // The submit-time check missed something uncloneable and nothing was sent. Resend the
+      // tasks one by one, so that only the culprit fails, named by the transport's error.
+      if (tasks.length > 1) {
+        for (const task of tasks) {
+          slot.outgoing = [task];
+          this.send(slot);
+        }
+      } else if (tasks[0]) {
+        this.failUnsent(slot, tasks[0], error);
       }
-      for (const task of tasks) {
-        slot.outgoing = [task];
-        this.send(slot);
-      }
+      return;
     }
+    // Only now does the worker know these references.
+    for (const key of newRefs.keys()) slot.knownRefs.add(key);
   }
 
+  /** A task whose message could not be sent: take it back out of the worker's line and fail it. */
   private failUnsent(slot: WorkerSlot, task: TaskRecord, error: unknown): void {
+    const wasRunning = slot.inflight.peek() === task;
     const rest = slot.inflight.drain().filter((t) => t !== task);
     for (const t of rest) slot.inflight.push(t);
     slot.expectedMs = rest.length === 0 ? 0 : slot.expectedMs - task.expectedMs;
-    slot.knownRefs.delete(task.refKey);
+    task.slot = undefined;
     this.settle(
       task,
       false,
       new TypeError(`the task's arguments cannot be sent to a worker: ${(error as Error).message}`),
     );
-    if (slot.inflight.peek() && slot.inflight.peek() !== task)
-      this.taskStarted(slot, slot.inflight.peek() as TaskRecord);
+    const next = slot.inflight.peek();
+    if (wasRunning && next) this.taskStarted(slot, next);
+    if (!next) slot.keepAlive(false);
   }
 
   /** The head of a worker's queue is the running task: its timeout counts from now. */

@@ -9,6 +9,7 @@
  */
 import type { Future, MapOptions } from '../futures/base.js';
 import { TimeoutError } from '../futures/errors.js';
+import { Wakeup } from '../futures/wakeup.js';
 import { Deque } from './deque.js';
 import type { ChunkOutcome } from './protocol.js';
 import { deserializeError } from './values.js';
@@ -53,7 +54,7 @@ export async function* mapChunks<R>(
   let msPerItem = Number.NaN;
   const inflight = new Deque<Pending>();
   const finished: Pending[] = []; // unordered mode: completion order
-  let wake: (() => void) | undefined;
+  const wakeup = new Wakeup();
 
   const readChunk = async (): Promise<unknown[]> => {
     const chunk: unknown[] = [];
@@ -85,17 +86,9 @@ export async function* mapChunks<R>(
         if (ordered) inflight.shift();
         return ready;
       }
-      const remaining = deadline === undefined ? undefined : deadline - performance.now();
-      if (remaining !== undefined && remaining <= 0)
+      if (!(await wakeup.sleepUntil(deadline)) && !(ordered ? inflight.peek()?.future.done : finished.length > 0)) {
         throw new TimeoutError(`map did not finish within ${options.timeout} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = remaining === undefined ? undefined : setTimeout(resolve, remaining);
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-      });
+      }
     }
   };
 
@@ -108,7 +101,7 @@ export async function* mapChunks<R>(
         inflight.push(pending);
         pending.future.addDoneCallback(() => {
           if (!ordered) finished.push(pending);
-          wake?.();
+          wakeup.wake();
         });
       }
       if (inflight.length === 0) return;

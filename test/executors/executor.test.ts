@@ -85,6 +85,21 @@ for (const backend of BACKENDS) {
         );
       });
 
+      it('fails only the task whose argument fails to clone beyond the submit-time check', async () => {
+        // The submit-time walk looks at 100,000 values; a function past that is caught by the
+        // transport. Warm-up tasks teach the pool that cube is tiny, then that worker retires, so
+        // the next three travel as one batch to a new worker that has not seen cube yet.
+        await using ex = backend.create({ maxWorkers: 1, maxTasksPerWorker: 3 });
+        for (let i = 0; i < 3; i++) await ex.submit(cjs.cube, i);
+        const deep: unknown[] = Array.from({ length: 150_000 }, (_, i) => i);
+        deep.push(() => 0);
+        const first = ex.submit(cjs.cube, 2);
+        const bad = ex.submit(cjs.cube as (x: unknown) => number, deep);
+        const after = ex.submit(cjs.cube, 3);
+        assert.match(String(await rejection(bad)), /cannot be sent to a worker/);
+        assert.deepEqual(await Promise.all([first, after]), [8, 27]);
+      });
+
       it('fails the task (only) whose result cannot be sent back', async () => {
         await using ex = backend.create({ maxWorkers: 1 });
         const bad = ex.submit(returnsFunction);
