@@ -19,6 +19,7 @@ import * as cjs from '../fixtures/cjs-tasks.cts';
 import {
   add,
   badInitializer,
+  environment,
   exitNow,
   exitOnce,
   fail,
@@ -282,6 +283,30 @@ for (const backend of BACKENDS) {
         }
         assert.throws(() => ex.submit(square, 3), BrokenExecutorError);
         await ex.shutdown();
+      });
+    });
+
+    describe('worker options', () => {
+      it('minWorkers starts workers at once; idleTimeout reaps the others', async () => {
+        await using ex = backend.create({ maxWorkers: 2, minWorkers: 1, idleTimeout: 100 });
+        assert.equal(ex.stats.workers, 1, 'minWorkers are started by the constructor');
+        await Promise.all([ex.submit(slowSquare, 1, 50), ex.submit(slowSquare, 2, 50)]);
+        assert.equal(ex.stats.workers, 2);
+        const deadline = performance.now() + 5_000;
+        while (ex.stats.workers > 1 && performance.now() < deadline) await sleep(20);
+        assert.equal(ex.stats.workers, 1, 'the idle worker above minWorkers was reaped');
+        assert.equal(await ex.submit(square, 3), 9);
+      });
+
+      it('passes env and execArgv to the workers', async () => {
+        await using ex = backend.create({
+          maxWorkers: 1,
+          env: { ...process.env, SKEIN_TEST_VALUE: 'from the pool' },
+          execArgv: ['--no-warnings'],
+        });
+        const seen = await ex.submit(environment, 'SKEIN_TEST_VALUE');
+        assert.equal(seen.value, 'from the pool');
+        assert.ok(seen.execArgv.includes('--no-warnings'), JSON.stringify(seen.execArgv));
       });
     });
 
