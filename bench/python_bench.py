@@ -1,0 +1,97 @@
+"""Python's concurrent.futures / multiprocessing side of `npm run bench`.
+
+Runs ONE repeat of one workload and prints JSON, so bench/run.mjs can alternate it with the
+JavaScript systems in the same run. Pools are created and warmed before timing, as for the others.
+
+usage: python3 bench/python_bench.py WORKLOAD WORKERS [N] [LIMIT]
+"""
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, wait
+from multiprocessing import Pool
+
+
+def inc(x):
+    return x + 1
+
+
+def count_primes(limit):
+    count = 0
+    for n in range(2, limit):
+        prime = True
+        d = 2
+        while d * d <= n:
+            if n % d == 0:
+                prime = False
+                break
+            d += 1
+        if prime:
+            count += 1
+    return count
+
+
+def warm(executor, workers):
+    wait([executor.submit(inc, i) for i in range(workers * 2)])
+
+
+def main():
+    workload, workers = sys.argv[1], int(sys.argv[2])
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    out = {}
+    if workload == "tiny":
+        with ProcessPoolExecutor(workers) as ex:
+            warm(ex, workers)
+            t0 = time.perf_counter()
+            wait([ex.submit(inc, i) for i in range(n)])
+            out["ms"] = (time.perf_counter() - t0) * 1000
+    elif workload == "latency":
+        with ProcessPoolExecutor(workers) as ex:
+            warm(ex, workers)
+            samples = []
+            for i in range(n):
+                t0 = time.perf_counter()
+                ex.submit(inc, i).result()
+                samples.append((time.perf_counter() - t0) * 1e6)
+            out["us"] = samples
+    elif workload == "pool-map":
+        with Pool(workers) as pool:
+            pool.map(inc, range(workers * 2))
+            t0 = time.perf_counter()
+            pool.map(inc, range(n))
+            out["ms"] = (time.perf_counter() - t0) * 1000
+    elif workload == "ppe-map":
+        with ProcessPoolExecutor(workers) as ex:
+            warm(ex, workers)
+            t0 = time.perf_counter()
+            list(ex.map(inc, range(n), chunksize=1000))
+            out["ms"] = (time.perf_counter() - t0) * 1000
+    elif workload == "cpu":
+        limit = int(sys.argv[4])
+        with ProcessPoolExecutor(workers) as ex:
+            warm(ex, workers)
+            t0 = time.perf_counter()
+            wait([ex.submit(count_primes, limit) for _ in range(n)])
+            out["ms"] = (time.perf_counter() - t0) * 1000
+    elif workload == "startup":
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(workers) as ex:
+            ex.submit(inc, 1).result()
+            out["ms"] = (time.perf_counter() - t0) * 1000
+    elif workload == "calibrate":
+        # the limit for which count_primes takes about n ms here
+        limit = 1000
+        while True:
+            t0 = time.perf_counter()
+            count_primes(limit)
+            if (time.perf_counter() - t0) * 1000 >= n:
+                break
+            limit = int(limit * 1.3)
+        out["limit"] = limit
+    else:
+        raise SystemExit(f"unknown workload {workload}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

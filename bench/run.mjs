@@ -1,0 +1,357 @@
+// `npm run bench`: skein against piscina, tinypool, workerpool and Python in the same run.
+// Each workload runs every system once per repeat, systems alternating, then reports the
+// median and min–max of the repeats and skein's ratio to the best peer. Writes bench/results.md.
+//
+//   node bench/run.mjs [--quick] [--only NAME,NAME]     (--quick: tiny sizes, 1 repeat: a smoke run)
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
+import { countPrimes } from './tasks.mjs';
+
+const { values: flags } = parseArgs({
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' } },
+});
+const QUICK = flags.quick ?? false;
+const REPEATS = QUICK ? 1 : Number(process.env.BENCH_REPEATS ?? 5);
+const only = flags.only?.split(',');
+const SIZES = QUICK
+  ? { tiny: 2_000, latency: 200, bulk: 20_000, processTiny: 1_000, processBulk: 5_000, cpuTasks: 4 }
+  : {
+      tiny: 100_000,
+      latency: 2_000,
+      bulk: 1_000_000,
+      processTiny: 20_000,
+      processBulk: 100_000,
+      cpuTasks: 4 * WORKERS,
+    };
+
+const python = (() => {
+  try {
+    execFileSync('python3', ['--version']);
+    return 'python3';
+  } catch {
+    return undefined;
+  }
+})();
+const pythonRun = (...args) =>
+  JSON.parse(
+    execFileSync(python, [new URL('./python_bench.py', import.meta.url).pathname, ...args.map(String)], {
+      encoding: 'utf8',
+    }),
+  );
+
+const log = (line) => process.stderr.write(`${line}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/**
+ * A workload: `systems` are { name, once() → number } measured REPEATS times, alternating.
+ * `better` says whether a higher or lower number wins.
+ */
+async function measure(title, unit, better, systems, note = '') {
+  if (only && !only.some((o) => title.toLowerCase().includes(o.toLowerCase()))) return undefined;
+  log(`\n${title}`);
+  const samples = new Map(systems.map((s) => [s.name, []]));
+  for (let r = 0; r < REPEATS; r++) {
+    for (const system of systems) {
+      const value = await system.once();
+      samples.get(system.name).push(value);
+      log(`  ${r + 1}/${REPEATS} ${system.name}: ${format(value)} ${unit}`);
+    }
+  }
+  const rows = systems.map((s) => {
+    const xs = samples.get(s.name);
+    return { name: s.name, median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+  });
+  return { title, unit, better, rows, note };
+}
+
+function format(value) {
+  if (value >= 1000) return Math.round(value).toLocaleString('en');
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+async function withPool(system, workers, use) {
+  const pool = await system.create(workers);
+  try {
+    return await use(pool);
+  } finally {
+    await system.close(pool);
+  }
+}
+
+// ---- workloads
+
+function tinyTasks(systems, n, label) {
+  return measure(`${label}: ${n.toLocaleString('en')} tiny tasks submitted at once, all awaited`, 'tasks/s', 'higher', [
+    ...systems.map((system) => ({
+      name: system.name,
+      once: () =>
+        withPool(system, WORKERS, async (pool) => {
+          const t0 = performance.now();
+          const all = new Array(n);
+          for (let i = 0; i < n; i++) all[i] = system.run(pool, 'inc', i);
+          await Promise.all(all);
+          return n / ((performance.now() - t0) / 1000);
+        }),
+    })),
+    ...(python
+      ? [{ name: 'Python ProcessPoolExecutor', once: () => n / (pythonRun('tiny', WORKERS, n).ms / 1000) }]
+      : []),
+  ]);
+}
+
+async function latency(systems, n) {
+  const p = (q) =>
+    systems.map((system) => ({
+      name: system.name,
+      once: () =>
+        withPool(system, WORKERS, async (pool) => {
+          const us = [];
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now();
+            await system.run(pool, 'inc', i);
+            us.push((performance.now() - t0) * 1000);
+          }
+          return percentile(us, q);
+        }),
+    }));
+  const py = (q) =>
+    python
+      ? [{ name: 'Python ProcessPoolExecutor', once: () => percentile(pythonRun('latency', WORKERS, n).us, q) }]
+      : [];
+  return [
+    await measure(`Latency p50: one task at a time, ${n} round trips`, 'µs', 'lower', [...p(50), ...py(50)]),
+    await measure(`Latency p99: one task at a time, ${n} round trips`, 'µs', 'lower', [...p(99), ...py(99)]),
+  ];
+}
+
+function bulkMap(systems, n, label) {
+  const items = () => Array.from({ length: n }, (_, i) => i);
+  return measure(`${label}: ${n.toLocaleString('en')} tiny items through map`, 'items/s', 'higher', [
+    ...systems.map((system) => ({
+      name: system.name.startsWith('skein') ? `${system.name} map (auto chunks)` : `${system.name} (loop of run)`,
+      once: () =>
+        withPool(system, WORKERS, async (pool) => {
+          const input = items();
+          const t0 = performance.now();
+          const out = await system.map(pool, 'inc', input);
+          const s = (performance.now() - t0) / 1000;
+          if (out.length !== n || out[n - 1] !== n) throw new Error(`${system.name}: wrong map result`);
+          return n / s;
+        }),
+    })),
+    ...(python
+      ? [
+          {
+            name: 'Python Pool.map (default chunksize)',
+            once: () => n / (pythonRun('pool-map', WORKERS, n).ms / 1000),
+          },
+          {
+            name: 'Python ProcessPoolExecutor.map (chunksize 1000)',
+            once: () => n / (pythonRun('ppe-map', WORKERS, n).ms / 1000),
+          },
+        ]
+      : []),
+  ]);
+}
+
+function calibrate(ms) {
+  let limit = 1000;
+  for (;;) {
+    const t0 = performance.now();
+    countPrimes(limit);
+    if (performance.now() - t0 >= ms) return limit;
+    limit = Math.floor(limit * 1.3);
+  }
+}
+
+async function cpuScaling(systems, tasks) {
+  const limit = calibrate(50);
+  const pyLimit = python ? pythonRun('calibrate', 1, 50).limit : 0;
+  const entry = (name, run) => ({
+    name,
+    once: async () => {
+      const one = await run(1);
+      const all = await run(WORKERS);
+      return one / all;
+    },
+  });
+  const result = await measure(
+    `CPU-bound scaling: ${tasks} prime-counting tasks of ~50 ms, 1 worker vs ${WORKERS}`,
+    'x speed-up',
+    'higher',
+    [
+      ...systems.map((system) =>
+        entry(system.name, (workers) =>
+          withPool(system, workers, async (pool) => {
+            const t0 = performance.now();
+            await Promise.all(Array.from({ length: tasks }, () => system.run(pool, 'countPrimes', limit)));
+            return performance.now() - t0;
+          }),
+        ),
+      ),
+      ...(python
+        ? [entry('Python ProcessPoolExecutor', (workers) => pythonRun('cpu', workers, tasks, pyLimit).ms)]
+        : []),
+    ],
+    `Parallel efficiency = speed-up / ${WORKERS}. Task size calibrated per runtime (JS limit ${limit}, Python ${pyLimit}).`,
+  );
+  return result;
+}
+
+async function bigData(systems) {
+  const length = (64 * 1024 * 1024) / 8;
+  const fill = (values) => {
+    for (let i = 0; i < values.length; i++) values[i] = i % 7;
+  };
+  const expected = (() => {
+    const v = new Float64Array(length);
+    fill(v);
+    let t = 0;
+    for (let i = 0; i < v.length; i++) t += v[i];
+    return t;
+  })();
+  const out = [];
+  for (const mode of ['copy', 'transfer', 'shared']) {
+    out.push(
+      await measure(`Big data (${mode}): a 64 MiB Float64Array summed in a worker and returned`, 'ms', 'lower', [
+        ...systems.map((system) => ({
+          name: system.name,
+          once: () =>
+            withPool(system, 1, async (pool) => {
+              const values =
+                mode === 'shared' ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+              fill(values);
+              const t0 = performance.now();
+              const total = await system.sum(pool, values, mode === 'transfer' ? 'transfer' : 'copy');
+              const ms = performance.now() - t0;
+              if (total !== expected) throw new Error(`${system.name}: wrong sum ${total}`);
+              return ms;
+            }),
+        })),
+      ]),
+    );
+  }
+  return out;
+}
+
+async function startup(systems) {
+  const time = await measure(
+    `Start-up: from constructing a pool of ${WORKERS} workers to the first result`,
+    'ms',
+    'lower',
+    [
+      ...systems.map((system) => ({
+        name: system.name,
+        once: async () => {
+          const t0 = performance.now();
+          const pool = await system.create(WORKERS);
+          const ms = performance.now() - t0;
+          await system.close(pool);
+          return ms;
+        },
+      })),
+      ...(python ? [{ name: 'Python ProcessPoolExecutor', once: () => pythonRun('startup', WORKERS).ms }] : []),
+    ],
+    'Each system starts all its workers and runs 2 tasks per worker, the same warm-up every workload uses.',
+  );
+  const memory = await measure(
+    'Memory: resident set size per idle worker thread',
+    'MiB',
+    'lower',
+    systems.map((system) => ({
+      name: system.name,
+      once: async () => {
+        const workers = 4;
+        globalThis.gc?.();
+        await new Promise((r) => setTimeout(r, 100));
+        const before = process.memoryUsage.rss();
+        const pool = await system.create(workers);
+        await new Promise((r) => setTimeout(r, 300));
+        const after = process.memoryUsage.rss();
+        await system.close(pool);
+        return (after - before) / workers / 2 ** 20;
+      },
+    })),
+    'RSS growth of this process while 4 idle workers are up, divided by 4.',
+  );
+  return [time, memory];
+}
+
+// ---- report
+
+function ratioLine(result) {
+  const skein = result.rows.find((r) => r.name.startsWith('skein'));
+  const peers = result.rows.filter((r) => !r.name.startsWith('skein'));
+  if (!skein || peers.length === 0) return { text: 'n/a', value: Number.NaN, best: undefined };
+  const best = peers.reduce((a, b) =>
+    (result.better === 'higher' ? b.median > a.median : b.median < a.median) ? b : a,
+  );
+  const value = result.better === 'higher' ? skein.median / best.median : best.median / skein.median;
+  return { text: `${value.toFixed(2)}x`, value, best };
+}
+
+function report(results) {
+  const lines = [
+    '# skein benchmark results',
+    '',
+    `Machine: ${WORKERS} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}${python ? `, ${execFileSync(python, ['--version'], { encoding: 'utf8' }).trim()}` : ', no python3 (Python rows skipped)'}.`,
+    `Run: \`npm run bench\`, ${REPEATS} repeats per system, systems alternating within each repeat; median and min–max of the repeats.`,
+    `Date: ${new Date().toISOString().slice(0, 10)}. Pools of ${WORKERS} workers everywhere unless a row says otherwise.`,
+    '',
+    '"skein vs best peer" is how many times better skein is than the best other system on that row',
+    '(throughput: skein / peer; time: peer / skein). Above 1 means skein is ahead.',
+    '',
+    '## Summary',
+    '',
+    '| workload | skein | best peer | skein vs best peer |',
+    '|---|---|---|---|',
+  ];
+  for (const result of results) {
+    const skein = result.rows.find((r) => r.name.startsWith('skein'));
+    const { text, best } = ratioLine(result);
+    lines.push(
+      `| ${result.title} | ${skein ? `${format(skein.median)} ${result.unit}` : 'n/a'} | ${best ? `${best.name}: ${format(best.median)} ${result.unit}` : 'n/a'} | ${text} |`,
+    );
+  }
+  for (const result of results) {
+    lines.push(
+      '',
+      `## ${result.title}`,
+      '',
+      `| system | median (${result.unit}) | min – max | ${result.better} is better |`,
+      '|---|---|---|---|',
+    );
+    for (const row of result.rows)
+      lines.push(`| ${row.name} | ${format(row.median)} | ${format(row.min)} – ${format(row.max)} | |`);
+    if (result.note) lines.push('', result.note);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const started = performance.now();
+const results = [];
+const add = (r) => {
+  for (const x of [r].flat()) if (x) results.push(x);
+};
+add(await tinyTasks(THREAD_SYSTEMS, SIZES.tiny, 'Tiny tasks (threads)'));
+add(await latency(THREAD_SYSTEMS, SIZES.latency));
+add(await bulkMap(THREAD_SYSTEMS, SIZES.bulk, 'Bulk map (threads)'));
+add(await cpuScaling(THREAD_SYSTEMS, SIZES.cpuTasks));
+add(await bigData(THREAD_SYSTEMS));
+add(await startup(THREAD_SYSTEMS));
+add(await tinyTasks(PROCESS_SYSTEMS, SIZES.processTiny, 'Tiny tasks (processes)'));
+add(await bulkMap(PROCESS_SYSTEMS, SIZES.processBulk, 'Bulk map (processes)'));
+
+const markdown = report(results);
+const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);
+if (outFile) writeFileSync(outFile, markdown);
+process.stdout.write(markdown);
+log(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(0)} s${outFile ? `; wrote ${outFile}` : ''}`);
