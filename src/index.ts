@@ -11,6 +11,7 @@ export {
   FIRST_EXCEPTION,
   Future,
   type FutureState,
+  type MapIterator,
   type MapOptions,
   type ReturnWhen,
   type ShutdownOptions,

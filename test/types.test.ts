@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Future, ThreadPoolExecutor } from 'skein';
+import { type Future, type MapIterator, ThreadPoolExecutor } from 'skein';
 import { add, slowSquare, square } from './fixtures/tasks.ts';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -36,7 +36,8 @@ describe('submit and map types', () => {
     expectType<Equal<typeof h, Future<string>>>(true, true);
 
     const results = ex.map(square, [1, 2, 3]);
-    expectType<Equal<typeof results, AsyncIterable<number>>>(true, true);
+    expectType<Equal<typeof results, MapIterator<number>>>(true, true);
+    expectType<Equal<Awaited<ReturnType<typeof results.toArray>>, number[]>>(true, true);
     assert.equal(await f, 3);
     assert.equal(await g, 4);
   });

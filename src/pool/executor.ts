@@ -12,6 +12,7 @@ import {
   type Executor,
   type ExecutorStats,
   Future,
+  type MapIterator,
   type MapOptions,
   type ShutdownOptions,
   type SubmitOptions,
@@ -154,7 +155,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
     fn: F,
     items: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
     options?: MapOptions,
-  ): AsyncIterable<Awaited<ReturnType<F>>> {
+  ): MapIterator<Awaited<ReturnType<F>>> {
     this.checkOpen();
     resolveTaskReference(fn); // fail now, not at the first chunk, if fn cannot be sent
     return mapChunks<Awaited<ReturnType<F>>>(

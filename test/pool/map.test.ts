@@ -23,6 +23,34 @@ for (const backend of BACKENDS) {
       assert.ok(ex.stats.completed < 2_000, `chunks, not one task per item (${ex.stats.completed} tasks)`);
     });
 
+    it('toArray() collects every result in order, as the loop would', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const input = Array.from({ length: 50_000 }, (_, i) => i);
+      assert.deepEqual(
+        await ex.map(square, input).toArray(),
+        input.map((x) => x * x),
+      );
+      const unordered = await ex.map(square, input, { ordered: false }).toArray();
+      assert.deepEqual(
+        [...unordered].sort((a, b) => a - b),
+        input.map((x) => x * x),
+      );
+      const failing = (x: number) => {
+        if (x === 30_000) throw new RangeError('item 30000');
+        return x;
+      };
+      const error = await rejection(ex.map(failing, input).toArray());
+      assert.ok(error instanceof RangeError);
+    });
+
+    it('toArray() after part of the results were taken by the loop returns the rest', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const results = ex.map(square, [1, 2, 3, 4, 5, 6], { chunksize: 2 });
+      const first = await results.next();
+      assert.deepEqual(first, { value: 1, done: false });
+      assert.deepEqual(await results.toArray(), [4, 9, 16, 25, 36]);
+    });
+
     it('accepts a lazy sync generator and an async iterable', async () => {
       await using ex = backend.create({ maxWorkers: 2 });
       function* numbers() {
