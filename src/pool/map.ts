@@ -23,6 +23,7 @@ import { deserializeError } from './values.js';
 
 const TARGET_CHUNK_MS = 4;
 const MAX_CHUNK = 16_384;
+const GROWTH = 16;
 
 export interface ChunkSubmitter {
   readonly maxWorkers: number;
@@ -51,7 +52,6 @@ class ChunkedMap<R> implements MapIterator<R> {
   private position = 0; // next index to read, for arrays
   private exhausted = false;
   private chunksize: number;
-  private msPerItem = Number.NaN;
   private readonly inflight = new Deque<Pending>();
   private readonly finished: Pending[] = []; // unordered: completion order
   private readonly wakeup = new Wakeup();
@@ -195,13 +195,18 @@ class ChunkedMap<R> implements MapIterator<R> {
     }
   }
 
+  /**
+   * Sizes the next chunks from the latest chunk's time per item. Small first chunks overstate
+   * it (call overhead, a cold JIT), so the latest, larger sample is trusted as it is, and the
+   * size grows at most GROWTH times a step in case an item's cost rises as the input goes on.
+   */
   private learn(outcome: ChunkOutcome): void {
     if (this.fixed !== undefined) return;
     const count = outcome.values.length + (outcome.error ? 1 : 0);
     if (count === 0) return;
-    const sample = Math.max(outcome.ms / count, 1e-5);
-    this.msPerItem = Number.isNaN(this.msPerItem) ? sample : this.msPerItem * 0.5 + sample * 0.5;
-    this.chunksize = Math.max(1, Math.min(MAX_CHUNK, this.balanceCap, Math.round(TARGET_CHUNK_MS / this.msPerItem)));
+    const msPerItem = Math.max(outcome.ms / count, 1e-5);
+    const target = Math.round(TARGET_CHUNK_MS / msPerItem);
+    this.chunksize = Math.max(1, Math.min(MAX_CHUNK, this.balanceCap, count * GROWTH, target));
   }
 
   /** Early exit (break, error, timeout): chunks not yet handed to a worker are cancelled. */
