@@ -70,6 +70,9 @@ async function measure(title, unit, better, systems, note = '') {
   const samples = new Map(systems.map((s) => [s.name, []]));
   for (let r = 0; r < REPEATS; r++) {
     for (const system of systems) {
+      // Collect the last repeat's garbage first: V8's concurrent GC threads would otherwise
+      // compete with the workers for this 2-core machine in the middle of someone's run.
+      globalThis.gc?.();
       const value = await system.once();
       samples.get(system.name).push(value);
       log(`  ${r + 1}/${REPEATS} ${system.name}: ${format(value)} ${unit}`);
