@@ -30,7 +30,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
 import { Deque } from './deque.js';
-import type { TaskReference, ToMain } from './protocol.js';
+import type { RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_OK } from './protocol.js';
 import type { Backend, SpawnOptions } from './transport.js';
 import { WORKER_ENTRY } from './transport.js';
@@ -78,6 +78,7 @@ export class PoolEngine {
   private readonly taskMs: number[] = [];
   private idleWaiters: (() => void)[] = [];
   private exitWaiters: (() => void)[] = [];
+  private reaper: NodeJS.Timeout | undefined;
   /** Tasks still in `queue` whose futures are settled (cancelled): dropped when reached. */
   private settledInQueue = 0;
   stopped = false;
@@ -191,20 +192,24 @@ export class PoolEngine {
   private send(slot: WorkerSlot): void {
     const tasks = slot.outgoing;
     slot.outgoing = [];
-    clearTimeout(slot.idleTimer);
     slot.keepAlive(true);
-    const newRefs = new Map<number, TaskReference>();
-    const transfer: TransferListItem[] = [];
-    const wire = tasks.map((task) => {
-      if (!slot.knownRefs.has(task.refKey)) newRefs.set(task.refKey, this.refs[task.refKey] as TaskReference);
-      if (task.transfer) transfer.push(...task.transfer);
-      return [task.id, task.refKey, task.args, task.chunk] as [number, number, unknown[], boolean];
-    });
+    let newRefs: Map<number, TaskReference> | undefined;
+    let transfer: TransferListItem[] | undefined;
+    const message: RunMessage = [0];
+    for (const task of tasks) {
+      if (!slot.knownRefs.has(task.refKey)) {
+        newRefs ??= new Map();
+        newRefs.set(task.refKey, this.refs[task.refKey] as TaskReference);
+      }
+      if (task.transfer) {
+        transfer ??= [];
+        transfer.push(...task.transfer);
+      }
+      message.push(task.id, task.refKey, task.args, task.chunk ? 1 : 0);
+    }
+    if (newRefs) message[0] = [...newRefs];
     try {
-      slot.transport.post(
-        { t: 'run', refs: newRefs.size > 0 ? [...newRefs] : undefined, tasks: wire },
-        transfer.length > 0 ? transfer : undefined,
-      );
+      slot.transport.post(message, transfer);
     } catch (error) {
       // The submit-time check missed something uncloneable and nothing was sent. Resend the
       // tasks one by one, so that only the culprit fails, named by the transport's error.
@@ -219,7 +224,7 @@ export class PoolEngine {
       return;
     }
     // Only now does the worker know these references.
-    for (const key of newRefs.keys()) slot.knownRefs.add(key);
+    if (newRefs) for (const key of newRefs.keys()) slot.knownRefs.add(key);
   }
 
   /** A task whose message could not be sent: take it back out of the worker's line and fail it. */
@@ -368,6 +373,10 @@ export class PoolEngine {
   }
 
   private onMessage(slot: WorkerSlot, message: ToMain): void {
+    if (Array.isArray(message)) {
+      this.onResults(slot, message);
+      return;
+    }
     switch (message.t) {
       case 'ready':
         slot.state = 'ready';
@@ -375,14 +384,12 @@ export class PoolEngine {
         this.dispatch();
         if (slot.inflight.length === 0) {
           slot.keepAlive(false);
-          this.armIdleTimer(slot);
+          this.markIdle(slot);
         }
         return;
       case 'init-error':
         this.hooks.onBroken(deserializeError(message.error), 'the initializer raised an error');
         return;
-      case 'done':
-        this.onResults(slot, message.results);
     }
   }
 
@@ -413,19 +420,37 @@ export class PoolEngine {
     this.dispatch();
     if (slot.inflight.length === 0) {
       slot.keepAlive(false);
-      this.armIdleTimer(slot);
+      this.markIdle(slot);
     }
   }
 
-  private armIdleTimer(slot: WorkerSlot): void {
-    if (slot.state !== 'ready' || slot.inflight.length > 0 || !Number.isFinite(this.config.idleTimeout)) return;
-    clearTimeout(slot.idleTimer);
-    slot.idleTimer = setTimeout(() => {
-      let live = 0;
-      for (const s of this.slots) if (s.state !== 'closing') live++;
-      if (slot.inflight.length === 0 && live > this.config.minWorkers) slot.terminate();
-    }, this.config.idleTimeout);
-    slot.idleTimer.unref();
+  /**
+   * Notes when a worker went idle. One pool-wide reaper, running only while there are workers
+   * above `minWorkers`, retires those idle for `idleTimeout`: arming a timer per idle spell would
+   * cost a setTimeout/clearTimeout pair on every task of a one-at-a-time workload.
+   */
+  private markIdle(slot: WorkerSlot): void {
+    slot.idleSince = performance.now();
+    if (this.reaper || !Number.isFinite(this.config.idleTimeout) || this.slots.size <= this.config.minWorkers) return;
+    this.reaper = setInterval(() => this.reapIdle(), Math.max(10, this.config.idleTimeout / 2));
+    this.reaper.unref();
+  }
+
+  private reapIdle(): void {
+    const now = performance.now();
+    let live = 0;
+    for (const slot of this.slots) if (slot.state !== 'closing') live++;
+    for (const slot of this.slots) {
+      if (live <= this.config.minWorkers) break;
+      if (slot.state === 'ready' && slot.inflight.length === 0 && now - slot.idleSince >= this.config.idleTimeout) {
+        slot.terminate();
+        live--;
+      }
+    }
+    if (live <= this.config.minWorkers) {
+      clearInterval(this.reaper);
+      this.reaper = undefined;
+    }
   }
 
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
@@ -475,6 +500,8 @@ export class PoolEngine {
   /** Terminates every worker and resolves when all have exited. */
   async terminateAll(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.reaper);
+    this.reaper = undefined;
     for (const slot of this.slots) if (!slot.terminating) slot.terminate();
     while (this.slots.size > 0) await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
   }

@@ -26,15 +26,17 @@ export interface InitMessage {
   readonly initArgs: readonly unknown[];
 }
 
-/** One task: `[taskId, refKey, args, isChunk]`; a chunk task calls the function once per item of `args`. */
-export type WireTask = [id: number, refKey: number, args: unknown[], chunk: boolean];
-
-export interface RunMessage {
-  readonly t: 'run';
-  /** Function references this worker has not been sent before, by key. */
-  readonly refs: [key: number, ref: TaskReference][] | undefined;
-  readonly tasks: WireTask[];
-}
+/**
+ * A batch of tasks, one flat array: `[refs, id, refKey, args, chunk, id, refKey, args, chunk, ...]`.
+ * `refs` lists the function references this worker has not been sent before (`[[key, ref], ...]`)
+ * or is 0. A chunk task (chunk = 1) calls the function once per item of `args`. Flat, because
+ * serialisation cost grows with the number of objects and arrays in a message: for one tiny task
+ * it is most of the round trip. Batches are the only array messages, so `Array.isArray` tells them
+ * from the object messages.
+ */
+export type RunMessage = unknown[];
+/** Entries per task in a RunMessage, after the leading `refs`. */
+export const TASK_STRIDE = 4;
 
 /** Stop a task cooperatively: its `currentTask().signal` aborts; the pool kills the worker if it runs on. */
 export interface AbortMessage {
@@ -54,15 +56,17 @@ export interface ChunkOutcome {
   readonly ms: number;
 }
 
+/**
+ * Results, one flat array `[id, status, payload, ms, id, status, payload, ms, ...]`, so a batch of
+ * thousands is one array, not thousands of objects. `ms` is the task's run time in the worker,
+ * which sizes how many tasks of that function are handed out at once.
+ */
+export type ResultsMessage = unknown[];
+
 export type ToMain =
   | { readonly t: 'ready' }
   | { readonly t: 'init-error'; readonly error: SerializedError }
-  /**
-   * Results, flattened as `[id, status, payload, ms, id, status, payload, ms, ...]` so a batch
-   * of thousands is one array, not thousands of objects. `ms` is the task's run time in the
-   * worker, which sizes how many tasks of that function are handed out at once.
-   */
-  | { readonly t: 'done'; readonly results: unknown[] };
+  | ResultsMessage;
 
 /** Entries per task in a 'done' message's `results`. */
 export const RESULT_STRIDE = 4;

@@ -13,8 +13,8 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import type { ChunkOutcome, TaskReference, ToMain, ToWorker, WireTask } from './protocol.js';
-import { TASK_ERROR, TASK_OK } from './protocol.js';
+import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
+import { RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
 import { findUncloneable, serializeError } from './values.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -29,10 +29,11 @@ const references = new Map<number, TaskReference>();
 const functions = new Map<number, Fn>();
 const aborted = new Set<number>();
 
-const queue: WireTask[] = [];
+/** Tasks received and not yet run, flat as in a RunMessage (without the leading refs). */
+const queue: unknown[] = [];
 let head = 0;
 let draining = false;
-let outbox: unknown[] = [];
+let outbox: ResultsMessage = [];
 
 // ---- the task context, read by `currentTask()` through a global slot so that a task module
 // importing its own copy of skein still sees it.
@@ -86,14 +87,14 @@ function reply(id: number, status: number, payload: unknown, ms: number): void {
 
 function flush(): void {
   if (outbox.length === 0) return;
-  const message: ToMain = { t: 'done', results: outbox };
+  const message = outbox;
   outbox = [];
   try {
     send(message);
   } catch {
     // A result that cannot be cloned (a function, a socket) must fail its own task, not the batch.
-    const results = message.results;
-    for (let i = 0; i < results.length; i += 4) {
+    const results = message;
+    for (let i = 0; i < results.length; i += RESULT_STRIDE) {
       const bad = results[i + 1] === TASK_OK ? findUncloneable(results[i + 2], !parentPort) : undefined;
       if (bad) {
         results[i + 1] = TASK_ERROR;
@@ -146,8 +147,10 @@ function runChunk(fn: Fn, items: unknown[]): ChunkOutcome | Promise<ChunkOutcome
 function drain(): void {
   draining = true;
   while (head < queue.length) {
-    const task = queue[head] as WireTask;
-    const [id, key, args, chunk] = task;
+    const id = queue[head] as number;
+    const key = queue[head + 1] as number;
+    const args = queue[head + 2] as unknown[];
+    const chunk = queue[head + 3] === 1;
     const fn = functions.get(key);
     if (fn === undefined) {
       const ref = references.get(key);
@@ -158,14 +161,14 @@ function drain(): void {
           drain();
         },
         (error) => {
-          head++;
+          head += TASK_STRIDE;
           reply(id, TASK_ERROR, serializeError(error), 0);
           drain();
         },
       );
       return;
     }
-    head++;
+    head += TASK_STRIDE;
     if (aborted.delete(id)) {
       reply(id, TASK_ERROR, serializeError(new Error('aborted before it started')), 0);
       continue;
@@ -219,12 +222,14 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
 }
 
 function onMessage(message: ToWorker): void {
+  if (Array.isArray(message)) {
+    const refs = message[0] as [number, TaskReference][] | 0;
+    if (refs) for (const [key, ref] of refs) references.set(key, ref);
+    for (let i = 1; i < message.length; i++) queue.push(message[i]);
+    if (!draining) drain();
+    return;
+  }
   switch (message.t) {
-    case 'run':
-      if (message.refs) for (const [key, ref] of message.refs) references.set(key, ref);
-      for (const task of message.tasks) queue.push(task);
-      if (!draining) drain();
-      return;
     case 'abort':
       if (running?.id === message.id) {
         running.controller ??= new AbortController();

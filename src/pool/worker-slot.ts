@@ -50,7 +50,8 @@ export class WorkerSlot {
   terminating = false;
   headTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
-  idleTimer: NodeJS.Timeout | undefined;
+  /** When it last ran out of work (performance.now()), for the idle reaper. */
+  idleSince = 0;
   private keptAlive = true;
 
   constructor(
@@ -69,8 +70,7 @@ export class WorkerSlot {
   clearTimers(): void {
     clearTimeout(this.headTimer);
     clearTimeout(this.killTimer);
-    clearTimeout(this.idleTimer);
-    this.headTimer = this.killTimer = this.idleTimer = undefined;
+    this.headTimer = this.killTimer = undefined;
   }
 
   terminate(): void {
