@@ -10,7 +10,7 @@ import type { Backend, WorkerTransport } from '../pool/transport.js';
 
 export const processBackend: Backend = {
   kind: 'process',
-  spawn(entry, options, handlers): WorkerTransport {
+  spawn(entry, options, handlers, init): WorkerTransport {
     const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
     const limits = options.resourceLimits;
     if (limits?.maxOldGenerationSizeMb) execArgv.push(`--max-old-space-size=${limits.maxOldGenerationSizeMb}`);
@@ -23,6 +23,7 @@ export const processBackend: Backend = {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let exited = false;
+    if (init) child.send(init); // IPC keeps order: it arrives before any task
     child.on('message', (message) => handlers.onMessage(message as Parameters<typeof handlers.onMessage>[0]));
     // A spawn failure emits 'error' and may never emit 'exit'.
     child.on('error', (error) => {

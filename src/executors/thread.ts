@@ -5,9 +5,10 @@ import type { Backend, WorkerTransport } from '../pool/transport.js';
 
 export const threadBackend: Backend = {
   kind: 'thread',
-  spawn(entry, options, handlers): WorkerTransport {
+  spawn(entry, options, handlers, init): WorkerTransport {
     const worker = new Worker(entry, {
       name: options.name,
+      workerData: init,
       env: options.env ?? process.env,
       ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),

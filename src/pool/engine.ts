@@ -2,7 +2,7 @@
  * The pool engine shared by ThreadPoolExecutor and ProcessPoolExecutor. Only `Backend.spawn`
  * differs between them.
  *
- *   submit(fn, ...args)
+ *   submit(fn, ...args)                      map(fn, items): one chunk task per message (map.ts)
  *     │  resolveTaskReference(fn) ─ once per function (cached): module URL + export, or source
  *     ▼
  *   Future + TaskRecord ──► queue (Deque, FIFO) ◄──────────── requeue: tasks a dead worker had
@@ -10,16 +10,20 @@
  *                              │  after a burst of submits
  *                              ▼
  *            pick a ready worker: an idle one, or a busy one with < 1 ms of expected work queued
- *                              │  all tasks chosen for one worker → ONE 'run' message
+ *                              │  FAST PATH: every task chosen for one worker in this turn
+ *                              │  → ONE flat array [refs, id, key, args, chunk, id, ...]
  *                              ▼
- *   WorkerSlot.inflight [running, queued-in-worker, ...] ── transport ──► worker-entry drain()
- *                              ▲                                              │
- *                              └──────── ONE 'done' message per worker turn ◄─┘
+ *   WorkerSlot.inflight [running, queued-in-worker, ...] ── transport ──► worker-entry drain():
+ *                              ▲                                 runs them back to back, sync
+ *                              │                                 ones without leaving the loop
+ *                              └── ONE flat array [id, status, value, ms, ...] per worker turn
  *     settle futures ─► stats/progress ─► head timer for the next task ─► dispatch() again
  *
- * Prefetch follows measured task times (a mean per function): a busy worker is handed more
- * only while its expected queued work stays under ~1 ms, so tiny tasks travel in batches of up
- * to 256 and share the message cost, while nothing is ever queued behind a slow task.
+ * The fast path is batching, not more machinery: 100,000 tiny submits cost ~400 messages, not
+ * 200,000, and a lone task is one small array each way (~4 µs over a bare postMessage round
+ * trip, see bench/results.md). Prefetch follows measured task times (a mean per function): a
+ * busy worker is handed more only while its expected queued work stays under ~1 ms, so tiny
+ * tasks travel in batches of up to 256 while nothing is ever queued behind a slow task.
  *
  * Failure handling lives here once: a worker exit rejects only its running task
  * (WorkerExitedError, or a retry), re-queues the ones it had not started, and a replacement is
@@ -30,7 +34,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
 import { Deque } from './deque.js';
-import type { RunMessage, TaskReference, ToMain } from './protocol.js';
+import type { InitMessage, RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_OK } from './protocol.js';
 import type { Backend, SpawnOptions } from './transport.js';
 import { WORKER_ENTRY } from './transport.js';
@@ -156,7 +160,7 @@ export class PoolEngine {
       if (slot.outgoing.length === 0) touched.push(slot);
       slot.outgoing.push(task);
       slot.inflight.push(task);
-      if (slot.inflight.length === 1) this.taskStarted(slot, task);
+      if (slot.inflight.length === 1 && slot.state === 'ready') this.taskStarted(slot, task);
     }
     for (const slot of touched) this.send(slot);
     this.spawnForBacklog();
@@ -180,7 +184,10 @@ export class PoolEngine {
   private pickSlot(expected: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
     for (const slot of this.slots) {
-      if (slot.state !== 'ready' || slot.stopping || slot.dispatched >= this.config.maxTasksPerWorker) continue;
+      if (slot.stopping || slot.dispatched >= this.config.maxTasksPerWorker) continue;
+      // A starting worker takes one task: it is queued in its port and runs as soon as the
+      // worker is up, saving the round trip through 'ready' (it counts as started only then).
+      if (slot.state === 'starting' ? slot.inflight.length > 0 : slot.state !== 'ready') continue;
       const busy = slot.inflight.length > 0;
       if (busy && (slot.expectedMs + expected > TARGET_BATCH_MS || slot.inflight.length >= MAX_PREFETCH)) continue;
       if (!busy) return slot;
@@ -327,11 +334,11 @@ export class PoolEngine {
 
   private spawnForBacklog(): void {
     let live = 0;
-    let spare = 0; // workers that will take a task soon: starting, or ready and empty
+    let spare = 0; // workers that will take a task soon: starting or ready, and holding none
     for (const slot of this.slots) {
       if (slot.state === 'closing') continue;
       live++;
-      if (slot.state === 'starting' || slot.inflight.length === 0) spare++;
+      if (slot.inflight.length === 0) spare++;
     }
     const waiting = this.queue.length;
     while (live < this.config.maxWorkers && (spare < waiting || live < this.config.minWorkers)) {
@@ -339,12 +346,22 @@ export class PoolEngine {
       live++;
       spare++;
     }
-    for (const slot of this.slots) if (slot.state === 'starting') slot.keepAlive(waiting > 0);
+    // A starting worker keeps the program alive if it holds a task or tasks wait for workers.
+    for (const slot of this.slots)
+      if (slot.state === 'starting') slot.keepAlive(waiting > 0 || slot.inflight.length > 0);
   }
 
   spawn(): void {
     const id = this.nextWorkerId++;
     let slot: WorkerSlot | undefined;
+    const init = this.config.initializer;
+    const initMessage = (initializer: TaskReference | undefined): InitMessage => ({
+      t: 'init',
+      workerId: id,
+      tsxApi: this.config.tsxApi,
+      initializer,
+      initArgs: this.config.initArgs,
+    });
     const transport = this.config.backend.spawn(
       WORKER_ENTRY,
       { ...this.config.spawnOptions, name: `${this.config.spawnOptions.name}-${id}` },
@@ -352,24 +369,25 @@ export class PoolEngine {
         onMessage: (message) => this.onMessage(slot as WorkerSlot, message),
         onExit: (exit) => this.onExit(slot as WorkerSlot, exit),
       },
+      init instanceof Promise ? undefined : initMessage(init),
     );
     slot = new WorkerSlot(id, transport);
     this.slots.add(slot);
-    const started = slot;
-    const sendInit = (initializer: TaskReference | undefined) => {
-      if (started.state !== 'starting') return;
-      transport.post({
-        t: 'init',
-        workerId: id,
-        tsxApi: this.config.tsxApi,
-        initializer,
-        initArgs: this.config.initArgs,
-      });
-    };
-    const init = this.config.initializer;
-    if (init instanceof Promise)
-      init.then(sendInit, (error) => this.hooks.onBroken(error, 'the initializer cannot be sent'));
-    else sendInit(init);
+    if (init instanceof Promise) {
+      // The initializer's module is still being located: init goes out first once it is,
+      // so no task is dispatched to this worker before then.
+      slot.state = 'closing';
+      const started = slot;
+      init.then(
+        (ref) => {
+          if (started.terminating) return;
+          started.state = 'starting';
+          transport.post(initMessage(ref));
+          this.scheduleDispatch();
+        },
+        (error) => this.hooks.onBroken(error, 'the initializer cannot be sent'),
+      );
+    }
   }
 
   private onMessage(slot: WorkerSlot, message: ToMain): void {
@@ -378,15 +396,19 @@ export class PoolEngine {
       return;
     }
     switch (message.t) {
-      case 'ready':
+      case 'ready': {
         slot.state = 'ready';
         this.startupFailures = 0;
+        // Tasks may have been sent while it started; the first one runs from now.
+        const head = slot.inflight.peek();
+        if (head) this.taskStarted(slot, head);
         this.dispatch();
         if (slot.inflight.length === 0) {
           slot.keepAlive(false);
           this.markIdle(slot);
         }
         return;
+      }
       case 'init-error':
         this.hooks.onBroken(deserializeError(message.error), 'the initializer raised an error');
         return;
@@ -457,7 +479,8 @@ export class PoolEngine {
     this.slots.delete(slot);
     slot.clearTimers();
     const diedStarting = slot.state === 'starting' && !slot.terminating;
-    const running = slot.inflight.shift();
+    // A worker that never became ready never started a task: all of them run elsewhere.
+    const running = slot.state === 'ready' || slot.terminating ? slot.inflight.shift() : undefined;
     if (running) running.slot = undefined;
     // The others were only queued inside that worker: they never started, so they run elsewhere.
     const notStarted = slot.inflight.drain();

@@ -5,7 +5,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import type { WorkerExit } from '../futures/errors.js';
-import type { ToMain, ToWorker } from './protocol.js';
+import type { InitMessage, ToMain, ToWorker } from './protocol.js';
 
 export interface WorkerTransport {
   /** Sends a message; throws synchronously if a value cannot be cloned. */
@@ -41,7 +41,11 @@ export interface ResourceLimits {
 export interface Backend {
   /** 'thread' | 'process': used in messages and for what may be shared (SharedArrayBuffer). */
   readonly kind: 'thread' | 'process';
-  spawn(entry: URL, options: SpawnOptions, handlers: TransportHandlers): WorkerTransport;
+  /**
+   * Starts a worker. `init`, when given, must reach it before any other message (threads pass
+   * it as workerData, saving a message); without it the engine posts it later.
+   */
+  spawn(entry: URL, options: SpawnOptions, handlers: TransportHandlers, init: InitMessage | undefined): WorkerTransport;
 }
 
 /** The worker entry script, next to this file in the built package. */

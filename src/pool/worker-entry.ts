@@ -12,7 +12,7 @@
  * unanswered one) and which were only queued here: those are re-sent elsewhere if we die.
  */
 import { createRequire } from 'node:module';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import { RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
 import { findUncloneable, serializeError } from './values.js';
@@ -33,6 +33,8 @@ const aborted = new Set<number>();
 const queue: unknown[] = [];
 let head = 0;
 let draining = false;
+/** Tasks can arrive while the initializer still runs (the pool does not wait for 'ready'); they wait. */
+let initialized = false;
 let outbox: ResultsMessage = [];
 
 // ---- the task context, read by `currentTask()` through a global slot so that a task module
@@ -215,10 +217,13 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
       const initializer = await loadFunction(message.initializer);
       await initializer(...message.initArgs);
     }
-    send({ t: 'ready' });
   } catch (error) {
     send({ t: 'init-error', error: serializeError(error) as Extract<ToMain, { t: 'init-error' }>['error'] });
+    return;
   }
+  initialized = true;
+  send({ t: 'ready' });
+  if (!draining) drain();
 }
 
 function onMessage(message: ToWorker): void {
@@ -226,7 +231,7 @@ function onMessage(message: ToWorker): void {
     const refs = message[0] as [number, TaskReference][] | 0;
     if (refs) for (const [key, ref] of refs) references.set(key, ref);
     for (let i = 1; i < message.length; i++) queue.push(message[i]);
-    if (!draining) drain();
+    if (!draining && initialized) drain();
     return;
   }
   switch (message.t) {
@@ -246,6 +251,8 @@ function onMessage(message: ToWorker): void {
 
 if (parentPort) {
   parentPort.on('message', onMessage);
+  // A thread gets its init message as workerData, before anything arrives on the port.
+  if ((workerData as { t?: string } | undefined)?.t === 'init') onMessage(workerData as ToWorker);
 } else {
   process.on('message', (message) => onMessage(message as ToWorker));
   // The parent is gone (crashed or killed): nobody will read our results.

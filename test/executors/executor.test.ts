@@ -273,6 +273,17 @@ for (const backend of BACKENDS) {
         assert.equal(await ex.submit(square, 3), 9);
       });
 
+      it('finishes (even when async) before the worker runs any task', async () => {
+        const { slowInitializer, wasInitialized } = await import('../fixtures/tasks.ts');
+        await using ex = backend.create({ maxWorkers: 2, initializer: slowInitializer, initArgs: [150] });
+        const seen = await Promise.all([
+          ex.submit(wasInitialized),
+          ex.submit(wasInitialized),
+          ex.submit(wasInitialized),
+        ]);
+        assert.deepEqual(seen, [true, true, true]);
+      });
+
       it('breaks the executor when it throws: pending and later tasks get BrokenExecutorError', async () => {
         const ex = backend.create({ maxWorkers: 2, initializer: badInitializer });
         const pending = [ex.submit(square, 1), ex.submit(square, 2)];
