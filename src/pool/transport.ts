@@ -48,5 +48,5 @@ export interface Backend {
   spawn(entry: URL, options: SpawnOptions, handlers: TransportHandlers, init: InitMessage | undefined): WorkerTransport;
 }
 
-/** The worker entry script, next to this file in the built package. */
-export const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url);
+/** The worker entry script, next to this file in the built package (CommonJS: see scripts/build-worker.mjs). */
+export const WORKER_ENTRY = new URL('./worker-entry.cjs', import.meta.url);
