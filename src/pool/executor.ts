@@ -162,7 +162,14 @@ export class PoolExecutor extends EventEmitter implements Executor {
       {
         maxWorkers: this.maxWorkers,
         submitChunk: (chunk) =>
-          this.submitTask(fn as unknown as TaskFunction, chunk, undefined, true) as Future<ChunkOutcome>,
+          this.submitTask(
+            fn as unknown as TaskFunction,
+            chunk as unknown[],
+            chunk instanceof Float64Array && this.backend.kind === 'thread'
+              ? { transfer: [chunk.buffer as ArrayBuffer] }
+              : undefined,
+            true,
+          ) as Future<ChunkOutcome>,
       },
       items,
       options,

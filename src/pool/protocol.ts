@@ -49,9 +49,12 @@ export type ToWorker = InitMessage | RunMessage | AbortMessage;
 export const TASK_OK = 0;
 export const TASK_ERROR = 1;
 
-/** The result of one chunk task: the values computed, then (if an item threw) the error and its index. */
+/**
+ * The result of one chunk task: the values computed, then (if an item threw) the error. A chunk
+ * of numbers travels packed in a Float64Array (see packNumbers), in both directions.
+ */
 export interface ChunkOutcome {
-  readonly values: unknown[];
+  readonly values: unknown[] | Float64Array;
   readonly error?: SerializedError;
   readonly ms: number;
 }
@@ -70,3 +73,17 @@ export type ToMain =
 
 /** Entries per task in a 'done' message's `results`. */
 export const RESULT_STRIDE = 4;
+
+/** Chunks shorter than this travel as plain arrays: packing would not pay for itself. */
+const PACK_MIN = 64;
+
+/**
+ * A chunk of only numbers as a Float64Array, whose buffer can be transferred instead of
+ * serialised item by item: lossless, since a Float64Array holds every JS number exactly
+ * (-0 and NaN included). Anything else, or a short chunk, is returned as it is.
+ */
+export function packNumbers(values: readonly unknown[]): unknown[] | Float64Array {
+  if (values.length < PACK_MIN) return values as unknown[];
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return values as unknown[];
+  return Float64Array.from(values as number[]);
+}

@@ -155,6 +155,7 @@ export function findUncloneable(
 
 /** Throws a TypeError naming the argument position if an argument cannot travel to a worker. */
 export function assertArgumentsCloneable(fnName: string, args: readonly unknown[], forProcess: boolean): void {
+  if (!Array.isArray(args)) return; // a packed chunk (Float64Array) holds only numbers
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // Primitives other than symbols are the common case: skip the walk entirely.

@@ -14,13 +14,13 @@
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
-import { RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
+import { packNumbers, RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
 import { findUncloneable, serializeError } from './values.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
-const send: (message: ToMain) => void = parentPort
-  ? (message) => parentPort?.postMessage(message)
+const send: (message: ToMain, transfer?: ArrayBuffer[]) => void = parentPort
+  ? (message, transfer) => parentPort?.postMessage(message, transfer)
   : (message) => process.send?.(message);
 
 let tsxApi: string | undefined;
@@ -36,6 +36,8 @@ let draining = false;
 /** Tasks can arrive while the initializer still runs (the pool does not wait for 'ready'); they wait. */
 let initialized = false;
 let outbox: ResultsMessage = [];
+/** Buffers of packed chunk results in the outbox: moved to the main thread, not copied. */
+let outboxTransfer: ArrayBuffer[] = [];
 
 // ---- the task context, read by `currentTask()` through a global slot so that a task module
 // importing its own copy of skein still sees it.
@@ -90,9 +92,11 @@ function reply(id: number, status: number, payload: unknown, ms: number): void {
 function flush(): void {
   if (outbox.length === 0) return;
   const message = outbox;
+  const transfer = outboxTransfer;
   outbox = [];
+  outboxTransfer = [];
   try {
-    send(message);
+    send(message, transfer.length > 0 ? transfer : undefined);
   } catch {
     // A result that cannot be cloned (a function, a socket) must fail its own task, not the batch.
     const results = message;
@@ -105,7 +109,7 @@ function flush(): void {
         );
       }
     }
-    send(message);
+    send(message, transfer.length > 0 ? transfer : undefined);
   }
 }
 
@@ -115,7 +119,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown }).then === 'function';
 
 /** Calls `fn` on each item; returns synchronously unless an item's call returns a promise. */
-function runChunk(fn: Fn, items: unknown[]): ChunkOutcome | Promise<ChunkOutcome> {
+function runChunk(fn: Fn, items: ArrayLike<unknown>): ChunkOutcome | Promise<ChunkOutcome> {
   const started = performance.now();
   const values: unknown[] = [];
   const step = (from: number): ChunkOutcome | Promise<ChunkOutcome> => {
@@ -141,7 +145,9 @@ function runChunk(fn: Fn, items: unknown[]): ChunkOutcome | Promise<ChunkOutcome
       }
       values.push(value);
     }
-    return { values, ms: performance.now() - started };
+    const packed = packNumbers(values);
+    if (packed instanceof Float64Array && parentPort) outboxTransfer.push(packed.buffer as ArrayBuffer);
+    return { values: packed, ms: performance.now() - started };
   };
   return step(0);
 }

@@ -51,6 +51,77 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await results.toArray(), [4, 9, 16, 25, 36]);
     });
 
+    it('keeps every number exact through packed chunks (-0, NaN, Infinity, fractions, 2^53)', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const special = [
+        -0,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        0.1,
+        -1e-300,
+        2 ** 53,
+        -(2 ** 31),
+      ];
+      const input = Array.from({ length: 5_000 }, (_, i) => special[i % special.length] as number);
+      const identity = (x: number) => x;
+      const out = await ex.map(identity, input, { chunksize: 1_000 }).toArray();
+      assert.equal(out.length, input.length);
+      for (let i = 0; i < input.length; i++)
+        assert.ok(Object.is(out[i], input[i]), `item ${i}: ${out[i]} vs ${input[i]}`);
+    });
+
+    it('handles chunks that are not all numbers, either way round', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const mixed = Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 999 ? `s${i}` : i));
+      const describe = (x: number | string) => (typeof x === 'number' ? x * 2 : x.toUpperCase());
+      const out = await ex.map(describe, mixed, { chunksize: 500 }).toArray();
+      assert.deepEqual(
+        out,
+        mixed.map((x) => (typeof x === 'number' ? x * 2 : x.toUpperCase())),
+      );
+      const toText = (x: number) => `#${x}`;
+      const texts = await ex
+        .map(
+          toText,
+          Array.from({ length: 2_000 }, (_, i) => i),
+          { chunksize: 500 },
+        )
+        .toArray();
+      assert.equal(texts[1999], '#1999');
+      const lengths = (x: string) => x.length;
+      const counts = await ex
+        .map(
+          lengths,
+          Array.from({ length: 2_000 }, (_, i) => 'x'.repeat(i % 7)),
+          { chunksize: 500 },
+        )
+        .toArray();
+      assert.equal(counts[6], 6);
+    });
+
+    it('throws an error from inside a packed chunk at its position', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const failAt = (x: number) => {
+        if (x === 700) throw new RangeError('item 700');
+        return x + 1;
+      };
+      const seen: number[] = [];
+      const error = await rejection(
+        (async () => {
+          for await (const v of ex.map(
+            failAt,
+            Array.from({ length: 1_000 }, (_, i) => i),
+            { chunksize: 250 },
+          ))
+            seen.push(v);
+        })(),
+      );
+      assert.ok(error instanceof RangeError);
+      assert.equal(seen.length, 700);
+      assert.equal(seen[699], 700);
+    });
+
     it('accepts a lazy sync generator and an async iterable', async () => {
       await using ex = backend.create({ maxWorkers: 2 });
       function* numbers() {
