@@ -12,7 +12,9 @@
  *
  * The result is a hand-written async iterator, not an async generator: a generator pays a promise
  * and a microtask per item on both sides, which was over half the cost of mapping tiny items.
- * `toArray()` skips per-item iteration entirely (whole chunks are appended).
+ * `toArray()` skips per-item iteration entirely (whole chunks are appended). A chunk of only
+ * numbers travels packed in a Float64Array whose buffer is transferred, both ways (packNumbers):
+ * per-item serialisation was what was left of the cost.
  */
 import type { Future, MapIterator, MapOptions } from '../futures/base.js';
 import { TimeoutError } from '../futures/errors.js';
