@@ -54,47 +54,39 @@ function skein(name, Executor) {
   };
 }
 
-function piscina() {
+/**
+ * piscina and tinypool share one API (tinypool began as a piscina fork): `run(arg, { name })`
+ * on a pool made from a filename. Only construction and how a buffer is moved differ.
+ */
+function runByName(name, makePool, moveOptions) {
   return {
-    name: 'piscina',
+    name,
     async create(workers = WORKERS) {
-      const pool = new Piscina({ filename: tasksUrl, minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
+      const pool = makePool({ filename: tasksUrl, minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
       await Promise.all(Array.from({ length: workers * 2 }, (_, i) => pool.run(i, { name: 'inc' })));
       return pool;
     },
     run: (pool, fn, arg) => pool.run(arg, { name: fn }),
     map: (pool, fn, items) => windowedLoop(items, (x) => pool.run(x, { name: fn })),
     sum: (pool, values, mode) =>
-      mode === 'transfer'
-        ? pool.run(Piscina.move(values), { name: 'sumArray' })
-        : pool.run(values, { name: 'sumArray' }),
+      mode === 'transfer' ? pool.run(...moveOptions(values)) : pool.run(values, { name: 'sumArray' }),
     close: (pool) => pool.destroy(),
   };
 }
 
-function tinypool(runtime) {
-  return {
-    name: runtime === 'child_process' ? 'tinypool (child_process)' : 'tinypool',
-    async create(workers = WORKERS) {
-      const pool = new Tinypool({
-        filename: tasksUrl,
-        minThreads: workers,
-        maxThreads: workers,
-        runtime,
-        idleTimeout: 60_000,
-      });
-      await Promise.all(Array.from({ length: workers * 2 }, (_, i) => pool.run(i, { name: 'inc' })));
-      return pool;
-    },
-    run: (pool, fn, arg) => pool.run(arg, { name: fn }),
-    map: (pool, fn, items) => windowedLoop(items, (x) => pool.run(x, { name: fn })),
-    sum: (pool, values, mode) =>
-      mode === 'transfer'
-        ? pool.run(values, { name: 'sumArray', transferList: [values.buffer] })
-        : pool.run(values, { name: 'sumArray' }),
-    close: (pool) => pool.destroy(),
-  };
-}
+const piscina = () =>
+  runByName(
+    'piscina',
+    (options) => new Piscina(options),
+    (values) => [Piscina.move(values), { name: 'sumArray' }],
+  );
+
+const tinypool = (runtime) =>
+  runByName(
+    runtime === 'child_process' ? 'tinypool (child_process)' : 'tinypool',
+    (options) => new Tinypool({ ...options, runtime }),
+    (values) => [values, { name: 'sumArray', transferList: [values.buffer] }],
+  );
 
 function workerpoolSystem(workerType) {
   return {

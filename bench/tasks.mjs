@@ -1,25 +1,15 @@
 // The task functions every system runs. Plain JavaScript, so no system pays for a TypeScript
 // loader. skein submits these by reference; piscina and tinypool call them by export name;
-// workerpool through bench/workerpool-worker.mjs.
+// workerpool through bench/workerpool-worker.mjs. (The bench runs after `npm run build`.)
+import { countPrimesInRange } from '../dist/cli/demo-tasks.js';
 
 export function inc(x) {
   return x + 1;
 }
 
-/** CPU-bound: count primes below `limit` by trial division (~50 ms for the limit bench/run.mjs picks). */
+/** CPU-bound: the demo's prime counter below `limit` (~50 ms for the limit bench/run.mjs picks). */
 export function countPrimes(limit) {
-  let count = 0;
-  for (let n = 2; n < limit; n++) {
-    let prime = true;
-    for (let d = 2; d * d <= n; d++) {
-      if (n % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) count++;
-  }
-  return count;
+  return countPrimesInRange(2, limit);
 }
 
 /** Sums a Float64Array (copied, transferred, or over a SharedArrayBuffer). */
