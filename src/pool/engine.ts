@@ -1,6 +1,7 @@
 /**
  * The pool engine shared by ThreadPoolExecutor and ProcessPoolExecutor. Only `Backend.spawn`
- * differs between them.
+ * differs between them. This file schedules and settles tasks; starting, growing, reaping and
+ * stopping the workers themselves is fleet.ts.
  *
  *   submit(fn, ...args)                      map(fn, items): one chunk task per message (map.ts)
  *     │  resolveTaskReference(fn) ─ once per function (cached): module URL + export, or source
@@ -34,24 +35,15 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
 import { Deque } from './deque.js';
-import type { InitMessage, RunMessage, TaskReference, ToMain } from './protocol.js';
+import { type FleetConfig, WorkerFleet } from './fleet.js';
+import type { RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_OK } from './protocol.js';
-import type { Backend, SpawnOptions } from './transport.js';
-import { WORKER_ENTRY } from './transport.js';
 import { deserializeError } from './values.js';
-import { type TaskRecord, WorkerSlot } from './worker-slot.js';
+import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
-export interface EngineConfig {
-  readonly backend: Backend;
-  readonly spawnOptions: SpawnOptions;
-  readonly maxWorkers: number;
-  readonly minWorkers: number;
-  readonly idleTimeout: number;
+export interface EngineConfig extends FleetConfig {
   readonly maxTasksPerWorker: number;
   readonly abortGracePeriod: number;
-  readonly tsxApi: string | undefined;
-  readonly initializer: TaskReference | Promise<TaskReference> | undefined;
-  readonly initArgs: readonly unknown[];
 }
 
 export type Outcome = 'completed' | 'failed' | 'cancelled';
@@ -72,17 +64,14 @@ const UNKNOWN_TASK_MS = 1e6;
 
 export class PoolEngine {
   readonly queue = new Deque<TaskRecord>();
-  readonly slots = new Set<WorkerSlot>();
+  readonly fleet: WorkerFleet;
   private readonly refKeys = new Map<TaskReference, number>();
   private readonly refs: TaskReference[] = [];
   private dispatchScheduled = false;
-  private nextWorkerId = 1;
   private startupFailures = 0;
   /** Mean run time (ms) of each function, by reference key: sizes its prefetch. */
   private readonly taskMs: number[] = [];
   private idleWaiters: (() => void)[] = [];
-  private exitWaiters: (() => void)[] = [];
-  private reaper: NodeJS.Timeout | undefined;
   /** Tasks still in `queue` whose futures are settled (cancelled): dropped when reached. */
   private settledInQueue = 0;
   stopped = false;
@@ -90,7 +79,23 @@ export class PoolEngine {
   constructor(
     private readonly config: EngineConfig,
     private readonly hooks: EngineHooks,
-  ) {}
+  ) {
+    this.fleet = new WorkerFleet(config, {
+      onMessage: (slot, message) => this.onMessage(slot, message),
+      onExit: (slot, exit) => this.onExit(slot, exit),
+      onInitSent: () => this.scheduleDispatch(),
+      onInitializerUnsendable: (error) => hooks.onBroken(error, 'the initializer cannot be sent'),
+    });
+  }
+
+  /** The pool's workers (see fleet.ts). */
+  get slots(): ReadonlySet<WorkerSlot> {
+    return this.fleet.slots;
+  }
+
+  spawn(): void {
+    this.fleet.spawn();
+  }
 
   refKey(ref: TaskReference): number {
     let key = this.refKeys.get(ref);
@@ -163,7 +168,7 @@ export class PoolEngine {
       if (slot.inflight.length === 1 && slot.state === 'ready') this.taskStarted(slot, task);
     }
     for (const slot of touched) this.send(slot);
-    this.spawnForBacklog();
+    this.fleet.growFor(this.queue.length);
     this.checkIdle();
   }
 
@@ -330,66 +335,6 @@ export class PoolEngine {
     }
   }
 
-  // ---- workers
-
-  private spawnForBacklog(): void {
-    let live = 0;
-    let spare = 0; // workers that will take a task soon: starting or ready, and holding none
-    for (const slot of this.slots) {
-      if (slot.state === 'closing') continue;
-      live++;
-      if (slot.inflight.length === 0) spare++;
-    }
-    const waiting = this.queue.length;
-    while (live < this.config.maxWorkers && (spare < waiting || live < this.config.minWorkers)) {
-      this.spawn();
-      live++;
-      spare++;
-    }
-    // A starting worker keeps the program alive if it holds a task or tasks wait for workers.
-    for (const slot of this.slots)
-      if (slot.state === 'starting') slot.keepAlive(waiting > 0 || slot.inflight.length > 0);
-  }
-
-  spawn(): void {
-    const id = this.nextWorkerId++;
-    let slot: WorkerSlot | undefined;
-    const init = this.config.initializer;
-    const initMessage = (initializer: TaskReference | undefined): InitMessage => ({
-      t: 'init',
-      workerId: id,
-      tsxApi: this.config.tsxApi,
-      initializer,
-      initArgs: this.config.initArgs,
-    });
-    const transport = this.config.backend.spawn(
-      WORKER_ENTRY,
-      { ...this.config.spawnOptions, name: `${this.config.spawnOptions.name}-${id}` },
-      {
-        onMessage: (message) => this.onMessage(slot as WorkerSlot, message),
-        onExit: (exit) => this.onExit(slot as WorkerSlot, exit),
-      },
-      init instanceof Promise ? undefined : initMessage(init),
-    );
-    slot = new WorkerSlot(id, transport);
-    this.slots.add(slot);
-    if (init instanceof Promise) {
-      // The initializer's module is still being located: init goes out first once it is,
-      // so no task is dispatched to this worker before then.
-      slot.state = 'closing';
-      const started = slot;
-      init.then(
-        (ref) => {
-          if (started.terminating) return;
-          started.state = 'starting';
-          transport.post(initMessage(ref));
-          this.scheduleDispatch();
-        },
-        (error) => this.hooks.onBroken(error, 'the initializer cannot be sent'),
-      );
-    }
-  }
-
   private onMessage(slot: WorkerSlot, message: ToMain): void {
     if (Array.isArray(message)) {
       this.onResults(slot, message);
@@ -405,7 +350,7 @@ export class PoolEngine {
         this.dispatch();
         if (slot.inflight.length === 0) {
           slot.keepAlive(false);
-          this.markIdle(slot);
+          this.fleet.markIdle(slot);
         }
         return;
       }
@@ -442,42 +387,14 @@ export class PoolEngine {
     this.dispatch();
     if (slot.inflight.length === 0) {
       slot.keepAlive(false);
-      this.markIdle(slot);
+      this.fleet.markIdle(slot);
     }
   }
 
-  /**
-   * Notes when a worker went idle. One pool-wide reaper, running only while there are workers
-   * above `minWorkers`, retires those idle for `idleTimeout`: arming a timer per idle spell would
-   * cost a setTimeout/clearTimeout pair on every task of a one-at-a-time workload.
-   */
-  private markIdle(slot: WorkerSlot): void {
-    slot.idleSince = performance.now();
-    if (this.reaper || !Number.isFinite(this.config.idleTimeout) || this.slots.size <= this.config.minWorkers) return;
-    this.reaper = setInterval(() => this.reapIdle(), Math.max(10, this.config.idleTimeout / 2));
-    this.reaper.unref();
-  }
+  // ---- workers: the fleet (fleet.ts) starts and stops them; here is what their messages and exits mean
 
-  private reapIdle(): void {
-    const now = performance.now();
-    let live = 0;
-    for (const slot of this.slots) if (slot.state !== 'closing') live++;
-    for (const slot of this.slots) {
-      if (live <= this.config.minWorkers) break;
-      if (slot.state === 'ready' && slot.inflight.length === 0 && now - slot.idleSince >= this.config.idleTimeout) {
-        slot.terminate();
-        live--;
-      }
-    }
-    if (live <= this.config.minWorkers) {
-      clearInterval(this.reaper);
-      this.reaper = undefined;
-    }
-  }
-
+  /** A worker exited (it has left the fleet): settle or re-queue what it held. */
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
-    this.slots.delete(slot);
-    slot.clearTimers();
     const diedStarting = slot.state === 'starting' && !slot.terminating;
     // A worker that never became ready never started a task: all of them run elsewhere.
     const running = slot.state === 'ready' || slot.terminating ? slot.inflight.shift() : undefined;
@@ -500,7 +417,6 @@ export class PoolEngine {
     if (diedStarting && ++this.startupFailures >= MAX_STARTUP_FAILURES && !this.stopped) {
       this.hooks.onBroken(new WorkerExitedError(exit), `${MAX_STARTUP_FAILURES} workers in a row died while starting`);
     }
-    for (const resolve of this.exitWaiters.splice(0)) resolve();
     this.scheduleDispatch();
   }
 
@@ -521,11 +437,8 @@ export class PoolEngine {
   }
 
   /** Terminates every worker and resolves when all have exited. */
-  async terminateAll(): Promise<void> {
+  terminateAll(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.reaper);
-    this.reaper = undefined;
-    for (const slot of this.slots) if (!slot.terminating) slot.terminate();
-    while (this.slots.size > 0) await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    return this.fleet.stopAll();
   }
 }
