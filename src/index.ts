@@ -1,5 +1,15 @@
 /** skein: the public names, listed explicitly. */
 
+export {
+  type AbortableTask,
+  type GatherOptions,
+  gather,
+  type MapConcurrentOptions,
+  mapConcurrent,
+  sleep,
+  TaskGroup,
+  timeout,
+} from './aio/structured.js';
 export { ProcessPoolExecutor } from './executors/process.js';
 export { ThreadPoolExecutor } from './executors/thread.js';
 export {

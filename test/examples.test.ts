@@ -28,6 +28,19 @@ describe('examples', () => {
     assert.equal(runExample('process-pool-map.ts'), '[ 1, 4, 9, 16 ]\n');
   });
 
+  it('asyncio-gather overlaps three fetches in one event loop', () => {
+    const out = runExample('asyncio-gather.ts', { DELAY_MS: '300' });
+    const lines = out.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 3), [
+      'Fetching data for task 0...',
+      'Fetching data for task 1...',
+      'Fetching data for task 2...',
+    ]);
+    assert.match(out, /\[ 'data 0', 'data 1', 'data 2' \]/);
+    // All three started before any finished: that is the overlap (no clock needed to see it).
+    assert.ok(lines.indexOf('Fetching data for task 2...') < lines.findIndex((l) => l.startsWith('Data fetched')));
+  });
+
   it('thread-pool-downloads overlaps the downloads', () => {
     const out = runExample('thread-pool-downloads.ts');
     const pages = out.match(/^\/page\/\d: \d+ bytes$/gm) ?? [];

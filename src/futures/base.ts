@@ -264,15 +264,19 @@ export function wait<T>(
  * Yields each future as it finishes (those already done first). With `timeout` (ms, counted
  * from the call), throws TimeoutError if some are still unfinished then. Duplicates are yielded once.
  *
+ * Promises are accepted too (asyncio's as_completed takes any awaitable): each is yielded as a
+ * Future that settles with it.
+ *
  * Written as a plain async iterator, not an async generator: a generator's `yield` awaits a
  * thenable, and would hand out each future's result instead of the future.
  */
 export function asCompleted<T>(
-  futures: Iterable<Future<T>>,
+  futures: Iterable<Future<T> | PromiseLike<T>>,
   options: { timeout?: number } = {},
 ): AsyncIterableIterator<Future<T>> {
   const deadline = options.timeout === undefined ? undefined : performance.now() + options.timeout;
-  const all = new Set(futures);
+  const all = new Set<Future<T>>();
+  for (const item of futures) all.add(item instanceof Future ? item : futureOf(item));
   const finished: Future<T>[] = [];
   let yielded = 0;
   let closed = false;
@@ -313,6 +317,17 @@ export function asCompleted<T>(
       return this;
     },
   };
+}
+
+/** A Future that settles as `promise` does (its rejection counts as observed). */
+function futureOf<T>(promise: PromiseLike<T>): Future<T> {
+  const future = new Future<T>();
+  future.setRunningOrNotifyCancel();
+  promise.then(
+    (value) => future.setResult(value),
+    (error) => future.setException(error),
+  );
+  return future;
 }
 
 // ---------------------------------------------------------------------------------------------
