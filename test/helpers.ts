@@ -17,3 +17,15 @@ export async function rejection(promise: PromiseLike<unknown>): Promise<unknown>
   }
   throw new Error('expected a rejection, but it resolved');
 }
+
+/** An endless input that counts how many items were pulled from it: for backpressure tests. */
+export function countedEndless(): { items: Iterable<number>; pulled: () => number } {
+  let pulled = 0;
+  function* endless() {
+    for (let i = 0; ; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  return { items: endless(), pulled: () => pulled };
+}

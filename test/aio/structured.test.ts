@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { asCompleted, gather, mapConcurrent, sleep, TaskGroup, TimeoutError, timeout } from 'skein';
-import { rejection } from '../helpers.ts';
+import { countedEndless, rejection } from '../helpers.ts';
 
 /** A task that records how many run at once, and finishes after `ms` unless aborted. */
 function tracker() {
@@ -245,18 +245,12 @@ describe('mapConcurrent', () => {
   });
 
   it('reads the input lazily (backpressure)', async () => {
-    let pulled = 0;
-    function* endless() {
-      for (let i = 0; ; i++) {
-        pulled++;
-        yield i;
-      }
-    }
+    const input = countedEndless();
     let taken = 0;
-    for await (const _ of mapConcurrent(endless(), async (x) => x, { concurrency: 4 })) {
+    for await (const _ of mapConcurrent(input.items, async (x) => x, { concurrency: 4 })) {
       if (++taken === 10) break;
     }
-    assert.ok(pulled <= 10 + 4, `pulled ${pulled} items for 10 results`);
+    assert.ok(input.pulled() <= 10 + 4, `pulled ${input.pulled()} items for 10 results`);
   });
 
   it('throws an error at its position and aborts the calls still running', async () => {

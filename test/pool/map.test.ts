@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TimeoutError } from 'skein';
 import { countPrimes, square } from '../fixtures/tasks.ts';
-import { BACKENDS, rejection } from '../helpers.ts';
+import { BACKENDS, countedEndless, rejection } from '../helpers.ts';
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -174,18 +174,12 @@ for (const backend of BACKENDS) {
 
     it('reads the input only as fast as results are consumed (buffersize)', async () => {
       await using ex = backend.create({ maxWorkers: 2 });
-      let pulled = 0;
-      function* endless() {
-        for (let i = 0; ; i++) {
-          pulled++;
-          yield i;
-        }
-      }
+      const input = countedEndless();
       let taken = 0;
-      for await (const _ of ex.map(square, endless(), { chunksize: 10, buffersize: 3 })) {
+      for await (const _ of ex.map(square, input.items, { chunksize: 10, buffersize: 3 })) {
         if (++taken === 25) break;
       }
-      assert.ok(pulled <= 25 + 3 * 10 + 10, `pulled ${pulled} items for 25 results`);
+      assert.ok(input.pulled() <= 25 + 3 * 10 + 10, `pulled ${input.pulled()} items for 25 results`);
     });
 
     it('stops with TimeoutError when the whole map exceeds its timeout', async () => {
