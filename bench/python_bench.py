@@ -35,16 +35,21 @@ def warm(executor, workers):
     wait([executor.submit(inc, i) for i in range(workers * 2)])
 
 
+def timed_on_executor(workers, work):
+    """ms that work(executor) takes on a warm ProcessPoolExecutor (creation and warm-up not counted)."""
+    with ProcessPoolExecutor(workers) as ex:
+        warm(ex, workers)
+        t0 = time.perf_counter()
+        work(ex)
+        return (time.perf_counter() - t0) * 1000
+
+
 def main():
     workload, workers = sys.argv[1], int(sys.argv[2])
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     out = {}
     if workload == "tiny":
-        with ProcessPoolExecutor(workers) as ex:
-            warm(ex, workers)
-            t0 = time.perf_counter()
-            wait([ex.submit(inc, i) for i in range(n)])
-            out["ms"] = (time.perf_counter() - t0) * 1000
+        out["ms"] = timed_on_executor(workers, lambda ex: wait([ex.submit(inc, i) for i in range(n)]))
     elif workload == "latency":
         with ProcessPoolExecutor(workers) as ex:
             warm(ex, workers)
@@ -61,18 +66,10 @@ def main():
             pool.map(inc, range(n))
             out["ms"] = (time.perf_counter() - t0) * 1000
     elif workload == "ppe-map":
-        with ProcessPoolExecutor(workers) as ex:
-            warm(ex, workers)
-            t0 = time.perf_counter()
-            list(ex.map(inc, range(n), chunksize=1000))
-            out["ms"] = (time.perf_counter() - t0) * 1000
+        out["ms"] = timed_on_executor(workers, lambda ex: list(ex.map(inc, range(n), chunksize=1000)))
     elif workload == "cpu":
         limit = int(sys.argv[4])
-        with ProcessPoolExecutor(workers) as ex:
-            warm(ex, workers)
-            t0 = time.perf_counter()
-            wait([ex.submit(count_primes, limit) for _ in range(n)])
-            out["ms"] = (time.perf_counter() - t0) * 1000
+        out["ms"] = timed_on_executor(workers, lambda ex: wait([ex.submit(count_primes, limit) for _ in range(n)]))
     elif workload == "startup":
         t0 = time.perf_counter()
         with ProcessPoolExecutor(workers) as ex:

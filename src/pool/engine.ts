@@ -290,10 +290,12 @@ export class PoolEngine {
     if (!this.cancel(task, new CancelledError('the task was aborted', { cause: reason }))) return;
     const slot = task.slot;
     if (!slot) return; // still queued: dispatch() skips it
-    if (slot.inflight.peek() === task) this.stopRunning(slot, task);
+    // Running only if it heads the line of a worker that is up; otherwise the worker skips it
+    // (a starting worker takes in the abort before it runs anything, see worker-entry.ts).
+    if (slot.becameReady && slot.inflight.peek() === task) this.stopRunning(slot, task);
     else {
       try {
-        slot.transport.post({ t: 'abort', id: task.id }); // queued in the worker: it skips it
+        slot.transport.post({ t: 'abort', id: task.id });
       } catch {
         // the worker is gone
       }
@@ -343,6 +345,7 @@ export class PoolEngine {
     switch (message.t) {
       case 'ready': {
         slot.state = 'ready';
+        slot.becameReady = true;
         this.startupFailures = 0;
         // Tasks may have been sent while it started; the first one runs from now.
         const head = slot.inflight.peek();
@@ -395,9 +398,9 @@ export class PoolEngine {
 
   /** A worker exited (it has left the fleet): settle or re-queue what it held. */
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
-    const diedStarting = slot.state === 'starting' && !slot.terminating;
+    const diedStarting = !slot.becameReady && !slot.terminating;
     // A worker that never became ready never started a task: all of them run elsewhere.
-    const running = slot.state === 'ready' || slot.terminating ? slot.inflight.shift() : undefined;
+    const running = slot.becameReady ? slot.inflight.shift() : undefined;
     if (running) running.slot = undefined;
     // The others were only queued inside that worker: they never started, so they run elsewhere.
     const notStarted = slot.inflight.drain();
@@ -431,7 +434,8 @@ export class PoolEngine {
   }
 
   private checkIdle(): void {
-    if (this.idleWaiters.length === 0 || this.queue.length > 0) return;
+    // Cancelled tasks still in the queue (behind a function being located) are no work.
+    if (this.idleWaiters.length === 0 || this.queuedCount > 0) return;
     for (const slot of this.slots) if (slot.inflight.length > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }

@@ -216,7 +216,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
           engine.scheduleDispatch();
         },
         (error) => {
-          task.refKey = 0; // let dispatch() move past it once it is settled
+          // Settled, it is dropped when dispatch() reaches it (refKey stays -1: never sent).
           engine.settle(task, false, error);
           engine.scheduleDispatch();
         },

@@ -12,7 +12,7 @@
  * unanswered one) and which were only queued here: those are re-sent elsewhere if we die.
  */
 import { createRequire } from 'node:module';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import { packNumbers, RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
 import { findUncloneable, serializeError } from './values.js';
@@ -213,6 +213,9 @@ function drain(): void {
   queue.length = 0;
   head = 0;
   draining = false;
+  // Every task sent so far has run or been skipped: an id left here is an abort that crossed
+  // its task's answer on the way, and must not be kept forever.
+  aborted.clear();
   flush();
 }
 
@@ -229,6 +232,24 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   }
   initialized = true;
   send({ t: 'ready' });
+  if (!draining) startDraining();
+}
+
+/**
+ * Starts running the queue after taking in every message that has already arrived: an abort
+ * sent right behind its task (the pool aborted it before this worker got to it) must stop it
+ * before it starts, not after. Threads pull them synchronously; a child process has no
+ * synchronous receive, so it lets the IPC messages already read be delivered first.
+ */
+function startDraining(): void {
+  if (!parentPort) {
+    draining = true;
+    setImmediate(drain);
+    return;
+  }
+  for (let next = receiveMessageOnPort(parentPort); next; next = receiveMessageOnPort(parentPort)) {
+    onMessage(next.message as ToWorker);
+  }
   if (!draining) drain();
 }
 
@@ -237,7 +258,7 @@ function onMessage(message: ToWorker): void {
     const refs = message[0] as [number, TaskReference][] | 0;
     if (refs) for (const [key, ref] of refs) references.set(key, ref);
     for (let i = 1; i < message.length; i++) queue.push(message[i]);
-    if (!draining && initialized) drain();
+    if (!draining && initialized) startDraining();
     return;
   }
   switch (message.t) {

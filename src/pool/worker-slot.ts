@@ -46,6 +46,8 @@ export class WorkerSlot {
   expectedMs = 0;
   /** A running task that was stopped (timeout, abort): we wait for its answer or kill the worker. */
   stopping: TaskRecord | undefined;
+  /** True once it reported ready: from then on the head of `inflight` is running. */
+  becameReady = false;
   /** True once we asked the worker to go; its exit is then not a failure. */
   terminating = false;
   headTimer: NodeJS.Timeout | undefined;

@@ -13,6 +13,7 @@ import {
   CapturedVariableError,
   ExecutorShutdownError,
   TimeoutError,
+  timeout,
   WorkerExitedError,
 } from 'skein';
 import * as cjs from '../fixtures/cjs-tasks.cts';
@@ -240,6 +241,30 @@ for (const backend of BACKENDS) {
         assert.ok(error instanceof CancelledError);
         assert.equal(((error as Error).cause as Error).message, 'user gave up');
         assert.equal(await ex.submit(square, 2), 4);
+      });
+
+      it('aborting a task handed to a worker that is still starting does not stop that worker', async () => {
+        // A huge grace period: if the pool treated the task as running, it would hold the only
+        // worker for a minute before killing it, and the next task would wait that long.
+        {
+          // Locate slowSquare first (a module's first lookup is asynchronous), so the submit
+          // below is dispatched in the very next microtask.
+          await using warm = backend.create({ maxWorkers: 1 });
+          await warm.submit(slowSquare, 1, 0);
+        }
+        await using ex = backend.create({ maxWorkers: 1, abortGracePeriod: 60_000 });
+        const controller = new AbortController();
+        const never = ex.submitWith({ signal: controller.signal }, slowSquare, 1, 10_000);
+        await Promise.resolve(); // dispatched to the worker, which has not started yet
+        assert.equal(never.running, true);
+        assert.equal(ex.stats.idle, 0);
+        controller.abort();
+        assert.ok((await rejection(never)) instanceof CancelledError);
+        assert.equal(
+          await timeout(10_000, () => ex.submit(square, 3)),
+          9,
+          'the same worker runs the next task at once',
+        );
       });
 
       it('an already aborted signal cancels at submit', async () => {
