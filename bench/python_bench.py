@@ -5,8 +5,11 @@ JavaScript systems in the same run. Pools are created and warmed before timing, 
 
 usage: python3 bench/python_bench.py WORKLOAD WORKERS [N] [LIMIT]
 """
+import asyncio
 import json
+import queue
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing import Pool
@@ -42,6 +45,63 @@ def timed_on_executor(workers, work):
         t0 = time.perf_counter()
         work(ex)
         return (time.perf_counter() - t0) * 1000
+
+
+async def asyncio_lock(n, tasks=100):
+    """n `async with lock` sections, from `tasks` tasks contending, each yielding once inside."""
+    lock = asyncio.Lock()
+    counter = 0
+
+    async def task():
+        nonlocal counter
+        for _ in range(n // tasks):
+            async with lock:
+                counter += 1
+                await asyncio.sleep(0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(task() for _ in range(tasks)))
+    return (time.perf_counter() - t0) * 1000
+
+
+def thread_lock(workers, n):
+    """n acquire/release of one threading.Lock, split over `workers` threads."""
+    lock = threading.Lock()
+    counter = [0]
+
+    def loop():
+        for _ in range(n // workers):
+            with lock:
+                counter[0] += 1
+
+    threads = [threading.Thread(target=loop) for _ in range(workers)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.perf_counter() - t0) * 1000
+
+
+def thread_queue(n):
+    """n items through a queue.Queue(maxsize=1024) from one thread to another."""
+    q = queue.Queue(maxsize=1024)
+
+    def produce():
+        for i in range(n):
+            q.put(i)
+
+    def consume():
+        for _ in range(n):
+            q.get()
+
+    threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (time.perf_counter() - t0) * 1000
 
 
 def main():
@@ -85,6 +145,12 @@ def main():
                 break
             limit = int(limit * 1.3)
         out["limit"] = limit
+    elif workload == "asyncio-lock":
+        out["ms"] = asyncio.run(asyncio_lock(n))
+    elif workload == "thread-lock":
+        out["ms"] = thread_lock(workers, n)
+    elif workload == "thread-queue":
+        out["ms"] = thread_queue(n)
     else:
         raise SystemExit(f"unknown workload {workload}")
     print(json.dumps(out))

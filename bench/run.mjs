@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
 
@@ -27,6 +28,8 @@ const SIZES = QUICK
       processTiny: 1_000,
       processBulkPeers: 2_000,
       cpuTasks: 4,
+      inLoop: 10_000,
+      crossThread: 20_000,
     }
   : {
       tiny: 100_000,
@@ -36,6 +39,8 @@ const SIZES = QUICK
       processTiny: 20_000,
       processBulkPeers: 20_000,
       cpuTasks: 4 * WORKERS,
+      inLoop: 200_000,
+      crossThread: 1_000_000,
     };
 
 const python = (() => {
@@ -386,6 +391,12 @@ add(await bigData(THREAD_SYSTEMS));
 add(await startup(THREAD_SYSTEMS));
 add(await tinyTasks(PROCESS_SYSTEMS, SIZES.processTiny, 'Tiny tasks (processes)'));
 add(await bulkMap(PROCESS_SYSTEMS, SIZES.bulk, SIZES.processBulkPeers, 'Bulk map (processes)'));
+const syncContext = { measure, python, pythonRun };
+add(await inLoopLock(syncContext, SIZES.inLoop));
+add(await inLoopSemaphore(syncContext, SIZES.inLoop));
+add(await inLoopGather(syncContext, SIZES.inLoop));
+add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
+add(await crossThreadQueue(syncContext, SIZES.crossThread));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

@@ -18,3 +18,27 @@ export function sumArray(values) {
   for (let i = 0; i < values.length; i++) total += values[i];
   return total;
 }
+
+/** Cross-thread lock: `n` blocking acquire/release pairs, each adding 1 to a shared counter. */
+export function lockLoop(lock, counter, n, start) {
+  start.waitSync();
+  for (let i = 0; i < n; i++) {
+    lock.acquireSync();
+    counter.value += 1;
+    lock.release();
+  }
+  return n;
+}
+
+export function queueProduce(queue, n, start) {
+  start.waitSync();
+  for (let i = 0; i < n; i++) queue.putSync(i);
+  return n;
+}
+
+export function queueConsume(queue, n, start) {
+  start.waitSync();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += queue.getSync();
+  return sum;
+}

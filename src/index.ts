@@ -11,7 +11,7 @@ export {
   timeout,
 } from './aio/structured.js';
 export { ProcessPoolExecutor } from './executors/process.js';
-export { ThreadPoolExecutor } from './executors/thread.js';
+export { Thread, type ThreadOptions, ThreadPoolExecutor } from './executors/thread.js';
 export {
   ALL_COMPLETED,
   asCompleted,
@@ -43,3 +43,19 @@ export { currentTask, type TaskContext } from './pool/current-task.js';
 export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './pool/executor.js';
 export { CapturedVariableError } from './pool/task-reference.js';
 export type { ResourceLimits } from './pool/transport.js';
+export { Barrier, type BarrierOptions } from './sync/barrier.js';
+export { Condition } from './sync/condition.js';
+export { BrokenBarrierError, BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './sync/errors.js';
+export { Event } from './sync/event.js';
+export { Lock, RLock } from './sync/lock.js';
+export { LifoQueue, PriorityQueue, Queue, type QueueOptions } from './sync/queue.js';
+export { BoundedSemaphore, Semaphore } from './sync/semaphore.js';
+export { SharedPrimitive } from './sync/shared-memory.js';
+export {
+  SharedArray,
+  type SharedNumber,
+  type SharedType,
+  type SharedTypeName,
+  SharedValue,
+} from './sync/shared-value.js';
+export type { WaitOptions } from './sync/waiters.js';

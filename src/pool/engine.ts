@@ -37,7 +37,7 @@ import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
 import type { RunMessage, TaskReference, ToMain } from './protocol.js';
-import { RESULT_STRIDE, TASK_OK } from './protocol.js';
+import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED } from './protocol.js';
 import { deserializeError } from './values.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
@@ -217,7 +217,8 @@ export class PoolEngine {
         transfer ??= [];
         transfer.push(...task.transfer);
       }
-      message.push(task.id, task.refKey, task.args, task.chunk ? 1 : 0);
+      message.push(task.id, task.refKey, task.args, (task.chunk ? TASK_CHUNK : 0) | (task.shared ? TASK_SHARED : 0));
+      if (task.shared) slot.rememberShared(task.shared);
     }
     if (newRefs) message[0] = [...newRefs];
     try {
@@ -398,6 +399,7 @@ export class PoolEngine {
 
   /** A worker exited (it has left the fleet): settle or re-queue what it held. */
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
+    slot.releaseShared();
     const diedStarting = !slot.becameReady && !slot.terminating;
     // A worker that never became ready never started a task: all of them run elsewhere.
     const running = slot.becameReady ? slot.inflight.shift() : undefined;

@@ -20,6 +20,8 @@ import {
   type TaskResult,
 } from '../futures/base.js';
 import { BrokenExecutorError, CancelledError, ExecutorShutdownError } from '../futures/errors.js';
+import { KINDS_MODULE_URL } from '../sync/kinds.js';
+import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
 import { type Outcome, PoolEngine } from './engine.js';
 import { mapChunks } from './map.js';
 import type { ChunkOutcome, TaskReference } from './protocol.js';
@@ -132,6 +134,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
         maxTasksPerWorker: options.maxTasksPerWorker ?? Number.POSITIVE_INFINITY,
         abortGracePeriod: options.abortGracePeriod ?? 50,
         tsxApi: backend.kind === 'thread' ? findTsxApi() : undefined,
+        sharedKinds: KINDS_MODULE_URL,
         initializer,
         initArgs: options.initArgs ?? [],
       },
@@ -187,7 +190,18 @@ export class PoolExecutor extends EventEmitter implements Executor {
       checkMs('timeout', options.timeout);
       checkCount('retries', options.retries, 0);
     }
-    assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
+    const sharedFound = assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
+    let shared: SharedPrimitive[] | undefined;
+    if (sharedFound) {
+      shared = [];
+      args = encodeShared(args, shared) as unknown[];
+      if (new Set(shared).size < sharedFound.size) {
+        throw new TypeError(
+          `an argument of ${fn.name || 'the task'}(...) holds a shared primitive inside a Map, a Set or a class ` +
+            'instance, where it cannot be rebuilt in the worker: pass it as an argument, or in an array or plain object',
+        );
+      }
+    }
     const engine = this.engine;
     // The first function lookup can take ~30 ms (the inspector's first use); start a worker
     // first so its start-up overlaps with it.
@@ -205,6 +219,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
       onAbort: undefined,
       retriesLeft: options?.retries ?? 0,
       chunk,
+      shared,
       slot: undefined,
       queued: false,
       expectedMs: 0,

@@ -16,6 +16,8 @@ export interface FleetConfig {
   readonly minWorkers: number;
   readonly idleTimeout: number;
   readonly tsxApi: string | undefined;
+  /** URL of sync/kinds.js, which a worker imports to rebuild shared primitives. */
+  readonly sharedKinds: string;
   readonly initializer: TaskReference | Promise<TaskReference> | undefined;
   readonly initArgs: readonly unknown[];
 }
@@ -55,6 +57,7 @@ export class WorkerFleet {
       t: 'init',
       workerId: id,
       tsxApi: this.config.tsxApi,
+      sharedKinds: this.config.sharedKinds,
       initializer,
       initArgs: this.config.initArgs,
     });

@@ -22,12 +22,14 @@ export interface InitMessage {
   readonly workerId: number;
   /** URL of `tsx/esm/api`, registered inside a thread before its first `.ts` import (Node 20 does not apply `--import tsx` to threads). */
   readonly tsxApi: string | undefined;
+  /** URL of the module that rebuilds shared primitives (sync/kinds.js), imported on first need. */
+  readonly sharedKinds: string;
   readonly initializer: TaskReference | undefined;
   readonly initArgs: readonly unknown[];
 }
 
 /**
- * A batch of tasks, one flat array: `[refs, id, refKey, args, chunk, id, refKey, args, chunk, ...]`.
+ * A batch of tasks, one flat array: `[refs, id, refKey, args, flags, id, refKey, args, flags, ...]`.
  * `refs` lists the function references this worker has not been sent before (`[[key, ref], ...]`)
  * or is 0. A chunk task (chunk = 1) calls the function once per item of `args`. Flat, because
  * serialisation cost grows with the number of objects and arrays in a message: for one tiny task
@@ -37,6 +39,10 @@ export interface InitMessage {
 export type RunMessage = unknown[];
 /** Entries per task in a RunMessage, after the leading `refs`. */
 export const TASK_STRIDE = 4;
+/** Flags, the 4th entry of a task: a map chunk (call once per item of `args`)... */
+export const TASK_CHUNK = 1;
+/** ...and arguments holding shared primitives as descriptors, to rebuild before the call. */
+export const TASK_SHARED = 2;
 
 /** Stop a task cooperatively: its `currentTask().signal` aborts; the pool kills the worker if it runs on. */
 export interface AbortMessage {

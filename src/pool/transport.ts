@@ -14,6 +14,8 @@ export interface WorkerTransport {
   terminate(): void;
   /** Whether the worker keeps the parent's event loop alive (only while it has work). */
   setKeepAlive(keepAlive: boolean): void;
+  /** A thread's worker_threads threadId (what shared locks record as their owner); undefined for a process. */
+  readonly threadId?: number;
 }
 
 export interface TransportHandlers {

@@ -10,6 +10,8 @@
  * properties such as `code`.
  */
 
+import { SharedPrimitive } from '../sync/shared-memory.js';
+
 const ERROR_CLASSES: Record<string, ErrorConstructor> = {
   Error,
   TypeError,
@@ -116,6 +118,7 @@ export function findUncloneable(
   value: unknown,
   forProcess: boolean,
   budget = 100_000,
+  shared?: Set<SharedPrimitive>,
 ): { path: string; what: string } | undefined {
   const seen = new Set<object>();
   const stack: [unknown, string][] = [[value, '']];
@@ -125,6 +128,17 @@ export function findUncloneable(
     if (typeof v === 'symbol') return { path, what: 'a symbol' };
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
+    if (v instanceof SharedPrimitive) {
+      const kind = v.constructor.name;
+      if (forProcess) {
+        return {
+          path,
+          what: `a ${kind}, which lives in shared memory that a child process cannot see: share it with a ThreadPoolExecutor's tasks instead`,
+        };
+      }
+      shared?.add(v);
+      continue;
+    }
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) continue;
     if (v instanceof SharedArrayBuffer) {
       if (forProcess) return { path, what: 'a SharedArrayBuffer, which cannot be shared with another process' };
@@ -153,14 +167,29 @@ export function findUncloneable(
   return undefined;
 }
 
-/** Throws a TypeError naming the argument position if an argument cannot travel to a worker. */
-export function assertArgumentsCloneable(fnName: string, args: readonly unknown[], forProcess: boolean): void {
-  if (!Array.isArray(args)) return; // a packed chunk (Float64Array) holds only numbers
+/**
+ * Throws a TypeError naming the argument position if an argument cannot travel to a worker.
+ * Returns the shared primitives (Lock, Queue, ...) found among them, for a thread: they travel
+ * as descriptors and are rebuilt in the worker over the same memory (see sync/shared-memory.ts).
+ */
+export function assertArgumentsCloneable(
+  fnName: string,
+  args: readonly unknown[],
+  forProcess: boolean,
+): Set<SharedPrimitive> | undefined {
+  if (!Array.isArray(args)) return undefined; // a packed chunk (Float64Array) holds only numbers
+  let shared: Set<SharedPrimitive> | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // Primitives other than symbols are the common case: skip the walk entirely.
     if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function' && typeof arg !== 'symbol')) continue;
-    const bad = findUncloneable(arg, forProcess);
+    if (arg instanceof SharedPrimitive && !forProcess) {
+      shared ??= new Set();
+      shared.add(arg);
+      continue;
+    }
+    shared ??= new Set();
+    const bad = findUncloneable(arg, forProcess, undefined, shared);
     if (bad) {
       throw new TypeError(
         `argument ${i + 1} of ${fnName || 'the task'}(...) cannot be sent to a worker: ` +
@@ -169,4 +198,5 @@ export function assertArgumentsCloneable(fnName: string, args: readonly unknown[
       );
     }
   }
+  return shared !== undefined && shared.size > 0 ? shared : undefined;
 }

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
-import { packNumbers, RESULT_STRIDE, TASK_ERROR, TASK_OK, TASK_STRIDE } from './protocol.js';
+import { packNumbers, RESULT_STRIDE, TASK_CHUNK, TASK_ERROR, TASK_OK, TASK_SHARED, TASK_STRIDE } from './protocol.js';
 import { findUncloneable, serializeError } from './values.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -25,6 +25,9 @@ const send: (message: ToMain, transfer?: ArrayBuffer[]) => void = parentPort
 
 let tsxApi: string | undefined;
 let tsxReady: Promise<void> | undefined;
+let sharedKinds: string | undefined;
+/** sync/kinds.js, once a task has brought shared primitives: the same module instance task code imports. */
+let kinds: { reviveShared(value: unknown): unknown } | undefined;
 const references = new Map<number, TaskReference>();
 const functions = new Map<number, Fn>();
 const aborted = new Set<number>();
@@ -157,8 +160,29 @@ function drain(): void {
   while (head < queue.length) {
     const id = queue[head] as number;
     const key = queue[head + 1] as number;
-    const args = queue[head + 2] as unknown[];
-    const chunk = queue[head + 3] === 1;
+    let args = queue[head + 2] as unknown[];
+    const flags = queue[head + 3] as number;
+    const chunk = (flags & TASK_CHUNK) !== 0;
+    if ((flags & TASK_SHARED) !== 0) {
+      if (!kinds) {
+        flush();
+        ensureTsx()
+          .then(() => import(sharedKinds as string))
+          .then(
+            (loaded: typeof kinds) => {
+              kinds = loaded;
+              drain();
+            },
+            (error) => {
+              head += TASK_STRIDE;
+              reply(id, TASK_ERROR, serializeError(error), 0);
+              drain();
+            },
+          );
+        return;
+      }
+      args = kinds.reviveShared(args) as unknown[];
+    }
     const fn = functions.get(key);
     if (fn === undefined) {
       const ref = references.get(key);
@@ -221,6 +245,7 @@ function drain(): void {
 
 async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
   tsxApi = message.tsxApi;
+  sharedKinds = message.sharedKinds;
   try {
     if (message.initializer) {
       const initializer = await loadFunction(message.initializer);

@@ -4,6 +4,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import type { Future } from '../futures/base.js';
+import { type SharedPrimitive, THREAD_EXITED } from '../sync/shared-memory.js';
 import { Deque } from './deque.js';
 import type { WorkerTransport } from './transport.js';
 
@@ -22,6 +23,8 @@ export interface TaskRecord {
   retriesLeft: number;
   /** A map chunk: the worker calls the function once per element of `args`. */
   readonly chunk: boolean;
+  /** Shared primitives among its arguments (they travel as descriptors; see sync/shared-memory.ts). */
+  readonly shared: readonly SharedPrimitive[] | undefined;
   /** The worker it was handed to, if any. */
   slot: WorkerSlot | undefined;
   /** In the engine's queue (perhaps settled already: the queue drops those lazily). */
@@ -55,6 +58,9 @@ export class WorkerSlot {
   /** When it last ran out of work (performance.now()), for the idle reaper. */
   idleSince = 0;
   private keptAlive = true;
+  /** Shared primitives this worker was given: told when it exits, so a lock it held does not stay held forever. */
+  private shared: Set<WeakRef<SharedPrimitive>> | undefined;
+  private sharedSeen: WeakSet<SharedPrimitive> | undefined;
 
   constructor(
     readonly id: number,
@@ -67,6 +73,24 @@ export class WorkerSlot {
     if (keepAlive === this.keptAlive || (this.terminating && !keepAlive)) return;
     this.keptAlive = keepAlive;
     this.transport.setKeepAlive(keepAlive);
+  }
+
+  rememberShared(primitives: readonly SharedPrimitive[]): void {
+    this.shared ??= new Set();
+    this.sharedSeen ??= new WeakSet();
+    for (const primitive of primitives) {
+      if (this.sharedSeen.has(primitive)) continue;
+      this.sharedSeen.add(primitive);
+      this.shared.add(new WeakRef(primitive));
+    }
+  }
+
+  /** The worker has exited: every primitive it was given breaks what it held, wakes who it might have left asleep. */
+  releaseShared(): void {
+    const thread = this.transport.threadId;
+    if (!this.shared || thread === undefined) return;
+    for (const ref of this.shared) ref.deref()?.[THREAD_EXITED](thread + 1);
+    this.shared = undefined;
   }
 
   clearTimers(): void {

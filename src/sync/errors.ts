@@ -1,0 +1,30 @@
+/** The errors of the synchronisation primitives (Python's threading and queue exceptions). */
+
+/**
+ * A thread died while holding this lock (it was terminated, crashed or exited). Whatever the
+ * lock protected may be half-updated, so the lock is not handed on: every waiting and every
+ * later `acquire` gets this error. Compare `BrokenBarrierError` and `BrokenProcessPool`.
+ */
+export class BrokenLockError extends Error {
+  override name = 'BrokenLockError';
+}
+
+/** The barrier was broken (a party timed out, was aborted, or `abort()`/`reset()` was called). */
+export class BrokenBarrierError extends Error {
+  override name = 'BrokenBarrierError';
+}
+
+/** `getNowait()` on an empty queue (Python's `queue.Empty`). */
+export class QueueEmpty extends Error {
+  override name = 'QueueEmpty';
+}
+
+/** `putNowait()` on a full queue (Python's `queue.Full`). */
+export class QueueFull extends Error {
+  override name = 'QueueFull';
+}
+
+/** `put` after `shutdown()`, or `get` on a shut-down queue once it is empty (Python 3.13's `queue.ShutDown`). */
+export class QueueShutDown extends Error {
+  override name = 'QueueShutDown';
+}

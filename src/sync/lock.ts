@@ -1,0 +1,349 @@
+/**
+ * `Lock` and `RLock`: one futex word in shared memory, usable from any thread, async or blocking.
+ *
+ * The word (a 3-state futex mutex, after Drepper's "Futexes Are Tricky", with the owner folded in):
+ *   0             free
+ *   owner*2       held by thread `owner` (threadId + 1), nobody asleep
+ *   owner*2 + 1   held, and someone may be asleep on the word: release must wake one
+ *   -1            broken: its holder died (see BrokenLockError)
+ * Keeping the owner in the same word as the state means it is set by the very compare-and-swap
+ * that takes the lock: a thread cannot die between "took it" and "recorded that it took it".
+ *
+ * Async waiters of one thread queue here, in a local FIFO list; one "driver" per thread stands
+ * for them all on the futex (one Atomics.waitAsync, not one per waiter). When the holder releases
+ * and no other thread is asleep, the lock goes straight to the next local waiter, by resolving a
+ * promise: in one event loop a Lock costs what async-mutex's does. When another thread is asleep,
+ * the lock is released for real and the oldest sleeper is woken (Atomics.notify is FIFO), so one
+ * busy thread cannot starve the others.
+ */
+import { TimeoutError } from '../futures/errors.js';
+import { BrokenLockError } from './errors.js';
+import {
+  allocateWords,
+  assertMayBlock,
+  DESCRIBE,
+  deadlineOf,
+  registerKind,
+  type SharedDescriptor,
+  SharedPrimitive,
+  THIS_THREAD,
+  THREAD_EXITED,
+  waitSync,
+} from './shared-memory.js';
+import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+
+const STATE = 2;
+/** Threads asleep on STATE (async drivers and blocked threads). */
+const SLEEPERS = 3;
+/** RLock: how many times its owner holds it. */
+const COUNT = 4;
+/** Words of a lock; a primitive that embeds one (SharedValue, Queue) keeps these first. */
+export const LOCK_WORDS = 5;
+
+const FREE = 0;
+const BROKEN = -1;
+const HELD = THIS_THREAD * 2;
+const HELD_CONTENDED = HELD + 1;
+
+const RESOLVED_TRUE = Promise.resolve(true);
+
+function brokenLock(): BrokenLockError {
+  return new BrokenLockError(
+    'the lock is broken: a thread died while holding it, so what it protects may be half-updated',
+  );
+}
+
+/** Memory for the next Lock/RLock constructed (internal: rebuilding one from shared memory). */
+let attaching: Int32Array | undefined;
+
+/** A Lock over existing shared memory whose first LOCK_WORDS words are a lock. */
+export function attachLock<L extends Lock>(Kind: new () => L, memory: Int32Array): L {
+  attaching = memory;
+  try {
+    return new Kind();
+  } finally {
+    attaching = undefined;
+  }
+}
+
+/** `threading.Lock` / `asyncio.Lock` in one: a mutex shared by every thread it is passed to. */
+export class Lock extends SharedPrimitive {
+  /** @internal */
+  readonly memory: Int32Array;
+  readonly #waiters = new WaiterList<boolean>();
+  #driving = false;
+  #driverAsleep = false;
+
+  constructor() {
+    super();
+    this.memory = attaching ?? allocateWords(LOCK_WORDS);
+  }
+
+  /** Held by some thread (or broken). */
+  get locked(): boolean {
+    return Atomics.load(this.memory, STATE) !== FREE;
+  }
+
+  /** A thread died while holding it; see BrokenLockError. */
+  get broken(): boolean {
+    return Atomics.load(this.memory, STATE) === BROKEN;
+  }
+
+  /** Takes the lock if it is free and no one in this thread is queued for it. Never waits. */
+  tryAcquire(): boolean {
+    if (this.#waiters.length === 0 && Atomics.compareExchange(this.memory, STATE, FREE, HELD) === FREE) {
+      this.onAcquired();
+      return true;
+    }
+    if (Atomics.load(this.memory, STATE) === BROKEN) throw brokenLock();
+    return false;
+  }
+
+  /**
+   * Waits for the lock, first come first served. Resolves true once held; false if `timeout`
+   * ms pass first; rejects with the signal's reason if `signal` aborts first (the lock is then
+   * not held), or with BrokenLockError.
+   */
+  acquire(options?: WaitOptions): Promise<boolean> {
+    try {
+      if (this.tryAcquire()) return RESOLVED_TRUE;
+      const deadline = deadlineOf(options?.timeout);
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (options?.timeout === 0) return Promise.resolve(false);
+      const waiter = this.#waiters.add(deadline, signal, false);
+      void this.#drive();
+      return waiter.promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Blocks this (worker) thread until the lock is held, or `timeout` ms pass (then false). */
+  acquireSync(options?: { timeout?: number }): boolean {
+    assertMayBlock(`${this.constructor.name}.acquireSync`);
+    if (this.tryAcquire()) return true;
+    this.checkSelfDeadlock();
+    const deadline = deadlineOf(options?.timeout);
+    const memory = this.memory;
+    for (;;) {
+      const state = Atomics.load(memory, STATE);
+      if (state === BROKEN) throw brokenLock();
+      if (state === FREE) {
+        // Taken as "contended": others may still be asleep, and our release must wake one.
+        if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
+          this.onAcquired();
+          return true;
+        }
+        continue;
+      }
+      if ((state & 1) === 0) {
+        Atomics.compareExchange(memory, STATE, state, state | 1);
+        continue;
+      }
+      if (performance.now() >= deadline) return false;
+      Atomics.add(memory, SLEEPERS, 1);
+      waitSync(memory, STATE, state, deadline);
+      Atomics.sub(memory, SLEEPERS, 1);
+    }
+  }
+
+  /** Releases the lock (any thread may release a Lock, as in Python); throws if it is not held. */
+  release(): void {
+    const memory = this.memory;
+    const state = Atomics.load(memory, STATE);
+    if (state === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
+    if (state === BROKEN) throw brokenLock();
+    const next = this.#waiters.first();
+    if (next && state >> 1 === THIS_THREAD && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
+      // Nobody in another thread is asleep on it: hand it to our next waiter, still held.
+      this.grant(next);
+      return;
+    }
+    let seen = state;
+    for (;;) {
+      const was = Atomics.compareExchange(memory, STATE, seen, FREE);
+      if (was === seen) break;
+      if (was === BROKEN) throw brokenLock();
+      if (was === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
+      seen = was;
+    }
+    if ((seen & 1) === 1 && Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, STATE, 1);
+    if (this.#waiters.length > 0) void this.#drive();
+  }
+
+  /** Runs `fn` while holding the lock, and releases it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
+  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (!this.tryAcquire() && !(await this.acquire(options))) {
+      throw new TimeoutError(`${this.constructor.name}.withLock: not acquired within ${options?.timeout} ms`);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `withLock` for worker code: blocks for the lock, runs `fn`, releases. */
+  withLockSync<T>(fn: () => T, options?: { timeout?: number }): T {
+    if (!this.acquireSync(options)) {
+      throw new TimeoutError(`${this.constructor.name}.withLockSync: not acquired within ${options?.timeout} ms`);
+    }
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** @internal Held by this thread (Condition requires it). */
+  isOwned(): boolean {
+    const state = Atomics.load(this.memory, STATE);
+    return state > 0 && state >> 1 === THIS_THREAD;
+  }
+
+  /** @internal Condition.wait: release completely; returns what acquireRestore needs. */
+  releaseSave(): number {
+    this.release();
+    return 1;
+  }
+
+  /** @internal Condition.wait: take the lock back after waiting, whatever happened meanwhile. */
+  async acquireRestore(_saved: number): Promise<void> {
+    await this.acquire();
+  }
+
+  /** @internal */
+  acquireRestoreSync(_saved: number): void {
+    this.acquireSync();
+  }
+
+  /** Hook: the lock was just taken by this thread. */
+  protected onAcquired(): void {}
+
+  protected checkSelfDeadlock(): void {
+    if (this.isOwned()) {
+      throw new Error('Lock.acquireSync() by the thread that holds it would wait forever; use an RLock to re-enter');
+    }
+  }
+
+  protected grant(waiter: Waiter<boolean>): void {
+    this.onAcquired();
+    this.#waiters.settle(waiter, true);
+  }
+
+  /** Stands on the futex for this thread's waiters until none is left. */
+  async #drive(): Promise<void> {
+    if (this.#driving) return;
+    this.#driving = true;
+    const memory = this.memory;
+    try {
+      while (this.#waiters.length > 0) {
+        const state = Atomics.load(memory, STATE);
+        if (state === BROKEN) {
+          this.#waiters.failAll(brokenLock());
+          return;
+        }
+        if (state === FREE) {
+          if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
+            this.grant(this.#waiters.first() as Waiter<boolean>);
+          }
+          continue;
+        }
+        if ((state & 1) === 0) {
+          Atomics.compareExchange(memory, STATE, state, state | 1);
+          continue;
+        }
+        Atomics.add(memory, SLEEPERS, 1);
+        this.#driverAsleep = true;
+        const wait = Atomics.waitAsync(memory, STATE, state);
+        const result = wait.async ? await wait.value : wait.value;
+        this.#driverAsleep = false;
+        Atomics.sub(memory, SLEEPERS, 1);
+        // Our waiters all gave up while we slept, yet we took a wake-up meant for a waiter:
+        // pass it on, or another thread's waiter would sleep through a free lock.
+        if (result === 'ok' && this.#waiters.length === 0) Atomics.notify(memory, STATE, 1);
+      }
+    } finally {
+      this.#driving = false;
+    }
+  }
+
+  /** @internal */
+  [DESCRIBE](): SharedDescriptor {
+    return { $skein: this instanceof RLock ? 'RLock' : 'Lock', buffers: [this.memory.buffer as SharedArrayBuffer] };
+  }
+
+  /** @internal */
+  [THREAD_EXITED](deadThread: number): void {
+    const memory = this.memory;
+    const state = Atomics.load(memory, STATE);
+    if (state > 0 && state >> 1 === deadThread) {
+      if (Atomics.compareExchange(memory, STATE, state, BROKEN) === state) Atomics.notify(memory, STATE);
+      return;
+    }
+    // A thread that died just as it was woken took that wake-up with it: let the sleepers look again.
+    // (If it died asleep it stays counted in SLEEPERS, which only turns off the local hand-off.)
+    if (Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, STATE);
+  }
+}
+
+/**
+ * `threading.RLock`: the thread that holds it may take it again; it is free once released as
+ * many times as taken. The owner is the thread: in one event loop every async task is the same
+ * thread, so an RLock does not keep two async tasks of one thread apart (use a Lock for that).
+ */
+export class RLock extends Lock {
+  override tryAcquire(): boolean {
+    if (this.isOwned()) {
+      this.memory[COUNT] = (this.memory[COUNT] as number) + 1;
+      return true;
+    }
+    return super.tryAcquire();
+  }
+
+  /** Releases one level; the lock is free when every acquire has been released. Only its owner may release it. */
+  override release(): void {
+    if (!this.isOwned()) {
+      throw new Error(
+        Atomics.load(this.memory, STATE) === FREE
+          ? 'release() of an unlocked RLock'
+          : 'release() of an RLock held by another thread: only its owner may release it',
+      );
+    }
+    const count = (this.memory[COUNT] as number) - 1;
+    this.memory[COUNT] = count;
+    if (count === 0) super.release();
+  }
+
+  /** How many times this thread holds it (0 if it does not). */
+  get recursionLevel(): number {
+    return this.isOwned() ? (this.memory[COUNT] as number) : 0;
+  }
+
+  override releaseSave(): number {
+    const count = this.memory[COUNT] as number;
+    this.memory[COUNT] = 1;
+    this.release();
+    return count;
+  }
+
+  override async acquireRestore(saved: number): Promise<void> {
+    await this.acquire();
+    this.memory[COUNT] = saved;
+  }
+
+  override acquireRestoreSync(saved: number): void {
+    this.acquireSync();
+    this.memory[COUNT] = saved;
+  }
+
+  protected override onAcquired(): void {
+    this.memory[COUNT] = 1;
+  }
+
+  protected override checkSelfDeadlock(): void {}
+}
+
+registerKind('Lock', (d) => attachLock(Lock, new Int32Array(d.buffers[0] as SharedArrayBuffer)));
+registerKind('RLock', (d) => attachLock(RLock, new Int32Array(d.buffers[0] as SharedArrayBuffer)));

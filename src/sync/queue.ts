@@ -1,0 +1,505 @@
+/**
+ * `Queue`, `LifoQueue`, `PriorityQueue`: Python's `queue` classes over shared memory, so that
+ * threads (and async tasks) pass items to each other. Items travel by structured clone, as
+ * arguments to a worker do (see item-codec.ts): a consumer gets a copy.
+ *
+ *   put ─► encodeItem ─► [mutex] heap.push, PUTS+1 [/mutex] ─► wake a getter asleep on PUTS
+ *   get ◄─ finishItem ◄─ [mutex] heap.pop (readItem), GETS+1 [/mutex] ─► wake a putter asleep on GETS
+ *
+ * The mutex guards only those few synchronous lines, never an await, so any thread, the main
+ * one included, may take it by blocking briefly. Waiting for an item or for room is done on the
+ * PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
+ * unchanged, so a put between its look and its sleep cannot be missed. Async waiters of one
+ * thread queue in FIFO lists with one driver each per thread, as in lock.ts.
+ */
+import { BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { encodeItem, finishItem, readItem } from './item-codec.js';
+import { allocateRecordHeap, type QueueOrder, RecordHeap, type RecordHeapBuffers } from './record-heap.js';
+import {
+  allocateWords,
+  assertMayBlock,
+  DESCRIBE,
+  deadlineOf,
+  holdEventLoop,
+  registerKind,
+  releaseEventLoop,
+  type SharedDescriptor,
+  SharedPrimitive,
+  THIS_THREAD,
+  THREAD_EXITED,
+  waitSync,
+} from './shared-memory.js';
+import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
+
+const MUTEX = 2;
+const MUTEX_SLEEPERS = 3;
+const UNFINISHED = 4;
+const SHUTDOWN = 5;
+const MAXSIZE = 6;
+const PUTS = 7;
+const GETS = 8;
+const GET_SLEEPERS = 9;
+const PUT_SLEEPERS = 10;
+const WORDS = 11;
+
+const BROKEN = -1;
+const HELD = THIS_THREAD * 2;
+/** The mutex is held for microseconds; this long means its holder died inside put/get. */
+const MUTEX_PATIENCE_MS = 5000;
+
+const TIMED_OUT = Symbol('timed out');
+const EMPTY = Symbol('empty');
+
+export interface QueueOptions {
+  /** Items at most; 0 (default) means unbounded. `put` waits while the queue is full. */
+  maxsize?: number;
+  /** Bytes of serialized items at most (default 256 MiB, reserved, not allocated). `put` waits while they do not fit. */
+  maxBytes?: number;
+}
+
+let attaching: { memory: Int32Array; heap: RecordHeapBuffers } | undefined;
+
+function brokenQueue(): BrokenLockError {
+  return new BrokenLockError('the queue is broken: a thread died in the middle of a put or get');
+}
+
+/** `queue.Queue` / `asyncio.Queue` in one: FIFO, shared by every thread it is passed to. */
+export class Queue<T = unknown> extends SharedPrimitive {
+  /** @internal */
+  readonly memory: Int32Array;
+  readonly #buffers: RecordHeapBuffers;
+  readonly #heap: RecordHeap;
+  readonly #getters = new WaiterList<T | typeof TIMED_OUT>();
+  readonly #putters = new WaiterList<true | typeof TIMED_OUT>();
+  #gettersDriving = false;
+  #puttersDriving = false;
+
+  constructor(options: QueueOptions = {}) {
+    super();
+    if (attaching) {
+      this.memory = attaching.memory;
+      this.#buffers = attaching.heap;
+    } else {
+      const maxsize = options.maxsize ?? 0;
+      if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
+        throw new RangeError(`Queue maxsize must be an integer >= 0 (0: unbounded), got ${String(options.maxsize)}`);
+      }
+      const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+      if (!Number.isInteger(maxBytes) || maxBytes < 1024) {
+        throw new RangeError(`Queue maxBytes must be an integer >= 1024, got ${String(options.maxBytes)}`);
+      }
+      this.memory = allocateWords(WORDS);
+      this.memory[MAXSIZE] = maxsize;
+      this.#buffers = allocateRecordHeap(maxsize, maxBytes);
+    }
+    this.#heap = new RecordHeap(this.#buffers, this.order);
+  }
+
+  /** @internal How items leave: overridden by LifoQueue and PriorityQueue. */
+  get order(): QueueOrder {
+    return 'fifo';
+  }
+
+  get maxsize(): number {
+    return this.memory[MAXSIZE] as number;
+  }
+
+  /** Items in the queue right now (already stale when another thread is busy with it). */
+  qsize(): number {
+    return this.#heap.size;
+  }
+
+  empty(): boolean {
+    return this.qsize() === 0;
+  }
+
+  full(): boolean {
+    return this.maxsize > 0 && this.qsize() >= this.maxsize;
+  }
+
+  /**
+   * Puts an item, waiting while the queue is full. Rejects with QueueFull if `timeout` ms pass
+   * first, the signal's reason if `signal` aborts first, QueueShutDown after shutdown().
+   */
+  put(item: T, options?: WaitOptions): Promise<void> {
+    try {
+      const bytes = encodeItem(item);
+      const priority = this.priorityOf(item);
+      if (this.#putters.length === 0 && this.#tryPut(bytes, priority)) {
+        this.#pump();
+        return Promise.resolve();
+      }
+      const deadline = deadlineOf(options?.timeout);
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (options?.timeout === 0) return Promise.reject(this.#full());
+      const waiter = this.#putters.add(deadline, signal, TIMED_OUT);
+      waiter.data = [bytes, priority];
+      void this.#drivePutters();
+      return waiter.promise.then((result) => {
+        if (result === TIMED_OUT) throw this.#full(options?.timeout);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Puts an item if there is room now; otherwise throws QueueFull. */
+  putNowait(item: T): void {
+    const bytes = encodeItem(item);
+    if (this.#putters.length > 0 || !this.#tryPut(bytes, this.priorityOf(item))) throw this.#full();
+    this.#pump();
+  }
+
+  /** `put` for worker code: blocks this thread while the queue is full. */
+  putSync(item: T, options?: { timeout?: number }): void {
+    assertMayBlock('Queue.putSync');
+    const bytes = encodeItem(item);
+    const priority = this.priorityOf(item);
+    const deadline = deadlineOf(options?.timeout);
+    const memory = this.memory;
+    for (;;) {
+      const gets = Atomics.load(memory, GETS);
+      if (this.#tryPut(bytes, priority)) return;
+      if (performance.now() >= deadline) throw this.#full(options?.timeout);
+      Atomics.add(memory, PUT_SLEEPERS, 1);
+      waitSync(memory, GETS, gets, deadline);
+      Atomics.sub(memory, PUT_SLEEPERS, 1);
+    }
+  }
+
+  /**
+   * Takes the next item, waiting while the queue is empty. Rejects with QueueEmpty if `timeout`
+   * ms pass first, the signal's reason if `signal` aborts first, QueueShutDown once the queue is
+   * shut down and empty.
+   */
+  get(options?: WaitOptions): Promise<T> {
+    try {
+      if (this.#getters.length === 0) {
+        const read = this.#tryGet();
+        if (read !== EMPTY) {
+          this.#pump();
+          return Promise.resolve(finishItem(read) as T);
+        }
+      }
+      const deadline = deadlineOf(options?.timeout);
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (options?.timeout === 0) return Promise.reject(new QueueEmpty('the queue is empty'));
+      const waiter = this.#getters.add(deadline, signal, TIMED_OUT);
+      void this.#driveGetters();
+      return waiter.promise.then((result) => {
+        if (result === TIMED_OUT) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
+        return result;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Takes the next item if there is one now; otherwise throws QueueEmpty. */
+  getNowait(): T {
+    const read = this.#getters.length === 0 ? this.#tryGet() : EMPTY;
+    if (read === EMPTY) throw new QueueEmpty('the queue is empty');
+    this.#pump();
+    return finishItem(read) as T;
+  }
+
+  /** `get` for worker code: blocks this thread while the queue is empty. */
+  getSync(options?: { timeout?: number }): T {
+    assertMayBlock('Queue.getSync');
+    const deadline = deadlineOf(options?.timeout);
+    const memory = this.memory;
+    for (;;) {
+      const puts = Atomics.load(memory, PUTS);
+      const read = this.#tryGet();
+      if (read !== EMPTY) return finishItem(read) as T;
+      if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
+      Atomics.add(memory, GET_SLEEPERS, 1);
+      waitSync(memory, PUTS, puts, deadline);
+      Atomics.sub(memory, GET_SLEEPERS, 1);
+    }
+  }
+
+  /** Marks one item taken by `get` as processed; `join()` returns when every put item is. */
+  taskDone(): void {
+    const before = Atomics.sub(this.memory, UNFINISHED, 1);
+    if (before <= 0) {
+      Atomics.add(this.memory, UNFINISHED, 1);
+      throw new RangeError('taskDone() called more times than there were items put');
+    }
+    if (before === 1) Atomics.notify(this.memory, UNFINISHED);
+  }
+
+  /** Resolves once every item ever put has been marked done with `taskDone()`. */
+  async join(): Promise<void> {
+    const memory = this.memory;
+    for (;;) {
+      const unfinished = Atomics.load(memory, UNFINISHED);
+      if (unfinished === 0) return;
+      holdEventLoop();
+      try {
+        const wait = Atomics.waitAsync(memory, UNFINISHED, unfinished);
+        if (wait.async) await wait.value;
+      } finally {
+        releaseEventLoop();
+      }
+    }
+  }
+
+  /** `join` for worker code: blocks this thread. */
+  joinSync(): void {
+    assertMayBlock('Queue.joinSync');
+    for (;;) {
+      const unfinished = Atomics.load(this.memory, UNFINISHED);
+      if (unfinished === 0) return;
+      Atomics.wait(this.memory, UNFINISHED, unfinished);
+    }
+  }
+
+  /**
+   * Python 3.13's shutdown: later puts throw QueueShutDown, and gets do once the queue is empty;
+   * every waiter wakes to find that out. `immediate` also discards the items left (and counts
+   * them done for join()).
+   */
+  shutdown(options: { immediate?: boolean } = {}): void {
+    const memory = this.memory;
+    this.#enter();
+    try {
+      Atomics.store(memory, SHUTDOWN, 1);
+      if (options.immediate) {
+        const removed = this.#heap.clear();
+        if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) {
+          Atomics.store(memory, UNFINISHED, 0);
+        }
+      }
+    } finally {
+      this.#leave();
+    }
+    Atomics.add(memory, PUTS, 1);
+    Atomics.add(memory, GETS, 1);
+    Atomics.notify(memory, PUTS);
+    Atomics.notify(memory, GETS);
+    if (Atomics.load(memory, UNFINISHED) === 0) Atomics.notify(memory, UNFINISHED);
+    this.#pump();
+  }
+
+  get isShutDown(): boolean {
+    return Atomics.load(this.memory, SHUTDOWN) === 1;
+  }
+
+  /** @internal The priority of an item (PriorityQueue); 0 elsewhere. */
+  protected priorityOf(_item: T): number {
+    return 0;
+  }
+
+  #full(timeout?: number): QueueFull {
+    return new QueueFull(
+      timeout === undefined ? 'the queue is full' : `the queue stayed full (or out of maxBytes) for ${timeout} ms`,
+    );
+  }
+
+  // ---- under the mutex
+
+  #tryPut(bytes: Uint8Array, priority: number): boolean {
+    const memory = this.memory;
+    this.#enter();
+    try {
+      if (Atomics.load(memory, SHUTDOWN) === 1) throw new QueueShutDown('put() on a queue that was shut down');
+      const maxsize = memory[MAXSIZE] as number;
+      if ((maxsize > 0 && this.#heap.size >= maxsize) || !this.#heap.push(bytes, priority)) return false;
+      Atomics.add(memory, UNFINISHED, 1);
+      Atomics.add(memory, PUTS, 1);
+    } finally {
+      this.#leave();
+    }
+    if (Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+    return true;
+  }
+
+  /** The next item as readItem left it (finishItem it), or EMPTY. */
+  #tryGet(): unknown {
+    const memory = this.memory;
+    let read: unknown;
+    this.#enter();
+    try {
+      read = this.#heap.pop(readItem, EMPTY);
+      if (read === EMPTY) {
+        if (Atomics.load(memory, SHUTDOWN) === 1)
+          throw new QueueShutDown('get() on a queue that was shut down and is empty');
+        return EMPTY;
+      }
+      Atomics.add(memory, GETS, 1);
+    } finally {
+      this.#leave();
+    }
+    if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+    return read;
+  }
+
+  /** Takes the mutex, blocking briefly (allowed even on the main thread: it is held for microseconds). */
+  #enter(): void {
+    const memory = this.memory;
+    if (Atomics.compareExchange(memory, MUTEX, 0, HELD) === 0) return;
+    // Its holder leaves within a microsecond or so: spinning beats a sleep and a wake-up.
+    for (let spin = 0; spin < 1024; spin++) {
+      if (Atomics.load(memory, MUTEX) === 0 && Atomics.compareExchange(memory, MUTEX, 0, HELD) === 0) return;
+    }
+    const deadline = performance.now() + MUTEX_PATIENCE_MS;
+    for (;;) {
+      const state = Atomics.load(memory, MUTEX);
+      if (state === BROKEN) throw brokenQueue();
+      if (state === 0) {
+        if (Atomics.compareExchange(memory, MUTEX, 0, HELD + 1) === 0) return;
+        continue;
+      }
+      if ((state & 1) === 0) {
+        Atomics.compareExchange(memory, MUTEX, state, state | 1);
+        continue;
+      }
+      if (performance.now() > deadline) throw brokenQueue();
+      Atomics.add(memory, MUTEX_SLEEPERS, 1);
+      Atomics.wait(memory, MUTEX, state, 50);
+      Atomics.sub(memory, MUTEX_SLEEPERS, 1);
+    }
+  }
+
+  #leave(): void {
+    const memory = this.memory;
+    const state = Atomics.exchange(memory, MUTEX, 0);
+    if ((state & 1) === 1 && Atomics.load(memory, MUTEX_SLEEPERS) > 0) Atomics.notify(memory, MUTEX, 1);
+  }
+
+  // ---- this thread's async waiters
+
+  /** Serves this thread's waiting putters and getters for as long as that makes progress. */
+  #pump(): void {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (let getter = this.#getters.first(); getter; getter = this.#getters.first()) {
+        let read: unknown;
+        try {
+          read = this.#tryGet();
+        } catch (error) {
+          this.#getters.failAll(error);
+          break;
+        }
+        if (read === EMPTY) break;
+        this.#getters.settle(getter, finishItem(read) as T);
+        progress = true;
+      }
+      for (let putter = this.#putters.first(); putter; putter = this.#putters.first()) {
+        const [bytes, priority] = putter.data as [Uint8Array, number];
+        let put: boolean;
+        try {
+          put = this.#tryPut(bytes, priority);
+        } catch (error) {
+          this.#putters.failAll(error);
+          break;
+        }
+        if (!put) break;
+        this.#putters.settle(putter, true);
+        progress = true;
+      }
+    }
+  }
+
+  async #driveGetters(): Promise<void> {
+    if (this.#gettersDriving) return;
+    this.#gettersDriving = true;
+    try {
+      await this.#drive(this.#getters as WaiterList<unknown>, PUTS, GET_SLEEPERS);
+    } finally {
+      this.#gettersDriving = false;
+    }
+  }
+
+  async #drivePutters(): Promise<void> {
+    if (this.#puttersDriving) return;
+    this.#puttersDriving = true;
+    try {
+      await this.#drive(this.#putters as WaiterList<unknown>, GETS, PUT_SLEEPERS);
+    } finally {
+      this.#puttersDriving = false;
+    }
+  }
+
+  /** Sleeps on `counter` (PUTS or GETS) until `waiters` is empty, serving them as it changes. */
+  async #drive(waiters: WaiterList<unknown>, counter: number, sleepers: number): Promise<void> {
+    const memory = this.memory;
+    while (waiters.length > 0) {
+      const seen = Atomics.load(memory, counter);
+      this.#pump();
+      if (waiters.length === 0) return;
+      Atomics.add(memory, sleepers, 1);
+      const wait = Atomics.waitAsync(memory, counter, seen);
+      const result = wait.async ? await wait.value : wait.value;
+      Atomics.sub(memory, sleepers, 1);
+      // Woken for waiters that have all given up: pass the wake-up on.
+      if (result === 'ok' && waiters.length === 0) Atomics.notify(memory, counter, 1);
+    }
+  }
+
+  /** @internal */
+  [DESCRIBE](): SharedDescriptor {
+    return {
+      $skein:
+        this.constructor === PriorityQueue ? 'PriorityQueue' : this.constructor === LifoQueue ? 'LifoQueue' : 'Queue',
+      buffers: [this.memory.buffer as SharedArrayBuffer, this.#buffers.index, this.#buffers.arena],
+    };
+  }
+
+  /** @internal */
+  [THREAD_EXITED](deadThread: number): void {
+    const memory = this.memory;
+    const state = Atomics.load(memory, MUTEX);
+    if (state > 0 && state >> 1 === deadThread && Atomics.compareExchange(memory, MUTEX, state, BROKEN) === state) {
+      Atomics.notify(memory, MUTEX);
+    }
+    // It may have died just as it was woken, taking the wake-up with it: let sleepers look again.
+    Atomics.notify(memory, PUTS);
+    Atomics.notify(memory, GETS);
+  }
+}
+
+/** `queue.LifoQueue`: the last item put is the first out. */
+export class LifoQueue<T = unknown> extends Queue<T> {
+  override get order(): QueueOrder {
+    return 'lifo';
+  }
+}
+
+/**
+ * `queue.PriorityQueue`: the item with the lowest priority number comes out first; equal
+ * priorities in the order put. The priority is the item itself if it is a number, or its first
+ * element (`put([priority, data])`, as in Python).
+ */
+export class PriorityQueue<T = unknown> extends Queue<T> {
+  override get order(): QueueOrder {
+    return 'priority';
+  }
+
+  protected override priorityOf(item: T): number {
+    const priority = typeof item === 'number' ? item : Array.isArray(item) ? item[0] : undefined;
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      throw new TypeError(
+        'a PriorityQueue orders items by a number: put the number itself, or [priority, data] (as in Python)',
+      );
+    }
+    return priority;
+  }
+}
+
+function attach<Q extends Queue>(Kind: new () => Q, d: SharedDescriptor): Q {
+  const [header, index, arena] = d.buffers as [SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer];
+  attaching = { memory: new Int32Array(header), heap: { index, arena } };
+  try {
+    return new Kind();
+  } finally {
+    attaching = undefined;
+  }
+}
+
+registerKind('Queue', (d) => attach(Queue, d));
+registerKind('LifoQueue', (d) => attach(LifoQueue, d));
+registerKind('PriorityQueue', (d) => attach(PriorityQueue, d));

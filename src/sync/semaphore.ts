@@ -1,0 +1,233 @@
+/**
+ * `Semaphore` and `BoundedSemaphore`: a count of permits in shared memory.
+ *
+ * Words: PERMITS (free permits), SLEEPERS (threads asleep waiting for one), BOUND (the initial
+ * value of a BoundedSemaphore, -1 otherwise). Waiting and hand-off work as in lock.ts: one driver
+ * per thread on the futex for that thread's FIFO of async waiters, and a release with no other
+ * thread asleep gives its permits straight to local waiters.
+ *
+ * A permit is never stranded: it is either in PERMITS or given to exactly one waiter that is
+ * still waiting (the list settles a waiter once, and a waiter that timed out or was aborted has
+ * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
+ * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
+ */
+import { TimeoutError } from '../futures/errors.js';
+import {
+  allocateWords,
+  assertMayBlock,
+  DESCRIBE,
+  deadlineOf,
+  registerKind,
+  type SharedDescriptor,
+  SharedPrimitive,
+  THREAD_EXITED,
+  waitSync,
+} from './shared-memory.js';
+import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+
+const PERMITS = 2;
+const SLEEPERS = 3;
+const BOUND = 4;
+const WORDS = 5;
+const MAX_PERMITS = 2 ** 31 - 1;
+
+const RESOLVED_TRUE = Promise.resolve(true);
+
+let attaching: Int32Array | undefined;
+
+function checkPermits(name: string, n: number, min: number): void {
+  if (!Number.isInteger(n) || n < min || n > MAX_PERMITS) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_PERMITS}, got ${String(n)}`);
+  }
+}
+
+/** `threading.Semaphore`: `value` permits, shared by every thread it is passed to. */
+export class Semaphore extends SharedPrimitive {
+  /** @internal */
+  readonly memory: Int32Array;
+  readonly #waiters = new WaiterList<boolean>();
+  #driving = false;
+  #driverAsleep = false;
+
+  constructor(value = 1) {
+    super();
+    if (attaching) {
+      this.memory = attaching;
+      return;
+    }
+    checkPermits('Semaphore value', value, 0);
+    this.memory = allocateWords(WORDS);
+    this.memory[PERMITS] = value;
+    this.memory[BOUND] = -1;
+  }
+
+  /** Free permits right now. */
+  get value(): number {
+    return Atomics.load(this.memory, PERMITS);
+  }
+
+  /** Takes a permit if one is free and no one in this thread is queued. Never waits. */
+  tryAcquire(): boolean {
+    return this.#waiters.length === 0 && this.#take();
+  }
+
+  /**
+   * Waits for a permit, first come first served. Resolves true once taken; false if `timeout`
+   * ms pass first; rejects with the signal's reason if `signal` aborts first (no permit taken).
+   */
+  acquire(options?: WaitOptions): Promise<boolean> {
+    try {
+      if (this.tryAcquire()) return RESOLVED_TRUE;
+      const deadline = deadlineOf(options?.timeout);
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (options?.timeout === 0) return Promise.resolve(false);
+      const waiter = this.#waiters.add(deadline, signal, false);
+      void this.#drive();
+      return waiter.promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Blocks this (worker) thread until a permit is taken, or `timeout` ms pass (then false). */
+  acquireSync(options?: { timeout?: number }): boolean {
+    assertMayBlock(`${this.constructor.name}.acquireSync`);
+    const deadline = deadlineOf(options?.timeout);
+    const memory = this.memory;
+    for (;;) {
+      if (this.#take()) return true;
+      if (performance.now() >= deadline) return false;
+      Atomics.add(memory, SLEEPERS, 1);
+      waitSync(memory, PERMITS, 0, deadline);
+      Atomics.sub(memory, SLEEPERS, 1);
+    }
+  }
+
+  /** Returns `n` permits (default 1), waking as many waiters. */
+  release(n = 1): void {
+    checkPermits('release(n)', n, 1);
+    const memory = this.memory;
+    const bound = memory[BOUND] as number;
+    if (bound >= 0 && Atomics.load(memory, PERMITS) + n > bound) {
+      throw new RangeError(`BoundedSemaphore released too many times (it holds at most ${bound} permits)`);
+    }
+    let left = n;
+    if (this.#waiters.length > 0 && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
+      // No other thread is asleep on it: give the permits straight to our own waiters.
+      for (let next = this.#waiters.first(); next && left > 0; next = this.#waiters.first()) {
+        this.#waiters.settle(next, true);
+        left--;
+      }
+    }
+    if (left === 0) return;
+    if (bound >= 0) {
+      for (;;) {
+        const permits = Atomics.load(memory, PERMITS);
+        if (permits + left > bound) {
+          throw new RangeError(`BoundedSemaphore released too many times (it holds at most ${bound} permits)`);
+        }
+        if (Atomics.compareExchange(memory, PERMITS, permits, permits + left) === permits) break;
+      }
+    } else {
+      Atomics.add(memory, PERMITS, left);
+    }
+    if (Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, PERMITS, left);
+    if (this.#waiters.length > 0) void this.#drive();
+  }
+
+  /** Runs `fn` holding a permit, and returns it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
+  async withPermit<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    if (!this.tryAcquire() && !(await this.acquire(options))) {
+      throw new TimeoutError(`${this.constructor.name}.withPermit: no permit within ${options?.timeout} ms`);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `withPermit` for worker code. */
+  withPermitSync<T>(fn: () => T, options?: { timeout?: number }): T {
+    if (!this.acquireSync(options)) {
+      throw new TimeoutError(`${this.constructor.name}.withPermitSync: no permit within ${options?.timeout} ms`);
+    }
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  #take(): boolean {
+    const memory = this.memory;
+    for (;;) {
+      const permits = Atomics.load(memory, PERMITS);
+      if (permits <= 0) return false;
+      if (Atomics.compareExchange(memory, PERMITS, permits, permits - 1) === permits) return true;
+    }
+  }
+
+  /** Stands on the futex for this thread's waiters until none is left. */
+  async #drive(): Promise<void> {
+    if (this.#driving) return;
+    this.#driving = true;
+    const memory = this.memory;
+    try {
+      while (this.#waiters.length > 0) {
+        if (this.#take()) {
+          this.#waiters.settle(this.#waiters.first() as Waiter<boolean>, true);
+          continue;
+        }
+        Atomics.add(memory, SLEEPERS, 1);
+        this.#driverAsleep = true;
+        const wait = Atomics.waitAsync(memory, PERMITS, 0);
+        const result = wait.async ? await wait.value : wait.value;
+        this.#driverAsleep = false;
+        Atomics.sub(memory, SLEEPERS, 1);
+        // A wake-up we took for waiters that have all given up belongs to someone else.
+        if (result === 'ok' && this.#waiters.length === 0 && Atomics.load(memory, PERMITS) > 0) {
+          Atomics.notify(memory, PERMITS, 1);
+        }
+      }
+    } finally {
+      this.#driving = false;
+    }
+  }
+
+  /** @internal */
+  [DESCRIBE](): SharedDescriptor {
+    return {
+      $skein: this instanceof BoundedSemaphore ? 'BoundedSemaphore' : 'Semaphore',
+      buffers: [this.memory.buffer as SharedArrayBuffer],
+    };
+  }
+
+  /** @internal */
+  [THREAD_EXITED](): void {
+    // A thread that died just as it was woken took that wake-up with it.
+    const memory = this.memory;
+    if (Atomics.load(memory, SLEEPERS) > 0 && Atomics.load(memory, PERMITS) > 0) Atomics.notify(memory, PERMITS);
+  }
+}
+
+/** `threading.BoundedSemaphore`: releasing more permits than it started with is a RangeError (a bug caught early). */
+export class BoundedSemaphore extends Semaphore {
+  constructor(value = 1) {
+    super(value);
+    if (!attaching) this.memory[BOUND] = value;
+  }
+}
+
+function attach<S extends Semaphore>(Kind: new () => S, d: SharedDescriptor): S {
+  attaching = new Int32Array(d.buffers[0] as SharedArrayBuffer);
+  try {
+    return new Kind();
+  } finally {
+    attaching = undefined;
+  }
+}
+
+registerKind('Semaphore', (d) => attach(Semaphore, d));
+registerKind('BoundedSemaphore', (d) => attach(BoundedSemaphore, d));

@@ -1,0 +1,125 @@
+/**
+ * The async waiters of one primitive in this thread, first come first served. A waiter leaves by
+ * being granted, by its timeout (it resolves with the primitive's "not acquired" value, as
+ * Python's `acquire(timeout=...)` returns False) or by its signal (it rejects with the signal's
+ * reason). It leaves in O(1): a list, because a crowd of aborted waiters must not cost a scan
+ * each (p-queue#217).
+ *
+ * The list settles each waiter exactly once and removes its timer and abort listener then, so a
+ * waiter that gave up can never be granted later (async-mutex#54) and leaves nothing behind.
+ */
+import { holdEventLoop, releaseEventLoop } from './shared-memory.js';
+
+export interface WaitOptions {
+  /** ms to wait at most; then the wait gives up (returns false, or what the method documents). */
+  timeout?: number;
+  /** Aborting it gives up the wait: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export class Waiter<T> {
+  prev: Waiter<T> | undefined;
+  next: Waiter<T> | undefined;
+  linked = true;
+  resolve!: (value: T) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<T>;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** Free for the primitive's use (an Event's generation). */
+  tag = 0;
+  /** Free for the primitive's use (the item a Queue putter waits to put). */
+  data: unknown;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+export class WaiterList<T> {
+  private head: Waiter<T> | undefined;
+  private tail: Waiter<T> | undefined;
+  length = 0;
+
+  /**
+   * Adds a waiter. `deadline` is absolute (performance.now()); at it the waiter resolves with
+   * `timedOut`. `onGiveUp` runs when it leaves by timeout or abort.
+   */
+  add(deadline: number, signal: AbortSignal | undefined, timedOut: T, onGiveUp?: () => void): Waiter<T> {
+    const waiter = new Waiter<T>();
+    waiter.prev = this.tail;
+    if (this.tail) this.tail.next = waiter;
+    else this.head = waiter;
+    this.tail = waiter;
+    this.length++;
+    holdEventLoop();
+    if (deadline !== Number.POSITIVE_INFINITY) {
+      waiter.timer = setTimeout(
+        () => {
+          if (!waiter.linked) return;
+          this.settle(waiter, timedOut);
+          onGiveUp?.();
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+    }
+    if (signal) {
+      waiter.signal = signal;
+      waiter.onAbort = () => {
+        if (!waiter.linked) return;
+        this.fail(waiter, abortReason(signal));
+        onGiveUp?.();
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    return waiter;
+  }
+
+  first(): Waiter<T> | undefined {
+    return this.head;
+  }
+
+  /** Every waiter, oldest first (a copy: settling them while iterating is safe). */
+  all(): Waiter<T>[] {
+    const out: Waiter<T>[] = [];
+    for (let w = this.head; w; w = w.next) out.push(w);
+    return out;
+  }
+
+  settle(waiter: Waiter<T>, value: T): void {
+    if (!this.unlink(waiter)) return;
+    waiter.resolve(value);
+  }
+
+  fail(waiter: Waiter<T>, error: unknown): void {
+    if (!this.unlink(waiter)) return;
+    waiter.reject(error);
+  }
+
+  failAll(error: unknown): void {
+    for (const waiter of this.all()) this.fail(waiter, error);
+  }
+
+  private unlink(waiter: Waiter<T>): boolean {
+    if (!waiter.linked) return false;
+    waiter.linked = false;
+    if (waiter.prev) waiter.prev.next = waiter.next;
+    else this.head = waiter.next;
+    if (waiter.next) waiter.next.prev = waiter.prev;
+    else this.tail = waiter.prev;
+    waiter.prev = waiter.next = undefined;
+    this.length--;
+    clearTimeout(waiter.timer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    releaseEventLoop();
+    return true;
+  }
+}
