@@ -49,4 +49,19 @@ describe('examples', () => {
     const most = Number(/at most (\d+) requests at once/.exec(out)?.[1]);
     assert.ok(most >= 2 && most <= 4, `the server saw ${most} requests at once`);
   });
+
+  it('lock-counter ends at exactly 50,000', () => {
+    assert.equal(runExample('lock-counter.ts'), 'Final counter value: 50000\n');
+  });
+
+  it('threading-thread prints 0..4 from a thread, then overlaps the three downloads', () => {
+    const out = runExample('threading-thread.ts', { DELAY_MS: '300' });
+    const lines = out.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 5), ['0', '1', '2', '3', '4']);
+    // Every download started before any finished: they ran at the same time.
+    const firstDone = lines.findIndex((l) => l.endsWith('downloaded.'));
+    assert.equal(lines.slice(5, firstDone).filter((l) => l.startsWith('Downloading file')).length, 3, out);
+    assert.equal(lines.filter((l) => l.endsWith('downloaded.')).length, 3);
+    assert.ok(lines.includes('All downloads completed.'));
+  });
 });

@@ -387,7 +387,7 @@ export class PoolEngine {
       clearTimeout(slot.headTimer);
       slot.headTimer = undefined;
     }
-    if (slot.dispatched >= this.config.maxTasksPerWorker && slot.inflight.length === 0) slot.terminate();
+    if (slot.dispatched >= this.config.maxTasksPerWorker && slot.inflight.length === 0) slot.stop();
     this.dispatch();
     if (slot.inflight.length === 0) {
       slot.keepAlive(false);

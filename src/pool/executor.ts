@@ -195,12 +195,6 @@ export class PoolExecutor extends EventEmitter implements Executor {
     if (sharedFound) {
       shared = [];
       args = encodeShared(args, shared) as unknown[];
-      if (new Set(shared).size < sharedFound.size) {
-        throw new TypeError(
-          `an argument of ${fn.name || 'the task'}(...) holds a shared primitive inside a Map, a Set or a class ` +
-            'instance, where it cannot be rebuilt in the worker: pass it as an argument, or in an array or plain object',
-        );
-      }
     }
     const engine = this.engine;
     // The first function lookup can take ~30 ms (the inspector's first use); start a worker

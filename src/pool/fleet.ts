@@ -132,7 +132,7 @@ export class WorkerFleet {
     for (const slot of this.slots) {
       if (live <= this.config.minWorkers) break;
       if (slot.state === 'ready' && slot.inflight.length === 0 && now - slot.idleSince >= this.config.idleTimeout) {
-        slot.terminate();
+        slot.stop();
         live--;
       }
     }
@@ -146,7 +146,12 @@ export class WorkerFleet {
   async stopAll(): Promise<void> {
     clearInterval(this.reaper);
     this.reaper = undefined;
-    for (const slot of this.slots) if (!slot.terminating) slot.terminate();
+    for (const slot of this.slots) {
+      if (slot.terminating) continue;
+      // An idle worker leaves by itself (its output flushed); a busy one (a broken pool) is terminated.
+      if (slot.inflight.length === 0) slot.stop();
+      else slot.terminate();
+    }
     while (this.slots.size > 0) await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
   }
 }

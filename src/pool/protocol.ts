@@ -50,7 +50,12 @@ export interface AbortMessage {
   readonly id: number;
 }
 
-export type ToWorker = InitMessage | RunMessage | AbortMessage;
+/** Exit now (sent to an idle worker): leaving by itself flushes its stdout and stderr. */
+export interface StopMessage {
+  readonly t: 'stop';
+}
+
+export type ToWorker = InitMessage | RunMessage | AbortMessage | StopMessage;
 
 export const TASK_OK = 0;
 export const TASK_ERROR = 1;

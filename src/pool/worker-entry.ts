@@ -298,6 +298,8 @@ function onMessage(message: ToWorker): void {
     case 'init':
       void init(message);
       return;
+    case 'stop':
+      process.exit(0);
   }
 }
 

@@ -35,6 +35,9 @@ export interface TaskRecord {
 
 export type SlotState = 'starting' | 'ready' | 'closing';
 
+/** ms an idle worker asked to stop has to exit before it is terminated. */
+const STOP_PATIENCE_MS = 2000;
+
 export class WorkerSlot {
   state: SlotState = 'starting';
   /** Handed to the worker and not yet answered, in order: the head is the one running. */
@@ -99,6 +102,27 @@ export class WorkerSlot {
     this.headTimer = this.killTimer = undefined;
   }
 
+  /**
+   * Asks an idle worker to exit by itself, which flushes what its tasks wrote to stdout/stderr
+   * (a worker thread's output is still on its way to the main thread when it is terminated, and
+   * Node drops it). One that has not gone within STOP_PATIENCE_MS is terminated.
+   */
+  stop(): void {
+    if (this.terminating) return;
+    this.terminating = true;
+    this.state = 'closing';
+    this.keepAlive(true);
+    try {
+      this.transport.post({ t: 'stop' });
+    } catch {
+      this.transport.terminate();
+      return;
+    }
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => this.transport.terminate(), STOP_PATIENCE_MS);
+  }
+
+  /** Stops the worker at once, whatever it is doing. */
   terminate(): void {
     this.terminating = true;
     this.state = 'closing';

@@ -11,7 +11,7 @@
  * not yet gone to sleep also returns, so notify may wake more than n, as a POSIX condition
  * variable may: wait in a loop on your predicate, or use waitFor, which does.
  */
-import { Lock, RLock } from './lock.js';
+import { Lock } from './lock.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -37,7 +37,12 @@ let attaching: { memory: Int32Array; lock: Lock } | undefined;
 
 type Outcome = 'ok' | 'not-equal' | 'timed-out' | 'aborted';
 
-/** `threading.Condition` / `asyncio.Condition` in one. Its lock defaults to a new RLock, as in Python. */
+/**
+ * `threading.Condition` / `asyncio.Condition` in one. Its lock defaults to a new Lock, as in
+ * asyncio (threading's default is an RLock: but an RLock belongs to a thread, and every async
+ * task of one thread is that thread, so it would let them all in at once). Pass an RLock to
+ * re-enter from blocking code in workers.
+ */
 export class Condition extends SharedPrimitive {
   readonly lock: Lock;
   /** @internal */
@@ -53,7 +58,7 @@ export class Condition extends SharedPrimitive {
     if (lock !== undefined && !(lock instanceof Lock)) {
       throw new TypeError('Condition(lock): lock must be a skein Lock or RLock');
     }
-    this.lock = lock ?? new RLock();
+    this.lock = lock ?? new Lock();
     this.memory = allocateWords(WORDS);
   }
 

@@ -60,12 +60,12 @@ export class Event extends SharedPrimitive {
   /** Resolves true once the flag is (or was, since this call) set; false if `timeout` ms pass first. */
   wait(options?: WaitOptions): Promise<boolean> {
     try {
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       const memory = this.memory;
       const generation = Atomics.load(memory, GENERATION);
       if (Atomics.load(memory, FLAG) === 1) return RESOLVED_TRUE;
       const deadline = deadlineOf(options?.timeout);
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (options?.timeout === 0) return Promise.resolve(false);
       const waiter = this.#waiters.add(deadline, signal, false);
       waiter.tag = generation;

@@ -123,6 +123,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     try {
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       const bytes = encodeItem(item);
       const priority = this.priorityOf(item);
       if (this.#putters.length === 0 && this.#tryPut(bytes, priority)) {
@@ -130,8 +132,6 @@ export class Queue<T = unknown> extends SharedPrimitive {
         return Promise.resolve();
       }
       const deadline = deadlineOf(options?.timeout);
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (options?.timeout === 0) return Promise.reject(this.#full());
       const waiter = this.#putters.add(deadline, signal, TIMED_OUT);
       waiter.data = [bytes, priority];
@@ -175,6 +175,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   get(options?: WaitOptions): Promise<T> {
     try {
+      const signal = options?.signal;
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (this.#getters.length === 0) {
         const read = this.#tryGet();
         if (read !== EMPTY) {
@@ -183,8 +185,6 @@ export class Queue<T = unknown> extends SharedPrimitive {
         }
       }
       const deadline = deadlineOf(options?.timeout);
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (options?.timeout === 0) return Promise.reject(new QueueEmpty('the queue is empty'));
       const waiter = this.#getters.add(deadline, signal, TIMED_OUT);
       void this.#driveGetters();

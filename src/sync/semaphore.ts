@@ -77,10 +77,10 @@ export class Semaphore extends SharedPrimitive {
    */
   acquire(options?: WaitOptions): Promise<boolean> {
     try {
-      if (this.tryAcquire()) return RESOLVED_TRUE;
-      const deadline = deadlineOf(options?.timeout);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (this.tryAcquire()) return RESOLVED_TRUE;
+      const deadline = deadlineOf(options?.timeout);
       if (options?.timeout === 0) return Promise.resolve(false);
       const waiter = this.#waiters.add(deadline, signal, false);
       void this.#drive();

@@ -91,35 +91,66 @@ const isPlainObject = (v: object): boolean => {
 /**
  * `args` with every primitive (at any depth of arrays and plain objects) replaced by its
  * descriptor; the containers on the way are copied, the rest is shared. `found` collects the
- * primitives, so the pool knows which ones a worker was given.
+ * primitives, so the pool knows which ones a worker was given. A primitive anywhere else (in a
+ * Map, a Set, a class instance) could not be rebuilt in the worker, so it is refused here.
  */
-export function encodeShared(value: unknown, found: SharedPrimitive[]): unknown {
+export function encodeShared(value: unknown, found: SharedPrimitive[], path = new Set<object>()): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof SharedPrimitive) {
     found.push(value);
     return value[DESCRIBE]();
   }
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const encoded = encodeShared(value[i], found);
-      if (encoded !== value[i]) {
-        copy ??= value.slice();
-        copy[i] = encoded;
+  if (path.has(value)) {
+    throw new TypeError('arguments that hold a shared primitive must not contain cycles');
+  }
+  path.add(value);
+  try {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const encoded = encodeShared(value[i], found, path);
+        if (encoded !== value[i]) {
+          copy ??= value.slice();
+          copy[i] = encoded;
+        }
+      }
+      return copy ?? value;
+    }
+    if (!isPlainObject(value)) {
+      if (holdsShared(value, new Set())) {
+        throw new TypeError(
+          'a shared primitive (Lock, Queue, ...) inside a Map, a Set or a class instance cannot be rebuilt ' +
+            'in the worker: pass it as an argument, or in an array or plain object',
+        );
+      }
+      return value;
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const encoded = encodeShared(item, found, path);
+      if (encoded !== item) {
+        copy ??= { ...value };
+        copy[key] = encoded;
       }
     }
     return copy ?? value;
+  } finally {
+    path.delete(value);
   }
-  if (!isPlainObject(value)) return value;
-  let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const encoded = encodeShared(item, found);
-    if (encoded !== item) {
-      copy ??= { ...value };
-      copy[key] = encoded;
-    }
+}
+
+/** Whether a primitive is anywhere inside `value` (Maps, Sets and objects of any class included). */
+function holdsShared(value: unknown, seen: Set<object>): boolean {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return false;
+  if (value instanceof SharedPrimitive) return true;
+  seen.add(value);
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return false;
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (holdsShared(k, seen) || holdsShared(v, seen)) return true;
+    return false;
   }
-  return copy ?? value;
+  const items = value instanceof Set ? [...value] : Object.values(value);
+  return items.some((item) => holdsShared(item, seen));
 }
 
 /** Worker side: the inverse of `encodeShared`, in place (the value is this thread's own copy). */
