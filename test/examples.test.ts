@@ -64,4 +64,42 @@ describe('examples', () => {
     assert.equal(lines.filter((l) => l.endsWith('downloaded.')).length, 3);
     assert.ok(lines.includes('All downloads completed.'));
   });
+
+  it('queue-pipeline hashes every word once on 3 threads, then shuts the queue', () => {
+    const out = runExample('queue-pipeline.ts');
+    assert.match(out, /^hashed 60 words on 3 threads \(60 jobs done\)$/m);
+    let hash = 7;
+    for (let i = 0; i < 200_000; i++) hash = (hash * 31 + 'word-0'.charCodeAt(i % 6)) | 0;
+    assert.match(out, new RegExp(`^word-0 -> ${hash}$`, 'm'));
+    assert.match(out, /^shut down: true QueueShutDown$/m);
+  });
+
+  it('barrier-phases computes what the same steps compute on one thread', () => {
+    const size = 1000;
+    let read = Array.from({ length: size }, (_, i) => (i === size / 2 ? size : 0));
+    for (let step = 0; step < 200; step++) {
+      read = read.map(
+        (v, i) => ((read[Math.max(0, i - 1)] as number) + v + (read[Math.min(size - 1, i + 1)] as number)) / 3,
+      );
+    }
+    const total = read.reduce((a, b) => a + b, 0);
+    assert.equal(
+      runExample('barrier-phases.ts'),
+      `after 200 steps: middle ${read[size / 2]?.toFixed(3)}, total heat ${total.toFixed(3)}\n`,
+    );
+  });
+
+  it('asyncio-primitives: semaphore cap, event, condition batch, priority order, rlock', () => {
+    assert.equal(
+      runExample('asyncio-primitives.ts'),
+      [
+        'downloaded [ 1, 2, 3, 4, 5 ] with at most 2 at once',
+        'consumed batch [ 10, 20, 30 ]',
+        "jobs in order [ 'urgent', 'normal', 'low' ]",
+        'rlock level 2',
+        'rlock free true',
+        '',
+      ].join('\n'),
+    );
+  });
 });
