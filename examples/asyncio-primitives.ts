@@ -17,7 +17,12 @@ const download = (n: number) =>
 
 // Event: nobody starts before the gun.
 const go = new Event();
-const started = Promise.all([1, 2, 3, 4, 5].map(async (n) => (await go.wait(), download(n))));
+const started = Promise.all(
+  [1, 2, 3, 4, 5].map(async (n) => {
+    await go.wait();
+    return download(n);
+  }),
+);
 go.set();
 console.log('downloaded', await started, 'with at most', mostAtOnce, 'at once');
 
