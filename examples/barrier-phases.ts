@@ -39,6 +39,6 @@ await Promise.all([
   pool.submit(smooth, cells, 0, size / 2, steps, barrier),
   pool.submit(smooth, cells, size / 2, size, steps, barrier),
 ]);
-const result = cells[steps % 2].toArray();
+const result = (cells[steps % 2] as SharedArray<'float64'>).toArray();
 const total = result.reduce((a, b) => a + b, 0);
 console.log(`after ${steps} steps: middle ${result[size / 2]?.toFixed(3)}, total heat ${total.toFixed(3)}`);

@@ -76,7 +76,7 @@ describe('examples', () => {
 
   it('barrier-phases computes what the same steps compute on one thread', () => {
     const size = 1000;
-    let read = Array.from({ length: size }, (_, i) => (i === size / 2 ? size : 0));
+    let read: number[] = Array.from({ length: size }, (_, i) => (i === size / 2 ? size : 0));
     for (let step = 0; step < 200; step++) {
       read = read.map(
         (v, i) => ((read[Math.max(0, i - 1)] as number) + v + (read[Math.min(size - 1, i + 1)] as number)) / 3,

@@ -155,6 +155,25 @@ function runChunk(fn: Fn, items: ArrayLike<unknown>): ChunkOutcome | Promise<Chu
   return step(0);
 }
 
+/**
+ * The task at the head of the queue needs something loaded first (its function, or the module
+ * that rebuilds shared primitives): drain again once it is; if it cannot be, that task fails.
+ */
+function loadThenDrain(id: number, loading: Promise<unknown>, loaded: (value: unknown) => void): void {
+  flush();
+  loading.then(
+    (value) => {
+      loaded(value);
+      drain();
+    },
+    (error) => {
+      head += TASK_STRIDE;
+      reply(id, TASK_ERROR, serializeError(error), 0);
+      drain();
+    },
+  );
+}
+
 function drain(): void {
   draining = true;
   while (head < queue.length) {
@@ -165,20 +184,13 @@ function drain(): void {
     const chunk = (flags & TASK_CHUNK) !== 0;
     if ((flags & TASK_SHARED) !== 0) {
       if (!kinds) {
-        flush();
-        ensureTsx()
-          .then(() => import(sharedKinds as string))
-          .then(
-            (loaded: typeof kinds) => {
-              kinds = loaded;
-              drain();
-            },
-            (error) => {
-              head += TASK_STRIDE;
-              reply(id, TASK_ERROR, serializeError(error), 0);
-              drain();
-            },
-          );
+        loadThenDrain(
+          id,
+          ensureTsx().then(() => import(sharedKinds as string)),
+          (loaded) => {
+            kinds = loaded as typeof kinds;
+          },
+        );
         return;
       }
       args = kinds.reviveShared(args) as unknown[];
@@ -186,17 +198,10 @@ function drain(): void {
     const fn = functions.get(key);
     if (fn === undefined) {
       const ref = references.get(key);
-      flush();
-      (ref ? loadFunction(ref) : Promise.reject(new Error(`unknown task reference ${key}`))).then(
-        (loaded) => {
-          functions.set(key, loaded);
-          drain();
-        },
-        (error) => {
-          head += TASK_STRIDE;
-          reply(id, TASK_ERROR, serializeError(error), 0);
-          drain();
-        },
+      loadThenDrain(
+        id,
+        ref ? loadFunction(ref) : Promise.reject(new Error(`unknown task reference ${key}`)),
+        (loaded) => functions.set(key, loaded as Fn),
       );
       return;
     }

@@ -16,7 +16,6 @@
  * the lock is released for real and the oldest sleeper is woken (Atomics.notify is FIFO), so one
  * busy thread cannot starve the others.
  */
-import { TimeoutError } from '../futures/errors.js';
 import { BrokenLockError } from './errors.js';
 import {
   allocateWords,
@@ -30,7 +29,7 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
-import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
 
 const STATE = 2;
 /** Threads asleep on STATE (async drivers and blocked threads). */
@@ -44,8 +43,6 @@ const FREE = 0;
 const BROKEN = -1;
 const HELD = THIS_THREAD * 2;
 const HELD_CONTENDED = HELD + 1;
-
-const RESOLVED_TRUE = Promise.resolve(true);
 
 function brokenLock(): BrokenLockError {
   return new BrokenLockError(
@@ -105,18 +102,12 @@ export class Lock extends SharedPrimitive {
    * not held), or with BrokenLockError.
    */
   acquire(options?: WaitOptions): Promise<boolean> {
-    try {
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
-      if (this.tryAcquire()) return RESOLVED_TRUE;
-      const deadline = deadlineOf(options?.timeout);
-      if (options?.timeout === 0) return Promise.resolve(false);
-      const waiter = this.#waiters.add(deadline, signal, false);
-      void this.#drive();
-      return waiter.promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireOrQueue(
+      this.#waiters,
+      options,
+      () => this.tryAcquire(),
+      () => void this.#drive(),
+    );
   }
 
   /** Blocks this (worker) thread until the lock is held, or `timeout` ms pass (then false). */
@@ -173,27 +164,13 @@ export class Lock extends SharedPrimitive {
   }
 
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
-  async withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    if (!this.tryAcquire() && !(await this.acquire(options))) {
-      throw new TimeoutError(`${this.constructor.name}.withLock: not acquired within ${options?.timeout} ms`);
-    }
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return runHolding('withLock', this, fn, options);
   }
 
   /** `withLock` for worker code: blocks for the lock, runs `fn`, releases. */
   withLockSync<T>(fn: () => T, options?: { timeout?: number }): T {
-    if (!this.acquireSync(options)) {
-      throw new TimeoutError(`${this.constructor.name}.withLockSync: not acquired within ${options?.timeout} ms`);
-    }
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return runHoldingSync('withLockSync', this, fn, options);
   }
 
   /** @internal Held by this thread (Condition requires it). */

@@ -11,7 +11,6 @@
  * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
  * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
  */
-import { TimeoutError } from '../futures/errors.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -23,15 +22,13 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
-import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
 
 const PERMITS = 2;
 const SLEEPERS = 3;
 const BOUND = 4;
 const WORDS = 5;
 const MAX_PERMITS = 2 ** 31 - 1;
-
-const RESOLVED_TRUE = Promise.resolve(true);
 
 let attaching: Int32Array | undefined;
 
@@ -76,18 +73,12 @@ export class Semaphore extends SharedPrimitive {
    * ms pass first; rejects with the signal's reason if `signal` aborts first (no permit taken).
    */
   acquire(options?: WaitOptions): Promise<boolean> {
-    try {
-      const signal = options?.signal;
-      if (signal?.aborted) return Promise.reject(abortReason(signal));
-      if (this.tryAcquire()) return RESOLVED_TRUE;
-      const deadline = deadlineOf(options?.timeout);
-      if (options?.timeout === 0) return Promise.resolve(false);
-      const waiter = this.#waiters.add(deadline, signal, false);
-      void this.#drive();
-      return waiter.promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireOrQueue(
+      this.#waiters,
+      options,
+      () => this.tryAcquire(),
+      () => void this.#drive(),
+    );
   }
 
   /** Blocks this (worker) thread until a permit is taken, or `timeout` ms pass (then false). */
@@ -137,27 +128,13 @@ export class Semaphore extends SharedPrimitive {
   }
 
   /** Runs `fn` holding a permit, and returns it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
-  async withPermit<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    if (!this.tryAcquire() && !(await this.acquire(options))) {
-      throw new TimeoutError(`${this.constructor.name}.withPermit: no permit within ${options?.timeout} ms`);
-    }
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withPermit<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return runHolding('withPermit', this, fn, options);
   }
 
   /** `withPermit` for worker code. */
   withPermitSync<T>(fn: () => T, options?: { timeout?: number }): T {
-    if (!this.acquireSync(options)) {
-      throw new TimeoutError(`${this.constructor.name}.withPermitSync: no permit within ${options?.timeout} ms`);
-    }
-    try {
-      return fn();
-    } finally {
-      this.release();
-    }
+    return runHoldingSync('withPermitSync', this, fn, options);
   }
 
   #take(): boolean {

@@ -8,7 +8,8 @@
  * The list settles each waiter exactly once and removes its timer and abort listener then, so a
  * waiter that gave up can never be granted later (async-mutex#54) and leaves nothing behind.
  */
-import { holdEventLoop, releaseEventLoop } from './shared-memory.js';
+import { TimeoutError } from '../futures/errors.js';
+import { deadlineOf, holdEventLoop, releaseEventLoop } from './shared-memory.js';
 
 export interface WaitOptions {
   /** ms to wait at most; then the wait gives up (returns false, or what the method documents). */
@@ -33,11 +34,19 @@ export class Waiter<T> {
   data: unknown;
 
   constructor() {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    // One shared executor instead of a closure per waiter: thousands of waiters can queue at once.
+    capturing = this as Waiter<unknown>;
+    this.promise = new Promise<T>(
+      captureResolvers as (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+    );
   }
+}
+
+let capturing: Waiter<unknown> | undefined;
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  (capturing as Waiter<unknown>).resolve = resolve;
+  (capturing as Waiter<unknown>).reject = reject;
+  capturing = undefined;
 }
 
 export function abortReason(signal: AbortSignal): unknown {
@@ -59,8 +68,7 @@ export class WaiterList<T> {
     if (this.tail) this.tail.next = waiter;
     else this.head = waiter;
     this.tail = waiter;
-    this.length++;
-    holdEventLoop();
+    if (this.length++ === 0) holdEventLoop();
     if (deadline !== Number.POSITIVE_INFINITY) {
       waiter.timer = setTimeout(
         () => {
@@ -116,10 +124,102 @@ export class WaiterList<T> {
     if (waiter.next) waiter.next.prev = waiter.prev;
     else this.tail = waiter.prev;
     waiter.prev = waiter.next = undefined;
-    this.length--;
-    clearTimeout(waiter.timer);
+    if (--this.length === 0) releaseEventLoop();
+    if (waiter.timer) clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    releaseEventLoop();
     return true;
+  }
+}
+
+const RESOLVED_TRUE = Promise.resolve(true);
+
+/**
+ * The shape every async acquire shares: an aborted signal rejects at once, then `tryNow` (the
+ * fast path), then `timeout: 0` answers false without queueing, else a waiter joins `list` and
+ * `drive` makes sure this thread's driver is running. Errors reject; they are never thrown.
+ */
+export function acquireOrQueue(
+  list: WaiterList<boolean>,
+  options: WaitOptions | undefined,
+  tryNow: () => boolean,
+  drive: () => void,
+): Promise<boolean> {
+  try {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (tryNow()) return RESOLVED_TRUE;
+    const deadline = deadlineOf(options?.timeout);
+    if (options?.timeout === 0) return Promise.resolve(false);
+    const waiter = list.add(deadline, signal, false);
+    drive();
+    return waiter.promise;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+interface Holdable {
+  tryAcquire(): boolean;
+  acquire(options?: WaitOptions): Promise<boolean>;
+  acquireSync(options?: { timeout?: number }): boolean;
+  release(): void;
+}
+
+/** `withLock` / `withPermit`: runs `fn` while held, releases however it ends; TimeoutError if not held in time. */
+export function runHolding<T>(
+  method: string,
+  primitive: Holdable,
+  fn: () => T | PromiseLike<T>,
+  options: WaitOptions | undefined,
+): Promise<T> {
+  // Plain promise chaining, not an async function: with thousands queued at once (a semaphore
+  // guarding a big batch), every saved allocation shows.
+  if (primitive.tryAcquire()) return callHolding(primitive, fn);
+  return primitive.acquire(options).then((held) => {
+    if (!held) {
+      throw new TimeoutError(`${primitive.constructor.name}.${method}: not acquired within ${options?.timeout} ms`);
+    }
+    return callHolding(primitive, fn);
+  });
+}
+
+function callHolding<T>(primitive: Holdable, fn: () => T | PromiseLike<T>): Promise<T> {
+  let result: T | PromiseLike<T>;
+  try {
+    result = fn();
+  } catch (error) {
+    primitive.release();
+    return Promise.reject(error);
+  }
+  if (result !== null && typeof (result as PromiseLike<T>)?.then === 'function') {
+    return Promise.resolve(result).then(
+      (value) => {
+        primitive.release();
+        return value;
+      },
+      (error) => {
+        primitive.release();
+        throw error;
+      },
+    );
+  }
+  primitive.release();
+  return Promise.resolve(result as T);
+}
+
+/** `runHolding` for worker code: blocks for the primitive. */
+export function runHoldingSync<T>(
+  method: string,
+  primitive: Holdable,
+  fn: () => T,
+  options: { timeout?: number } | undefined,
+): T {
+  if (!primitive.acquireSync(options)) {
+    throw new TimeoutError(`${primitive.constructor.name}.${method}: not acquired within ${options?.timeout} ms`);
+  }
+  try {
+    return fn();
+  } finally {
+    primitive.release();
   }
 }
