@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { distributedMap } from './distributed.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -30,6 +31,7 @@ const SIZES = QUICK
       cpuTasks: 4,
       inLoop: 10_000,
       crossThread: 20_000,
+      distributed: 1_000,
     }
   : {
       tiny: 100_000,
@@ -41,6 +43,7 @@ const SIZES = QUICK
       cpuTasks: 4 * WORKERS,
       inLoop: 200_000,
       crossThread: 1_000_000,
+      distributed: 10_000,
     };
 
 const python = (() => {
@@ -397,6 +400,7 @@ add(await inLoopSemaphore(syncContext, SIZES.inLoop));
 add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
+add(await distributedMap({ measure }, SIZES.distributed));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

@@ -10,6 +10,8 @@ export {
   TaskGroup,
   timeout,
 } from './aio/structured.js';
+export type { RedisConnection } from './distributed/connection.js';
+export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
 export { ProcessPoolExecutor } from './executors/process.js';
 export { Thread, type ThreadOptions, ThreadPoolExecutor } from './executors/thread.js';
 export {

@@ -349,6 +349,8 @@ export interface SubmitOptions {
   transfer?: readonly TransferListItem[];
   /** Run again up to this many times if the worker running the task dies. Default 0. */
   retries?: number;
+  /** DistributedExecutor: jobs with a lower number start first (BullMQ priority, 1 = highest); local pools ignore it. */
+  priority?: number;
 }
 
 export interface MapOptions {

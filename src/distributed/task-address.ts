@@ -1,0 +1,61 @@
+/**
+ * How a task is named between a DistributedExecutor and the `skein worker`s: never by code,
+ * always by (module, version, export).
+ *
+ *   module   the module file's path relative to its project root (the nearest folder above it
+ *            with a package.json), with '/' separators: the same on every machine that has a
+ *            checkout of the project, wherever the checkout is;
+ *   version  the first 16 hex digits of the SHA-256 of the file's bytes: a worker whose copy
+ *            differs refuses the task instead of running other code under the same name;
+ *   export   the export path (`square`, or `default.square`).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveTaskReference } from '../pool/task-reference.js';
+
+export interface TaskAddress {
+  readonly module: string;
+  readonly version: string;
+  readonly export: string;
+}
+
+export interface ModuleIdentity {
+  readonly module: string;
+  readonly version: string;
+}
+
+const identities = new Map<string, ModuleIdentity>();
+
+function projectRoot(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return dirname(file);
+  }
+}
+
+/** The identity of the module file at `path` (absolute path or file URL). */
+export function moduleIdentity(path: string): ModuleIdentity {
+  const file = path.startsWith('file:') ? fileURLToPath(path) : path;
+  let identity = identities.get(file);
+  if (!identity) {
+    const version = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+    identity = { module: relative(projectRoot(file), file).split(sep).join('/'), version };
+    identities.set(file, identity);
+  }
+  return identity;
+}
+
+/** Where `fn` lives, as workers will look it up. Throws if it is not an export of a module file. */
+export async function addressOf(fn: Function): Promise<TaskAddress> {
+  const ref = await resolveTaskReference(fn);
+  if (ref.kind !== 'module' || !ref.url.startsWith('file:')) {
+    throw new TypeError(
+      `${fn.name || 'the task'} cannot run on a DistributedExecutor: a distributed task must be exported ` +
+        'from a module file that the workers load too (skein worker --module PATH); no code travels ' +
+        'through Redis, so a function defined in the entry script, or not exported, cannot be run there',
+    );
+  }
+  return { ...moduleIdentity(ref.url), export: ref.path.join('.') };
+}

@@ -1,0 +1,173 @@
+/**
+ * `skein worker`: takes task jobs from Redis and runs them on a local skein pool.
+ *
+ *   BullMQ Worker (concurrency N) ─► job { module, version, export, args }
+ *        │  look the export up among the modules this worker was started with (never code from Redis)
+ *        ▼
+ *   local ThreadPoolExecutor / ProcessPoolExecutor ─► result or error, encoded ─► Redis
+ *
+ * A job naming a module, version or export this worker does not serve fails at once, with an
+ * UnrecoverableError that says which and why (BullMQ does not retry it).
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { TaskJobData } from '../executors/distributed.js';
+import { ProcessPoolExecutor } from '../executors/process.js';
+import { ThreadPoolExecutor } from '../executors/thread.js';
+import type { TaskFunction } from '../futures/base.js';
+import { TimeoutError } from '../futures/errors.js';
+import type { PoolExecutor } from '../pool/executor.js';
+import type { ChunkOutcome } from '../pool/protocol.js';
+import { serializeError } from '../pool/values.js';
+import { decodeValue, encodeFailure, encodeValue } from './codec.js';
+import { connectionOptions, type RedisConnection } from './connection.js';
+import { moduleIdentity } from './task-address.js';
+
+export interface WorkerOptions {
+  connection: RedisConnection;
+  /** Module files whose exports this worker runs. */
+  modules: readonly string[];
+  /** Jobs run at once. Default: the pool's size. */
+  concurrency?: number;
+  /**
+   * Where tasks run: a thread pool (default), a process pool, or 'inline' in this process's own
+   * event loop (no parallelism beyond `concurrency`; for tiny or I/O-bound tasks, where the hop to
+   * a pool costs more than the task; a timed-out inline task is abandoned, not stopped).
+   */
+  backend?: 'threads' | 'processes' | 'inline';
+  /** Local pool size. Default: os.availableParallelism(). */
+  workers?: number;
+  queue?: string;
+  prefix?: string;
+  /** ms a job's lock lasts without renewal: a worker silent this long is presumed dead and its job is run again. Default 30,000. */
+  lockDuration?: number;
+  /** ms between checks for such stalled jobs. Default 30,000. */
+  stalledInterval?: number;
+  log?: (line: string) => void;
+}
+
+interface ServedModule {
+  readonly file: string;
+  readonly version: string;
+  readonly exports: Record<string, unknown>;
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs, lets the running ones finish, closes the pool and the connection. */
+  close(): Promise<void>;
+  readonly served: readonly string[];
+}
+
+/** The function a job names, among the served modules' exports; throws saying what does not match. */
+function lookup(served: Map<string, ServedModule>, data: TaskJobData): TaskFunction {
+  const module = served.get(data.m);
+  if (!module) {
+    throw new Error(
+      `this worker does not serve module "${data.m}" (it serves: ${[...served.keys()].join(', ') || 'none'}); ` +
+        `start a worker with --module ${data.m}`,
+    );
+  }
+  if (module.version !== data.v) {
+    throw new Error(
+      `module "${data.m}" differs between the client (version ${data.v}) and this worker (version ` +
+        `${module.version}, ${module.file}): deploy the same code to both`,
+    );
+  }
+  let target: unknown = module.exports;
+  for (const key of data.e.split('.')) target = (target as Record<string, unknown> | undefined)?.[key];
+  if (typeof target !== 'function') {
+    throw new Error(`module "${data.m}" has no exported function "${data.e}"`);
+  }
+  return target as TaskFunction;
+}
+
+/** Runs one chunk of a map: its items in order, stopping at the first error, as a local chunk does. */
+async function runChunk(pool: PoolExecutor | undefined, fn: TaskFunction, items: unknown[]): Promise<ChunkOutcome> {
+  const started = performance.now();
+  const values: unknown[] = [];
+  try {
+    if (pool) for await (const value of pool.map(fn as (item: never) => unknown, items as never[])) values.push(value);
+    else for (const item of items) values.push(await fn(item as never));
+  } catch (error) {
+    return { values, error: serializeError(error) as ChunkOutcome['error'], ms: performance.now() - started };
+  }
+  return { values, ms: performance.now() - started };
+}
+
+function runInline(fn: TaskFunction, args: unknown[], timeout: number | undefined): Promise<unknown> {
+  const running = Promise.resolve().then(() => fn(...(args as never[])));
+  if (timeout === undefined) return running;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TimeoutError(`${fn.name || 'the task'} did not finish within ${timeout} ms`)),
+      timeout,
+    );
+  });
+  return Promise.race([running, expired]).finally(() => clearTimeout(timer));
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  if (options.modules.length === 0) throw new TypeError('a worker needs at least one --module to serve');
+  const served = new Map<string, ServedModule>();
+  for (const path of options.modules) {
+    const file = resolve(path);
+    let exports: Record<string, unknown>;
+    try {
+      exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`cannot load --module ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    const identity = moduleIdentity(file);
+    served.set(identity.module, { file, version: identity.version, exports });
+  }
+  const pool: PoolExecutor | undefined =
+    options.backend === 'inline'
+      ? undefined
+      : options.backend === 'processes'
+        ? new ProcessPoolExecutor({ maxWorkers: options.workers })
+        : new ThreadPoolExecutor({ maxWorkers: options.workers });
+  const worker = new Worker<TaskJobData, string>(
+    options.queue ?? 'skein',
+    async (job) => {
+      const data = job.data;
+      let fn: TaskFunction;
+      try {
+        fn = lookup(served, data);
+      } catch (error) {
+        throw new UnrecoverableError(encodeFailure(error)); // running it again elsewhere cannot help
+      }
+      try {
+        const args = decodeValue(data.a) as unknown[];
+        if (data.c === 1) return encodeValue(await runChunk(pool, fn, args));
+        const value = pool
+          ? await pool.submitWith(data.t === undefined ? {} : { timeout: data.t }, fn, ...(args as never[]))
+          : await runInline(fn, args, data.t);
+        return encodeValue(value);
+      } catch (error) {
+        // A timeout is final, as locally; other errors may be retried (`retries`).
+        const failure = encodeFailure(error);
+        throw error instanceof TimeoutError ? new UnrecoverableError(failure) : new Error(failure);
+      }
+    },
+    {
+      connection: connectionOptions(options.connection),
+      prefix: options.prefix ?? 'skein',
+      concurrency: options.concurrency ?? pool?.maxWorkers ?? 1,
+      lockDuration: options.lockDuration ?? 30_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+      // A job whose worker died is run again rather than failed (at-least-once), up to this often.
+      maxStalledCount: 10,
+    },
+  );
+  worker.on('error', (error) => options.log?.(`skein worker: ${error.message}`));
+  await worker.waitUntilReady();
+  return {
+    served: [...served.keys()],
+    async close() {
+      await worker.close();
+      await pool?.shutdown();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * DistributedExecutor and `skein worker` against a real Redis (redis-server, started here on a
+ * free loopback port with append-only persistence) and real worker processes.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { deserialize, serialize } from 'node:v8';
+import { Queue } from 'bullmq';
+import { asCompleted, DistributedExecutor, ThreadPoolExecutor, TimeoutError } from 'skein';
+import { redisAvailable, startWorker, stopWorker, TestRedis } from '../distributed-helpers.ts';
+import { describeArrival as notServed } from '../fixtures/sync-tasks.ts';
+import { add, pidAfter, square, sum, throwKind } from '../fixtures/tasks.ts';
+import { rejection, sleep } from '../helpers.ts';
+
+const SERVED = ['test/fixtures/tasks.ts'];
+// Short locks, so that a killed worker's job is seen stalled (and run again) within seconds.
+const WORKER_FLAGS = ['--concurrency', '1', '--lock-duration', '2000', '--stalled-interval', '1000'];
+
+describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
+  let redis: TestRedis;
+  let workers: ChildProcess[] = [];
+  let client: DistributedExecutor;
+
+  before(async () => {
+    assert.ok(redisAvailable(), 'redis-server is not installed: `apt-get install redis-server` (.ci/run does it)');
+    redis = await TestRedis.start();
+    workers = await Promise.all([
+      startWorker(redis.url, SERVED, WORKER_FLAGS),
+      startWorker(redis.url, SERVED, WORKER_FLAGS),
+    ]);
+    client = new DistributedExecutor({ connection: redis.url });
+  });
+
+  after(async () => {
+    await client?.shutdown({ cancelFutures: true });
+    await Promise.all(workers.map((w) => stopWorker(w, 'SIGKILL')));
+    await redis?.stop();
+  });
+
+  it('submit, map and asCompleted give what a local executor gives', async () => {
+    const local = new ThreadPoolExecutor({ maxWorkers: 2 });
+    try {
+      const items = Array.from({ length: 2000 }, (_, i) => i);
+      assert.equal(await client.submit(add, 2, 3), await local.submit(add, 2, 3));
+      assert.deepEqual(await client.map(square, items).toArray(), await local.map(square, items).toArray());
+      const futures = [1, 2, 3, 4].map((n) => client.submit(square, n));
+      const seen: number[] = [];
+      for await (const future of asCompleted(futures)) seen.push(await future);
+      assert.deepEqual(
+        seen.sort((a, b) => a - b),
+        [1, 4, 9, 16],
+      );
+      assert.equal(await client.submit(sum, new Float64Array([1.5, 2.5])), 4);
+    } finally {
+      await local.shutdown();
+    }
+  });
+
+  it('runs on both workers', async () => {
+    const pids = await Promise.all(Array.from({ length: 6 }, () => client.submit(pidAfter, 300)));
+    assert.equal(new Set(pids).size, 2, `all ran on ${[...new Set(pids)]}`);
+  });
+
+  it('brings errors back with their class, message, cause and properties', async () => {
+    assert.ok((await rejection(client.submit(throwKind, 'type'))) instanceof TypeError);
+    const custom = (await rejection(client.submit(throwKind, 'custom'))) as Error & Record<string, unknown>;
+    assert.equal(custom.name, 'ValidationError');
+    assert.equal(custom.message, 'bad input');
+    assert.equal((custom.cause as Error).message, 'root cause');
+    assert.equal(custom.code, 'E_VALIDATION');
+    assert.deepEqual(custom.details, { line: 3 });
+  });
+
+  it('applies a timeout on the worker, and retries', async () => {
+    const error = await rejection(client.submitWith({ timeout: 100 }, pidAfter, 3000));
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(((await rejection(client.submitWith({ retries: 1 }, throwKind, 'again'))) as Error).message, 'again');
+  });
+
+  it('refuses, with a clear error, a task the workers do not serve', async () => {
+    assert.match(
+      String(await rejection(client.submit(notServed as unknown as () => void))),
+      /does not serve module "test\/fixtures\/sync-tasks.ts".*start a worker with --module/,
+    );
+    // Jobs made by hand, as another client (or an attacker) could: the worker checks the version
+    // and the export against its own modules, and never runs anything else.
+    const version = createHash('sha256').update(readFileSync('test/fixtures/tasks.ts')).digest('hex').slice(0, 16);
+    const queue = new Queue('skein', { connection: { host: '127.0.0.1', port: redis.port }, prefix: 'skein' });
+    try {
+      const failure = async (data: Record<string, unknown>): Promise<string> => {
+        const job = await queue.add('by-hand', { a: serialize([1]).toString('base64'), c: 0, ...data });
+        for (;;) {
+          const reason = (await queue.getJob(job.id as string))?.failedReason;
+          if (reason) return (deserialize(Buffer.from(reason.replace(/^skein-error:/, ''), 'base64')) as Error).message;
+          await sleep(50);
+        }
+      };
+      assert.match(
+        await failure({ m: 'test/fixtures/tasks.ts', v: version, e: 'nope' }),
+        /module "test\/fixtures\/tasks.ts" has no exported function "nope"/,
+      );
+      assert.match(
+        await failure({ m: 'test/fixtures/tasks.ts', v: '0123456789abcdef', e: 'square' }),
+        /differs between the client \(version 0123456789abcdef\) and this worker.*deploy the same code/,
+      );
+    } finally {
+      await queue.close();
+    }
+    assert.throws(() => new DistributedExecutor({ connection: 'http://nope' }), /redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('refuses a 50 MB payload at submit, saying what to do', () => {
+    const big = new Float64Array((50 * 1024 * 1024) / 8);
+    assert.throws(
+      () => client.submit(sum, big),
+      /is \d+\.\d MiB once encoded, over the 16\.0 MiB limit.*pass its name/s,
+    );
+  });
+
+  it('a worker SIGKILLed mid-task: its task still completes, on the other worker', async () => {
+    const tasks = [client.submit(pidAfter, 2500), client.submit(pidAfter, 2500)];
+    await sleep(800); // each worker (concurrency 1) has taken one
+    const [victim] = workers;
+    await stopWorker(victim as ChildProcess, 'SIGKILL');
+    const pids = await Promise.all(tasks);
+    const survivor = (workers[1] as ChildProcess).pid;
+    assert.deepEqual(pids, [survivor, survivor]);
+    workers[0] = await startWorker(redis.url, SERVED, WORKER_FLAGS);
+  });
+
+  it('Redis killed and restarted mid-run (append-only file): every task completes, exactly once for the client', async () => {
+    let settled = 0;
+    const count = (future: { addDoneCallback(cb: () => void): void }) => future.addDoneCallback(() => settled++);
+    const before = Array.from({ length: 12 }, () => client.submit(pidAfter, 150)); // ~1 s of work on 2 workers
+    before.forEach(count);
+    await sleep(300);
+    await redis.kill();
+    // Submitted while Redis is down: the client holds them until it reconnects.
+    const during = Array.from({ length: 10 }, (_, i) => client.submit(square, i));
+    during.forEach(count);
+    await sleep(500);
+    await redis.resume();
+    assert.deepEqual(
+      await Promise.all(during),
+      Array.from({ length: 10 }, (_, i) => i * i),
+    );
+    const pids = await Promise.all(before);
+    assert.ok(pids.every((pid) => workers.some((w) => w.pid === pid)));
+    assert.equal(settled, 22);
+    assert.equal(await client.submit(square, 12), 144);
+  });
+});
