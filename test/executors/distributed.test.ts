@@ -152,4 +152,39 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
     assert.equal(settled, 22);
     assert.equal(await client.submit(square, 12), 144);
   });
+
+  it('cancels a job still waiting (cancel() or its signal), and starts higher priorities first', async () => {
+    const busy = [client.submit(pidAfter, 1000), client.submit(pidAfter, 1000)]; // both workers taken
+    await sleep(300);
+    const controller = new AbortController();
+    const aborted = client.submitWith({ signal: controller.signal }, square, 5);
+    const cancelled = client.submit(square, 6);
+    const order: string[] = [];
+    const low = client.submitWith({ priority: 10 }, square, 7).then(() => order.push('low'));
+    const high = client.submitWith({ priority: 1 }, square, 8).then(() => order.push('high'));
+    await sleep(100);
+    controller.abort(new Error('not needed'));
+    assert.equal(cancelled.cancel(), true);
+    assert.equal(((await rejection(aborted)) as Error).name, 'CancelledError');
+    assert.equal(cancelled.cancelled, true);
+    await Promise.all([...busy, low, high]);
+    assert.deepEqual(order, ['high', 'low']);
+    const progress: number[] = [];
+    const onProgress = (stats: { completed: number }) => progress.push(stats.completed);
+    client.on('progress', onProgress);
+    await client.submit(square, 9);
+    client.off('progress', onProgress);
+    assert.equal(progress.length, 1);
+    assert.equal(client.stats.queued + client.stats.running, 0);
+  });
+
+  it('a worker stopped with SIGTERM finishes its running job, then exits 0', async () => {
+    const tasks = [client.submit(pidAfter, 1500), client.submit(pidAfter, 1500)];
+    await sleep(500);
+    const [first] = workers as [ChildProcess];
+    assert.equal(await stopWorker(first, 'SIGTERM'), 0);
+    const pids = await Promise.all(tasks);
+    assert.ok(pids.includes(first.pid as number), 'its job finished there, not run again elsewhere');
+    workers[0] = await startWorker(redis.url, SERVED, WORKER_FLAGS);
+  });
 });
