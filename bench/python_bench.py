@@ -74,13 +74,7 @@ def thread_lock(workers, n):
             with lock:
                 counter[0] += 1
 
-    threads = [threading.Thread(target=loop) for _ in range(workers)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return (time.perf_counter() - t0) * 1000
+    return run_threads([loop] * workers)
 
 
 def thread_queue(n):
@@ -95,7 +89,12 @@ def thread_queue(n):
         for _ in range(n):
             q.get()
 
-    threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+    return run_threads([produce, consume])
+
+
+def run_threads(targets):
+    """ms from starting one thread per target to joining them all."""
+    threads = [threading.Thread(target=t) for t in targets]
     t0 = time.perf_counter()
     for t in threads:
         t.start()

@@ -190,9 +190,9 @@ export class PoolExecutor extends EventEmitter implements Executor {
       checkMs('timeout', options.timeout);
       checkCount('retries', options.retries, 0);
     }
-    const sharedFound = assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
+    const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
     let shared: SharedPrimitive[] | undefined;
-    if (sharedFound) {
+    if (holdsShared) {
       shared = [];
       args = encodeShared(args, shared) as unknown[];
     }

@@ -118,7 +118,6 @@ export function findUncloneable(
   value: unknown,
   forProcess: boolean,
   budget = 100_000,
-  shared?: Set<SharedPrimitive>,
 ): { path: string; what: string } | undefined {
   const seen = new Set<object>();
   const stack: [unknown, string][] = [[value, '']];
@@ -136,7 +135,7 @@ export function findUncloneable(
           what: `a ${kind}, which lives in shared memory that a child process cannot see: share it with a ThreadPoolExecutor's tasks instead`,
         };
       }
-      shared?.add(v);
+      sawShared = true;
       continue;
     }
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) continue;
@@ -167,29 +166,22 @@ export function findUncloneable(
   return undefined;
 }
 
+/** Set by findUncloneable when its walk meets a shared primitive (a thread may receive it). */
+let sawShared = false;
+
 /**
  * Throws a TypeError naming the argument position if an argument cannot travel to a worker.
- * Returns the shared primitives (Lock, Queue, ...) found among them, for a thread: they travel
+ * Returns whether a shared primitive (Lock, Queue, ...) is among them, for a thread: those travel
  * as descriptors and are rebuilt in the worker over the same memory (see sync/shared-memory.ts).
  */
-export function assertArgumentsCloneable(
-  fnName: string,
-  args: readonly unknown[],
-  forProcess: boolean,
-): Set<SharedPrimitive> | undefined {
-  if (!Array.isArray(args)) return undefined; // a packed chunk (Float64Array) holds only numbers
-  let shared: Set<SharedPrimitive> | undefined;
+export function assertArgumentsCloneable(fnName: string, args: readonly unknown[], forProcess: boolean): boolean {
+  if (!Array.isArray(args)) return false; // a packed chunk (Float64Array) holds only numbers
+  sawShared = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // Primitives other than symbols are the common case: skip the walk entirely.
     if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function' && typeof arg !== 'symbol')) continue;
-    if (arg instanceof SharedPrimitive && !forProcess) {
-      shared ??= new Set();
-      shared.add(arg);
-      continue;
-    }
-    shared ??= new Set();
-    const bad = findUncloneable(arg, forProcess, undefined, shared);
+    const bad = findUncloneable(arg, forProcess);
     if (bad) {
       throw new TypeError(
         `argument ${i + 1} of ${fnName || 'the task'}(...) cannot be sent to a worker: ` +
@@ -198,5 +190,5 @@ export function assertArgumentsCloneable(
       );
     }
   }
-  return shared !== undefined && shared.size > 0 ? shared : undefined;
+  return sawShared;
 }

@@ -14,6 +14,8 @@ import {
   allocateWords,
   DESCRIBE,
   deadlineOf,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   revive,
   type SharedDescriptor,
@@ -39,8 +41,6 @@ export interface BarrierOptions {
   timeout?: number;
 }
 
-let attaching: { memory: Int32Array; condition: Condition } | undefined;
-
 function broken(): BrokenBarrierError {
   return new BrokenBarrierError(
     'the barrier is broken (a party timed out or was aborted, or abort()/reset() was called)',
@@ -59,9 +59,10 @@ export class Barrier extends SharedPrimitive {
     super();
     this.#action = options.action;
     this.#timeout = options.timeout;
-    if (attaching) {
-      this.memory = attaching.memory;
-      this.#condition = attaching.condition;
+    const attached = rebuildingFrom<{ memory: Int32Array; condition: Condition }>();
+    if (attached) {
+      this.memory = attached.memory;
+      this.#condition = attached.condition;
       return;
     }
     if (!Number.isInteger(parties) || parties < 1 || parties > 2 ** 31 - 1) {
@@ -235,10 +236,6 @@ export class Barrier extends SharedPrimitive {
 
 registerKind('Barrier', (d) => {
   const condition = revive((d.parts as SharedDescriptor[])[0] as SharedDescriptor) as Condition;
-  attaching = { memory: new Int32Array(d.buffers[0] as SharedArrayBuffer), condition };
-  try {
-    return new Barrier(1, { timeout: d.options as number | undefined });
-  } finally {
-    attaching = undefined;
-  }
+  const memory = new Int32Array(d.buffers[0] as SharedArrayBuffer);
+  return rebuild(() => new Barrier(1, { timeout: d.options as number | undefined }), { memory, condition });
 });

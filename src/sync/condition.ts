@@ -18,6 +18,8 @@ import {
   DESCRIBE,
   deadlineOf,
   holdEventLoop,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   releaseEventLoop,
   remaining,
@@ -32,8 +34,6 @@ import { abortReason, type WaitOptions } from './waiters.js';
 const SEQ = 2;
 const WAITERS = 3;
 const WORDS = 4;
-
-let attaching: { memory: Int32Array; lock: Lock } | undefined;
 
 type Outcome = 'ok' | 'not-equal' | 'timed-out' | 'aborted';
 
@@ -50,9 +50,10 @@ export class Condition extends SharedPrimitive {
 
   constructor(lock?: Lock) {
     super();
-    if (attaching) {
-      this.memory = attaching.memory;
-      this.lock = attaching.lock;
+    const attached = rebuildingFrom<{ memory: Int32Array; lock: Lock }>();
+    if (attached) {
+      this.memory = attached.memory;
+      this.lock = attached.lock;
       return;
     }
     if (lock !== undefined && !(lock instanceof Lock)) {
@@ -226,10 +227,5 @@ export class Condition extends SharedPrimitive {
 
 registerKind('Condition', (d) => {
   const lock = revive((d.parts as SharedDescriptor[])[0] as SharedDescriptor) as Lock;
-  attaching = { memory: new Int32Array(d.buffers[0] as SharedArrayBuffer), lock };
-  try {
-    return new Condition();
-  } finally {
-    attaching = undefined;
-  }
+  return rebuild(() => new Condition(), { memory: new Int32Array(d.buffers[0] as SharedArrayBuffer), lock });
 });

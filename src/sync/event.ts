@@ -11,6 +11,8 @@ import {
   assertMayBlock,
   DESCRIBE,
   deadlineOf,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   type SharedDescriptor,
   SharedPrimitive,
@@ -25,7 +27,6 @@ const SLEEPERS = 4;
 const WORDS = 5;
 
 const RESOLVED_TRUE = Promise.resolve(true);
-let attaching: Int32Array | undefined;
 
 /** `threading.Event` / `asyncio.Event` in one, shared by every thread it is passed to. */
 export class Event extends SharedPrimitive {
@@ -36,7 +37,7 @@ export class Event extends SharedPrimitive {
 
   constructor() {
     super();
-    this.memory = attaching ?? allocateWords(WORDS);
+    this.memory = rebuildingFrom<Int32Array>() ?? allocateWords(WORDS);
   }
 
   isSet(): boolean {
@@ -130,11 +131,4 @@ export class Event extends SharedPrimitive {
   }
 }
 
-registerKind('Event', (d) => {
-  attaching = new Int32Array(d.buffers[0] as SharedArrayBuffer);
-  try {
-    return new Event();
-  } finally {
-    attaching = undefined;
-  }
-});
+registerKind('Event', (d) => rebuild(() => new Event(), new Int32Array(d.buffers[0] as SharedArrayBuffer)));

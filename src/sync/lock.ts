@@ -22,6 +22,8 @@ import {
   assertMayBlock,
   DESCRIBE,
   deadlineOf,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   type SharedDescriptor,
   SharedPrimitive,
@@ -50,17 +52,9 @@ function brokenLock(): BrokenLockError {
   );
 }
 
-/** Memory for the next Lock/RLock constructed (internal: rebuilding one from shared memory). */
-let attaching: Int32Array | undefined;
-
 /** A Lock over existing shared memory whose first LOCK_WORDS words are a lock. */
 export function attachLock<L extends Lock>(Kind: new () => L, memory: Int32Array): L {
-  attaching = memory;
-  try {
-    return new Kind();
-  } finally {
-    attaching = undefined;
-  }
+  return rebuild(() => new Kind(), memory);
 }
 
 /** `threading.Lock` / `asyncio.Lock` in one: a mutex shared by every thread it is passed to. */
@@ -73,7 +67,7 @@ export class Lock extends SharedPrimitive {
 
   constructor() {
     super();
-    this.memory = attaching ?? allocateWords(LOCK_WORDS);
+    this.memory = rebuildingFrom<Int32Array>() ?? allocateWords(LOCK_WORDS);
   }
 
   /** Held by some thread (or broken). */

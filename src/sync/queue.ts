@@ -21,6 +21,8 @@ import {
   DESCRIBE,
   deadlineOf,
   holdEventLoop,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   releaseEventLoop,
   type SharedDescriptor,
@@ -57,8 +59,6 @@ export interface QueueOptions {
   maxBytes?: number;
 }
 
-let attaching: { memory: Int32Array; heap: RecordHeapBuffers } | undefined;
-
 function brokenQueue(): BrokenLockError {
   return new BrokenLockError('the queue is broken: a thread died in the middle of a put or get');
 }
@@ -76,9 +76,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
-    if (attaching) {
-      this.memory = attaching.memory;
-      this.#buffers = attaching.heap;
+    const attached = rebuildingFrom<{ memory: Int32Array; heap: RecordHeapBuffers }>();
+    if (attached) {
+      this.memory = attached.memory;
+      this.#buffers = attached.heap;
     } else {
       const maxsize = options.maxsize ?? 0;
       if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
@@ -492,12 +493,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
 
 function attach<Q extends Queue>(Kind: new () => Q, d: SharedDescriptor): Q {
   const [header, index, arena] = d.buffers as [SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer];
-  attaching = { memory: new Int32Array(header), heap: { index, arena } };
-  try {
-    return new Kind();
-  } finally {
-    attaching = undefined;
-  }
+  return rebuild(() => new Kind(), { memory: new Int32Array(header), heap: { index, arena } });
 }
 
 registerKind('Queue', (d) => attach(Queue, d));

@@ -16,6 +16,8 @@ import {
   assertMayBlock,
   DESCRIBE,
   deadlineOf,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   type SharedDescriptor,
   SharedPrimitive,
@@ -29,8 +31,6 @@ const SLEEPERS = 3;
 const BOUND = 4;
 const WORDS = 5;
 const MAX_PERMITS = 2 ** 31 - 1;
-
-let attaching: Int32Array | undefined;
 
 function checkPermits(name: string, n: number, min: number): void {
   if (!Number.isInteger(n) || n < min || n > MAX_PERMITS) {
@@ -48,8 +48,9 @@ export class Semaphore extends SharedPrimitive {
 
   constructor(value = 1) {
     super();
-    if (attaching) {
-      this.memory = attaching;
+    const attached = rebuildingFrom<Int32Array>();
+    if (attached) {
+      this.memory = attached;
       return;
     }
     checkPermits('Semaphore value', value, 0);
@@ -193,18 +194,12 @@ export class Semaphore extends SharedPrimitive {
 export class BoundedSemaphore extends Semaphore {
   constructor(value = 1) {
     super(value);
-    if (!attaching) this.memory[BOUND] = value;
+    if (!rebuildingFrom()) this.memory[BOUND] = value;
   }
 }
 
-function attach<S extends Semaphore>(Kind: new () => S, d: SharedDescriptor): S {
-  attaching = new Int32Array(d.buffers[0] as SharedArrayBuffer);
-  try {
-    return new Kind();
-  } finally {
-    attaching = undefined;
-  }
-}
+const attach = <S extends Semaphore>(Kind: new () => S, d: SharedDescriptor): S =>
+  rebuild(() => new Kind(), new Int32Array(d.buffers[0] as SharedArrayBuffer));
 
 registerKind('Semaphore', (d) => attach(Semaphore, d));
 registerKind('BoundedSemaphore', (d) => attach(BoundedSemaphore, d));

@@ -58,6 +58,27 @@ function identity(kind: string, buffer: SharedArrayBuffer): string {
 
 // ---- rebuilding in a worker
 
+let rebuilding: unknown;
+
+/**
+ * Constructs a primitive over memory that already exists (`make` calls its constructor), so that
+ * one public constructor serves both users and revivers: inside it, `rebuildingFrom()` returns
+ * `state` instead of undefined, and the constructor takes that instead of allocating.
+ */
+export function rebuild<P>(make: () => P, state: unknown): P {
+  rebuilding = state;
+  try {
+    return make();
+  } finally {
+    rebuilding = undefined;
+  }
+}
+
+/** In a primitive's constructor: what `rebuild` passed, or undefined for a new primitive. */
+export function rebuildingFrom<S>(): S | undefined {
+  return rebuilding as S | undefined;
+}
+
 type Reviver = (descriptor: SharedDescriptor) => SharedPrimitive;
 const revivers = new Map<string, Reviver>();
 const revived = new Map<string, WeakRef<SharedPrimitive>>();

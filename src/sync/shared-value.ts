@@ -10,6 +10,8 @@ import { attachLock, LOCK_WORDS, Lock } from './lock.js';
 import {
   allocateWords,
   DESCRIBE,
+  rebuild,
+  rebuildingFrom,
   registerKind,
   type SharedDescriptor,
   SharedPrimitive,
@@ -152,14 +154,12 @@ abstract class SharedCells<T extends SharedType> extends SharedPrimitive {
   }
 }
 
-let attaching: Int32Array | undefined;
-
 /** `multiprocessing.Value`: one number in shared memory. */
 export class SharedValue<T extends SharedType = 'float64'> extends SharedCells<T> {
   constructor(type: T, initial?: SharedNumber<T>) {
-    const name = typeName(type);
-    super(type, attaching ?? allocateCells(name, 1), 1);
-    if (initial !== undefined && !attaching) this.value = initial;
+    const attached = rebuildingFrom<Int32Array>();
+    super(type, attached ?? allocateCells(typeName(type), 1), 1);
+    if (initial !== undefined && !attached) this.value = initial;
   }
 
   /** A plain read or write, not atomic with anything else: `v.value += 1` can lose updates. Use `add` or `getLock()`. */
@@ -187,15 +187,15 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
   readonly length: number;
 
   constructor(type: T, lengthOrValues: number | Iterable<SharedNumber<T>>) {
-    const name = typeName(type);
+    const attached = rebuildingFrom<Int32Array>();
     const values = typeof lengthOrValues === 'number' ? undefined : Array.from(lengthOrValues);
     const length = values ? values.length : (lengthOrValues as number);
-    if (!attaching && (!Number.isInteger(length) || length < 0)) {
+    if (!attached && (!Number.isInteger(length) || length < 0)) {
       throw new RangeError(`SharedArray length must be an integer >= 0, got ${String(lengthOrValues)}`);
     }
-    super(type, attaching ?? allocateCells(name, length), length);
+    super(type, attached ?? allocateCells(typeName(type), length), length);
     this.length = length;
-    if (values && !attaching) (this.atomic.cells as Int32Array).set(values as number[]);
+    if (values && !attached) (this.atomic.cells as Int32Array).set(values as number[]);
   }
 
   /** The values as a typed array over the shared memory: fast bulk reads and writes, none atomic. */
@@ -237,20 +237,13 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
   }
 }
 
-function attachCells<C>(make: () => C, d: SharedDescriptor): C {
-  attaching = new Int32Array(d.buffers[0] as SharedArrayBuffer);
-  try {
-    return make();
-  } finally {
-    attaching = undefined;
-  }
-}
+const cellsOf = (d: SharedDescriptor) => new Int32Array(d.buffers[0] as SharedArrayBuffer);
 
 registerKind('SharedValue', (d) => {
   const [type] = d.options as [SharedTypeName, number];
-  return attachCells(() => new SharedValue(type), d);
+  return rebuild(() => new SharedValue(type), cellsOf(d));
 });
 registerKind('SharedArray', (d) => {
   const [type, length] = d.options as [SharedTypeName, number];
-  return attachCells(() => new SharedArray(type, length), d);
+  return rebuild(() => new SharedArray(type, length), cellsOf(d));
 });
