@@ -154,7 +154,10 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
   });
 
   it('cancels a job still waiting (cancel() or its signal), and starts higher priorities first', async () => {
-    const busy = [client.submit(pidAfter, 1000), client.submit(pidAfter, 1000)]; // both workers taken
+    // Both workers taken, and freed at different times: the one freed first takes the waiting job
+    // with the best priority and finishes it before the other is free. (Freed together, the two
+    // jobs would run side by side and finish in either order.)
+    const busy = [client.submit(pidAfter, 1000), client.submit(pidAfter, 2000)];
     await sleep(300);
     const controller = new AbortController();
     const aborted = client.submitWith({ signal: controller.signal }, square, 5);
