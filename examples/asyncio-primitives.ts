@@ -1,7 +1,8 @@
 // asyncio's primitives in one event loop: a Semaphore caps concurrent "downloads", an Event is a
-// starting gun, a Condition lets a consumer wait for a batch, a PriorityQueue orders jobs, and an
-// RLock can be re-entered by its thread. The same objects work across worker threads too.
-import { Condition, Event, Lock, PriorityQueue, RLock, Semaphore, sleep } from 'skein';
+// starting gun, a Condition lets a consumer wait for a batch, a PriorityQueue orders jobs, a
+// LifoQueue is a stack, a BoundedSemaphore catches a release too many, and an RLock can be
+// re-entered by its thread. The same objects work across worker threads too.
+import { BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, RLock, Semaphore, sleep } from 'skein';
 
 // Semaphore: at most 2 downloads at once, however many are started.
 const slots = new Semaphore(2);
@@ -53,6 +54,23 @@ for (const job of [
 const order: string[] = [];
 while (!jobs.empty()) order.push((await jobs.get())[1]);
 console.log('jobs in order', order);
+
+// LifoQueue: last in, first out.
+const stack = new LifoQueue<string>();
+for (const page of ['home', 'list', 'item']) stack.putNowait(page);
+const back: string[] = [];
+while (!stack.empty()) back.push(stack.getNowait());
+console.log('back through', back);
+
+// BoundedSemaphore: releasing more than was acquired is a bug, and it says so.
+const pool = new BoundedSemaphore(1);
+await pool.acquire();
+pool.release();
+try {
+  pool.release();
+} catch (error) {
+  console.log((error as Error).message);
+}
 
 // RLock: the holding thread may take it again (release as many times).
 const rlock = new RLock();

@@ -89,15 +89,31 @@ describe('examples', () => {
     );
   });
 
-  it('asyncio-primitives: semaphore cap, event, condition batch, priority order, rlock', () => {
+  it('asyncio-primitives: semaphore cap, event, condition batch, priority and lifo order, bounded, rlock', () => {
     assert.equal(
       runExample('asyncio-primitives.ts'),
       [
         'downloaded [ 1, 2, 3, 4, 5 ] with at most 2 at once',
         'consumed batch [ 10, 20, 30 ]',
         "jobs in order [ 'urgent', 'normal', 'low' ]",
+        "back through [ 'item', 'list', 'home' ]",
+        'BoundedSemaphore released too many times (it holds at most 1 permit)',
         'rlock level 2',
         'rlock free true',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('asyncio-structured: a failing child stops its siblings; timeout; asCompleted; bounded mapConcurrent', () => {
+    assert.equal(
+      runExample('asyncio-structured.ts'),
+      [
+        "group failed with [ 'c failed' ] and stopped [ 'a', 'b' ]",
+        'timeout: true',
+        'in time: done',
+        'finished in order [ 10, 20, 30 ]',
+        'squares [ 1, 4, 9, 16, 25, 36 ] with at most 2 at once',
         '',
       ].join('\n'),
     );

@@ -38,6 +38,12 @@ function checkPermits(name: string, n: number, min: number): void {
   }
 }
 
+function tooManyReleases(bound: number): RangeError {
+  return new RangeError(
+    `BoundedSemaphore released too many times (it holds at most ${bound} permit${bound === 1 ? '' : 's'})`,
+  );
+}
+
 /** `threading.Semaphore`: `value` permits, shared by every thread it is passed to. */
 export class Semaphore extends SharedPrimitive {
   /** @internal */
@@ -102,7 +108,7 @@ export class Semaphore extends SharedPrimitive {
     const memory = this.memory;
     const bound = memory[BOUND] as number;
     if (bound >= 0 && Atomics.load(memory, PERMITS) + n > bound) {
-      throw new RangeError(`BoundedSemaphore released too many times (it holds at most ${bound} permits)`);
+      throw tooManyReleases(bound);
     }
     let left = n;
     if (this.#waiters.length > 0 && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
@@ -117,7 +123,7 @@ export class Semaphore extends SharedPrimitive {
       for (;;) {
         const permits = Atomics.load(memory, PERMITS);
         if (permits + left > bound) {
-          throw new RangeError(`BoundedSemaphore released too many times (it holds at most ${bound} permits)`);
+          throw tooManyReleases(bound);
         }
         if (Atomics.compareExchange(memory, PERMITS, permits, permits + left) === permits) break;
       }
