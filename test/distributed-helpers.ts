@@ -1,7 +1,7 @@
 /** A real Redis and real `skein worker` processes for the distributed tests. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,67 @@ export class TestRedis {
 }
 
 /** A `skein worker` child process; resolves once it serves. */
+/**
+ * A TCP relay in front of a Redis, whose line can be cut: `cut()` drops every connection through
+ * it and refuses new ones until `restore()`. It is how a client sees a network outage that the
+ * workers (connected straight to Redis) do not.
+ */
+export class CuttableLine {
+  private readonly sockets = new Set<Socket>();
+  private open = true;
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async to(redisPort: number): Promise<CuttableLine> {
+    const port = await freePort();
+    const server = createServer();
+    const line = new CuttableLine(server, port);
+    server.on('connection', (client) => line.relay(client, redisPort));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return line;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  cut(): void {
+    this.open = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private relay(client: Socket, redisPort: number): void {
+    if (!this.open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(redisPort, '127.0.0.1');
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      this.sockets.add(from);
+      from.pipe(to);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        this.sockets.delete(from);
+        to.destroy();
+      });
+    }
+  }
+}
+
 export async function startWorker(
   url: string,
   modules: string[],

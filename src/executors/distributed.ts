@@ -106,8 +106,10 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     });
     this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
     this.events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
-    // ioredis reconnects by itself. Events sent while we were cut off are not replayed, so
-    // after a connection error we ask Redis about every job still pending (until that works).
+    // ioredis reconnects by itself, and QueueEvents reads on from the last event it saw. But the
+    // events stream is capped (10,000 by default): events sent while we were cut off may have been
+    // trimmed. So after a connection error we also ask Redis about every job still pending (until
+    // that works). The distributed test that cuts the client's line trims the events, to cover it.
     this.queue.on('error', () => {});
     this.events.on('error', () => this.scheduleSweep());
     this.ready = Promise.all([this.events.waitUntilReady(), this.queue.waitUntilReady()]);

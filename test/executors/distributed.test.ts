@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { asCompleted, DistributedExecutor, ThreadPoolExecutor, TimeoutError } from 'skein';
-import { redisAvailable, startWorker, stopWorker, TestRedis } from '../distributed-helpers.ts';
+import { CuttableLine, redisAvailable, startWorker, stopWorker, TestRedis } from '../distributed-helpers.ts';
 import { describeArrival as notServed } from '../fixtures/sync-tasks.ts';
 import { add, pidAfter, square, sum, throwKind } from '../fixtures/tasks.ts';
 import { rejection, sleep } from '../helpers.ts';
@@ -151,6 +152,31 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
     assert.ok(pids.every((pid) => workers.some((w) => w.pid === pid)));
     assert.equal(settled, 22);
     assert.equal(await client.submit(square, 12), 144);
+  });
+
+  it('a client cut off from Redis while its tasks finish (and their events are trimmed) gets their results when the line is back', async () => {
+    const line = await CuttableLine.to(redis.port);
+    const cutOff = new DistributedExecutor({ connection: line.url });
+    try {
+      assert.equal(await cutOff.submit(square, 2), 4);
+      const tasks = [cutOff.submit(pidAfter, 600), cutOff.submit(pidAfter, 600)];
+      await sleep(200); // both running on the workers
+      line.cut();
+      await sleep(1500); // both finish while the client cannot hear it
+      // Their events are gone too, as if more than the stream's 10,000 were sent meanwhile: the
+      // client must ask Redis for the jobs, not wait for events to be replayed.
+      const direct = new Redis(redis.port, '127.0.0.1');
+      assert.ok((await direct.xtrim('skein:skein:events', 'MAXLEN', 0)) > 0, 'the events were there to trim');
+      await direct.quit();
+      line.restore();
+      const pids = await Promise.all(tasks.map((task) => task.result(10_000))); // bounded: no hang if it never hears
+      assert.ok(pids.every((pid) => workers.some((w) => w.pid === pid)));
+      assert.equal(await cutOff.submit(square, 3), 9, 'and it goes on working');
+    } finally {
+      // Bounded too: shutdown waits for results that, if this test fails, never come.
+      await Promise.race([cutOff.shutdown({ cancelFutures: true }), sleep(5000)]);
+      await line.close();
+    }
   });
 
   it('cancels a job still waiting (cancel() or its signal), and starts higher priorities first', async () => {
