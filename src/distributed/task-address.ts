@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TaskReference } from '../pool/protocol.js';
 import { resolveTaskReference } from '../pool/task-reference.js';
 
 export interface TaskAddress {
@@ -47,9 +48,20 @@ export function moduleIdentity(path: string): ModuleIdentity {
   return identity;
 }
 
-/** Where `fn` lives, as workers will look it up. Throws if it is not an export of a module file. */
-export async function addressOf(fn: Function): Promise<TaskAddress> {
-  const ref = await resolveTaskReference(fn);
+const addresses = new WeakMap<Function, TaskAddress>();
+
+/**
+ * Where `fn` lives, as workers will look it up. Throws (or rejects) if it is not an export of a
+ * module file. Known functions answer synchronously: submit's hot path makes no promise for them.
+ */
+export function addressOf(fn: Function): TaskAddress | Promise<TaskAddress> {
+  const known = addresses.get(fn);
+  if (known) return known;
+  const ref = resolveTaskReference(fn);
+  return ref instanceof Promise ? ref.then((r) => addressOfReference(fn, r)) : addressOfReference(fn, ref);
+}
+
+function addressOfReference(fn: Function, ref: TaskReference): TaskAddress {
   if (ref.kind !== 'module' || !ref.url.startsWith('file:')) {
     throw new TypeError(
       `${fn.name || 'the task'} cannot run on a DistributedExecutor: a distributed task must be exported ` +
@@ -57,5 +69,7 @@ export async function addressOf(fn: Function): Promise<TaskAddress> {
         'through Redis, so a function defined in the entry script, or not exported, cannot be run there',
     );
   }
-  return { ...moduleIdentity(ref.url), export: ref.path.join('.') };
+  const address = { ...moduleIdentity(ref.url), export: ref.path.join('.') };
+  addresses.set(fn, address);
+  return address;
 }

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { checkPayload, decodeFailure, decodeValue, encodeValue } from '../distributed/codec.js';
 import { connectionOptions, type RedisConnection } from '../distributed/connection.js';
-import { addressOf } from '../distributed/task-address.js';
+import { addressOf, type TaskAddress } from '../distributed/task-address.js';
 import {
   type Executor,
   type ExecutorStats,
@@ -29,6 +29,12 @@ import {
 import { CancelledError, ExecutorShutdownError } from '../futures/errors.js';
 import { mapChunks } from '../pool/map.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
+
+/**
+ * Options of every job. Completed jobs stay an hour (failed ones a day), so that a client cut off
+ * when its job finished can still read the result when it is back (see sweep()).
+ */
+const KEEP_FINISHED_JOBS = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } } as const;
 
 export interface DistributedExecutorOptions {
   /** Redis: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS) or ioredis options. */
@@ -180,29 +186,37 @@ export class DistributedExecutor extends EventEmitter implements Executor {
       signal.addEventListener('abort', onAbort, { once: true });
       future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
     }
-    addressOf(fn).then(
-      (address) => {
-        if (future.done) return;
-        const data: TaskJobData = {
-          m: address.module,
-          v: address.version,
-          e: address.export,
-          a: encoded,
-          c: chunk ? 1 : 0,
-        };
-        if (options.timeout !== undefined) data.t = options.timeout;
-        const retries = options.retries ?? 0;
-        this.enqueueAdd(data, {
-          jobId,
-          attempts: retries + 1,
-          ...(retries > 0 ? { backoff: { type: 'exponential', delay: this.retryBackoff } } : {}),
-          ...(options.priority !== undefined ? { priority: options.priority } : {}),
-          removeOnComplete: { age: 3600 },
-          removeOnFail: { age: 24 * 3600 },
-        });
-      },
-      (error) => this.settle(jobId, false, error),
-    );
+    const send = (address: TaskAddress) => {
+      if (future.done) return;
+      const data: TaskJobData = {
+        m: address.module,
+        v: address.version,
+        e: address.export,
+        a: encoded,
+        c: chunk ? 1 : 0,
+      };
+      if (options.timeout !== undefined) data.t = options.timeout;
+      const retries = options.retries ?? 0;
+      this.enqueueAdd(
+        data,
+        retries === 0 && options.priority === undefined
+          ? { jobId, ...KEEP_FINISHED_JOBS }
+          : {
+              jobId,
+              ...KEEP_FINISHED_JOBS,
+              attempts: retries + 1,
+              ...(retries > 0 ? { backoff: { type: 'exponential', delay: this.retryBackoff } } : {}),
+              ...(options.priority !== undefined ? { priority: options.priority } : {}),
+            },
+      );
+    };
+    try {
+      const address = addressOf(fn);
+      if (address instanceof Promise) address.then(send, (error) => this.settle(jobId, false, error));
+      else send(address);
+    } catch (error) {
+      this.settle(jobId, false, error);
+    }
     return future;
   }
 

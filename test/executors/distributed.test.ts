@@ -82,6 +82,15 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
   });
 
   it('refuses, with a clear error, a task the workers do not serve', async () => {
+    // Not exported: no worker could import it, and no code travels. (The second time, the lookup
+    // is answered from cache, synchronously: the failure still comes through the future.)
+    const inline = (x: number) => x + 1;
+    for (let i = 0; i < 2; i++) {
+      assert.match(
+        String(await rejection(client.submit(inline, 1))),
+        /cannot run on a DistributedExecutor: a distributed task must be exported/,
+      );
+    }
     assert.match(
       String(await rejection(client.submit(notServed as unknown as () => void))),
       /does not serve module "test\/fixtures\/sync-tasks.ts".*start a worker with --module/,
