@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
 import { Queue } from 'bullmq';
@@ -13,7 +15,7 @@ import { Redis } from 'ioredis';
 import { asCompleted, DistributedExecutor, ThreadPoolExecutor, TimeoutError } from 'skein';
 import { CuttableLine, redisAvailable, startWorker, stopWorker, TestRedis } from '../distributed-helpers.ts';
 import { describeArrival as notServed } from '../fixtures/sync-tasks.ts';
-import { add, pidAfter, square, sum, throwKind } from '../fixtures/tasks.ts';
+import { add, failOnce, pidAfter, square, sum, throwKind } from '../fixtures/tasks.ts';
 import { rejection, sleep } from '../helpers.ts';
 
 const SERVED = ['test/fixtures/tasks.ts'];
@@ -78,6 +80,17 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
   it('applies a timeout on the worker, and retries', async () => {
     const error = await rejection(client.submitWith({ timeout: 100 }, pidAfter, 3000));
     assert.ok(error instanceof TimeoutError, String(error));
+    // A task that fails once: without retries its failure is final; with one retry (after the
+    // backoff) it succeeds. A task that always fails rejects with its last error.
+    const dir = mkdtempSync(join(tmpdir(), 'skein-retry-'));
+    try {
+      const once = join(dir, 'once');
+      assert.equal(((await rejection(client.submit(failOnce, once))) as Error).message, 'first try fails');
+      const twice = join(dir, 'twice');
+      assert.equal(await client.submitWith({ retries: 1 }, failOnce, twice), 'second try');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.equal(((await rejection(client.submitWith({ retries: 1 }, throwKind, 'again'))) as Error).message, 'again');
   });
 
