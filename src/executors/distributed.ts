@@ -197,18 +197,12 @@ export class DistributedExecutor extends EventEmitter implements Executor {
       };
       if (options.timeout !== undefined) data.t = options.timeout;
       const retries = options.retries ?? 0;
-      this.enqueueAdd(
-        data,
-        retries === 0 && options.priority === undefined
-          ? { jobId, ...KEEP_FINISHED_JOBS }
-          : {
-              jobId,
-              ...KEEP_FINISHED_JOBS,
-              attempts: retries + 1,
-              ...(retries > 0 ? { backoff: { type: 'exponential', delay: this.retryBackoff } } : {}),
-              ...(options.priority !== undefined ? { priority: options.priority } : {}),
-            },
-      );
+      this.enqueueAdd(data, {
+        jobId,
+        ...KEEP_FINISHED_JOBS,
+        ...(retries > 0 ? { attempts: retries + 1, backoff: { type: 'exponential', delay: this.retryBackoff } } : {}),
+        ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      });
     };
     try {
       const address = addressOf(fn);
