@@ -104,7 +104,6 @@ export class TestRedis {
   }
 }
 
-/** A `skein worker` child process; resolves once it serves. */
 /**
  * A TCP relay in front of a Redis, whose line can be cut: `cut()` drops every connection through
  * it and refuses new ones until `restore()`. It is how a client sees a network outage that the
@@ -112,19 +111,21 @@ export class TestRedis {
  */
 export class CuttableLine {
   private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
   private open = true;
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
+
+  private constructor(redisPort: number) {
+    this.server = createServer((client) => this.relay(client, redisPort));
+  }
 
   static async to(redisPort: number): Promise<CuttableLine> {
-    const port = await freePort();
-    const server = createServer();
-    const line = new CuttableLine(server, port);
-    server.on('connection', (client) => line.relay(client, redisPort));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const line = new CuttableLine(redisPort);
+    await new Promise<void>((resolve) => line.server.listen(0, '127.0.0.1', resolve));
     return line;
+  }
+
+  get port(): number {
+    return (this.server.address() as { port: number }).port;
   }
 
   get url(): string {
@@ -166,6 +167,7 @@ export class CuttableLine {
   }
 }
 
+/** A `skein worker` child process; resolves once it serves. */
 export async function startWorker(
   url: string,
   modules: string[],

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { deserialize, serialize } from 'node:v8';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -190,13 +191,14 @@ describe('DistributedExecutor with 2 skein workers on a real Redis', () => {
       const direct = new Redis(redis.port, '127.0.0.1');
       assert.ok((await direct.xtrim('skein:skein:events', 'MAXLEN', 0)) > 0, 'the events were there to trim');
       await direct.quit();
+      assert.ok(!tasks.some((task) => task.done), 'the client heard nothing while cut off');
       line.restore();
       const pids = await Promise.all(tasks.map((task) => task.result(10_000))); // bounded: no hang if it never hears
       assert.ok(pids.every((pid) => workers.some((w) => w.pid === pid)));
       assert.equal(await cutOff.submit(square, 3), 9, 'and it goes on working');
     } finally {
       // Bounded too: shutdown waits for results that, if this test fails, never come.
-      await Promise.race([cutOff.shutdown({ cancelFutures: true }), sleep(5000)]);
+      await Promise.race([cutOff.shutdown({ cancelFutures: true }), delay(5000, undefined, { ref: false })]);
       await line.close();
     }
   });
