@@ -4,13 +4,42 @@
  * parent under `tsx` gives children tsx too) plus the pool's own.
  */
 import { fork } from 'node:child_process';
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PoolExecutor, type PoolExecutorOptions } from '../pool/executor.js';
-import type { Backend, WorkerTransport } from '../pool/transport.js';
+import { TASK_STATE_FD } from '../pool/task-state.js';
+import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
+
+let stateFiles = 0;
 
 export const processBackend: Backend = {
   kind: 'process',
-  spawn(entry, options, handlers, init): WorkerTransport {
+  /**
+   * A 4-byte file, unlinked as soon as it is open: the child writes its word with pwrite on the
+   * descriptor it inherits, the parent reads it after the child died (the page cache keeps it,
+   * whatever killed the child) and nothing is ever left on disk.
+   */
+  createTaskState(): TaskStateChannel {
+    const path = join(tmpdir(), `skein-task-state-${process.pid}-${++stateFiles}`);
+    const fd = openSync(path, 'w+', 0o600);
+    unlinkSync(path);
+    const word = new Int32Array(1);
+    let closed = false;
+    return {
+      forWorker: TASK_STATE_FD,
+      read: () => (readSync(fd, word, 0, 4, 0) === 4 ? (word[0] as number) : 0),
+      markStopped: () => {},
+      close: () => {
+        if (closed) return;
+        closed = true;
+        closeSync(fd);
+      },
+      fd,
+    };
+  },
+  spawn(entry, options, handlers, init, taskState): WorkerTransport {
     const execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
     const limits = options.resourceLimits;
     if (limits?.maxOldGenerationSizeMb) execArgv.push(`--max-old-space-size=${limits.maxOldGenerationSizeMb}`);
@@ -20,7 +49,8 @@ export const processBackend: Backend = {
       env: options.env ?? process.env,
       execArgv,
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // fd 4 (TASK_STATE_FD): the task-state file
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', taskState.fd as number],
     });
     let exited = false;
     if (init) child.send(init); // IPC keeps order: it arrives before any task
@@ -35,11 +65,14 @@ export const processBackend: Backend = {
     child.on('exit', (exitCode, signal) => {
       if (exited) return;
       exited = true;
-      const reason = signal
-        ? `killed by ${signal}`
-        : exitCode === 134
-          ? 'aborted (out of memory?)'
-          : `exited with code ${exitCode}`;
+      // V8 aborts the process when its heap is full (a thread gets ERR_WORKER_OUT_OF_MEMORY
+      // instead); the engine adds the heap limit the worker reported.
+      const reason =
+        signal === 'SIGABRT' || exitCode === 134
+          ? 'out of memory'
+          : signal
+            ? `killed by ${signal}`
+            : `exited with code ${exitCode}`;
       handlers.onExit({ exitCode, signal, reason });
     });
     return {

@@ -2,10 +2,21 @@
 import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { Future, TaskFunction, TaskResult } from '../futures/base.js';
 import { PoolExecutor, type PoolExecutorOptions } from '../pool/executor.js';
-import type { Backend, WorkerTransport } from '../pool/transport.js';
+import { TASK_STATE_BYTES, TASK_STATE_STOPPED, TASK_STATE_WORD } from '../pool/task-state.js';
+import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
 
 export const threadBackend: Backend = {
   kind: 'thread',
+  createTaskState(): TaskStateChannel {
+    const buffer = new SharedArrayBuffer(TASK_STATE_BYTES);
+    const words = new Int32Array(buffer);
+    return {
+      forWorker: buffer,
+      read: () => Atomics.load(words, TASK_STATE_WORD),
+      markStopped: (id) => void Atomics.store(words, TASK_STATE_STOPPED, id),
+      close: () => {},
+    };
+  },
   spawn(entry, options, handlers, init): WorkerTransport {
     const worker = new Worker(entry, {
       name: options.name,
@@ -16,6 +27,9 @@ export const threadBackend: Backend = {
     });
     let lastError: Error | undefined;
     worker.on('message', handlers.onMessage);
+    // A results message that cannot be read: the engine ends the worker and its task-state word
+    // tells which tasks had finished (their answers are lost) and which never started.
+    worker.on('messageerror', () => handlers.onMessage({ t: 'unreadable', batch: -1 }));
     // 'error' (an uncaught exception, out of memory) always comes before 'exit'.
     worker.on('error', (error) => {
       lastError = error;

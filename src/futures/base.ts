@@ -378,6 +378,12 @@ export interface ShutdownOptions {
   wait?: boolean;
   /** Cancel the tasks not yet handed to a worker. Default false. */
   cancelFutures?: boolean;
+  /**
+   * ms to let the work finish. Then every task still queued is cancelled, every task still
+   * running is stopped (its worker terminated) and its future rejects with `TimeoutError`, and
+   * shutdown resolves once the workers are gone. Default: no limit, as in Python.
+   */
+  timeout?: number;
 }
 
 export interface ExecutorStats {

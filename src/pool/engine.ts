@@ -38,6 +38,7 @@ import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
 import type { RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED } from './protocol.js';
+import { readTaskState } from './task-state.js';
 import { deserializeError } from './values.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
@@ -112,12 +113,6 @@ export class PoolEngine {
     this.scheduleDispatch();
   }
 
-  private requeueFront(task: TaskRecord): void {
-    task.slot = undefined;
-    task.queued = true;
-    this.queue.unshift(task);
-  }
-
   /** Tasks waiting for a worker. */
   get queuedCount(): number {
     return this.queue.length - this.settledInQueue;
@@ -141,7 +136,10 @@ export class PoolEngine {
   /** Hands queued tasks to workers (one message per worker), then spawns workers if tasks still wait. */
   dispatch(): void {
     this.dispatchScheduled = false;
-    if (this.stopped) return;
+    if (this.stopped) {
+      this.checkIdle();
+      return;
+    }
     const touched: WorkerSlot[] = [];
     while (this.queue.length > 0) {
       const task = this.queue.peek() as TaskRecord;
@@ -208,7 +206,9 @@ export class PoolEngine {
     let newRefs: Map<number, TaskReference> | undefined;
     let transfer: TransferListItem[] | undefined;
     const message: RunMessage = [0];
+    const batch = slot.batchesSent;
     for (const task of tasks) {
+      task.batch = batch;
       if (!slot.knownRefs.has(task.refKey)) {
         newRefs ??= new Map();
         newRefs.set(task.refKey, this.refs[task.refKey] as TaskReference);
@@ -236,25 +236,39 @@ export class PoolEngine {
       }
       return;
     }
+    slot.batchesSent++;
+    for (const task of tasks) task.sent = true;
     // Only now does the worker know these references.
     if (newRefs) for (const key of newRefs.keys()) slot.knownRefs.add(key);
   }
 
   /** A task whose message could not be sent: take it back out of the worker's line and fail it. */
   private failUnsent(slot: WorkerSlot, task: TaskRecord, error: unknown): void {
-    const wasRunning = slot.inflight.peek() === task;
-    const rest = slot.inflight.drain().filter((t) => t !== task);
-    for (const t of rest) slot.inflight.push(t);
-    slot.expectedMs = rest.length === 0 ? 0 : slot.expectedMs - task.expectedMs;
-    task.slot = undefined;
-    this.settle(
-      task,
-      false,
+    this.failNeverReceived(
+      slot,
+      (t) => t === task,
       new TypeError(`the task's arguments cannot be sent to a worker: ${(error as Error).message}`),
     );
+  }
+
+  /** Takes tasks the worker never got out of its line (they do not count in its task-state word) and fails them. */
+  private failNeverReceived(slot: WorkerSlot, lost: (task: TaskRecord) => boolean, error: unknown): void {
+    const head = slot.inflight.peek();
+    const kept: TaskRecord[] = [];
+    const failed: TaskRecord[] = [];
+    for (const t of slot.inflight.drain()) (lost(t) ? failed : kept).push(t);
+    for (const t of kept) slot.inflight.push(t);
+    for (const t of failed) {
+      slot.expectedMs = kept.length === 0 ? 0 : slot.expectedMs - t.expectedMs;
+      t.slot = undefined;
+      this.settle(t, false, error);
+    }
     const next = slot.inflight.peek();
-    if (wasRunning && next) this.taskStarted(slot, next);
-    if (!next) slot.keepAlive(false);
+    if (next && next !== head) this.taskStarted(slot, next);
+    if (!next) {
+      slot.keepAlive(false);
+      this.dispatch();
+    }
   }
 
   /** The head of a worker's queue is the running task: its timeout counts from now. */
@@ -263,8 +277,15 @@ export class PoolEngine {
     slot.headTimer = undefined;
     if (task.timeout !== undefined && !task.future.done) {
       slot.headTimer = setTimeout(() => {
-        const error = new TimeoutError(`${task.fnName || 'the task'} did not finish within ${task.timeout} ms`);
-        if (this.settle(task, false, error)) this.stopRunning(slot, task);
+        if (task.future.done) return;
+        // Before the future settles: from then on this task takes no lock, permit or item.
+        slot.taskState.markStopped(task.id);
+        this.settle(
+          task,
+          false,
+          new TimeoutError(`${task.fnName || 'the task'} did not finish within ${task.timeout} ms`),
+        );
+        this.stopRunning(slot, task);
       }, task.timeout);
     }
   }
@@ -287,7 +308,9 @@ export class PoolEngine {
 
   /** An abort signal fired for `task`: cancel it wherever it is. */
   abortTask(task: TaskRecord): void {
+    if (task.future.done) return;
     const reason = task.signal?.reason;
+    task.slot?.taskState.markStopped(task.id);
     if (!this.cancel(task, new CancelledError('the task was aborted', { cause: reason }))) return;
     const slot = task.slot;
     if (!slot) return; // still queued: dispatch() skips it
@@ -345,6 +368,7 @@ export class PoolEngine {
     }
     switch (message.t) {
       case 'ready': {
+        slot.heapLimitMb = message.heapLimitMb;
         slot.state = 'ready';
         slot.becameReady = true;
         this.startupFailures = 0;
@@ -361,10 +385,27 @@ export class PoolEngine {
       case 'init-error':
         this.hooks.onBroken(deserializeError(message.error), 'the initializer raised an error');
         return;
+      case 'fatal':
+        slot.fatal = deserializeError(message.error);
+        return;
+      case 'unreadable':
+        if (message.batch >= 0) {
+          this.failNeverReceived(
+            slot,
+            (task) => task.batch === message.batch,
+            new TypeError("the worker could not read the task's message (messageerror); its arguments cannot be sent"),
+          );
+        } else {
+          // Its answers cannot be read: end it; its task-state word tells who finished (exit below).
+          slot.unreadableAnswers = true;
+          slot.terminate();
+        }
+        return;
     }
   }
 
   private onResults(slot: WorkerSlot, results: unknown[]): void {
+    slot.answered += results.length / RESULT_STRIDE;
     for (let i = 0; i < results.length; i += RESULT_STRIDE) {
       const task = slot.inflight.shift();
       if (!task || task.id !== results[i]) throw new Error('skein internal error: worker answers out of order');
@@ -397,32 +438,86 @@ export class PoolEngine {
 
   // ---- workers: the fleet (fleet.ts) starts and stops them; here is what their messages and exits mean
 
-  /** A worker exited (it has left the fleet): settle or re-queue what it held. */
+  /**
+   * A worker exited (it has left the fleet): settle or re-queue what it held. Its task-state word
+   * (task-state.ts) says which of its unanswered tasks had finished, which one was running and
+   * which never started, so only the running one fails (or is retried), finished ones are never
+   * run again, and the rest run elsewhere.
+   */
   private onExit(slot: WorkerSlot, exit: WorkerExit): void {
     slot.releaseShared();
     const diedStarting = !slot.becameReady && !slot.terminating;
-    // A worker that never became ready never started a task: all of them run elsewhere.
-    const running = slot.becameReady ? slot.inflight.shift() : undefined;
+    const state = readTaskState(slot.taskState.read());
+    const died = this.describeDeath(slot, exit);
+    const lostAnswers = Math.max(0, state.finished - slot.answered);
+    for (let i = 0; i < lostAnswers; i++) {
+      const task = slot.inflight.shift();
+      if (!task) break;
+      task.slot = undefined;
+      const why = slot.unreadableAnswers
+        ? 'its answer could not be read (messageerror)'
+        : 'the task had finished, but its result was lost with the worker';
+      this.settle(task, false, new WorkerExitedError({ ...died, reason: `${died.reason}; ${why}` }, died.options));
+    }
+    const running = state.running ? slot.inflight.shift() : undefined;
     if (running) running.slot = undefined;
     // The others were only queued inside that worker: they never started, so they run elsewhere.
     const notStarted = slot.inflight.drain();
-    for (let i = notStarted.length - 1; i >= 0; i--) {
-      const task = notStarted[i] as TaskRecord;
-      if (task.future.done) task.slot = undefined;
-      else this.requeueFront(task);
-    }
+    for (let i = notStarted.length - 1; i >= 0; i--) this.requeueFront(notStarted[i] as TaskRecord);
     if (running && !running.future.done) {
       if (running.retriesLeft > 0) {
         running.retriesLeft--;
         this.requeueFront(running);
       } else {
-        this.settle(running, false, new WorkerExitedError(exit));
+        this.settle(running, false, new WorkerExitedError(died, died.options));
       }
     }
     if (diedStarting && ++this.startupFailures >= MAX_STARTUP_FAILURES && !this.stopped) {
       this.hooks.onBroken(new WorkerExitedError(exit), `${MAX_STARTUP_FAILURES} workers in a row died while starting`);
     }
     this.scheduleDispatch();
+  }
+
+  /** How a worker died, in words a user can act on, with the uncaught error as the cause. */
+  private describeDeath(slot: WorkerSlot, exit: WorkerExit): WorkerExit & { options?: ErrorOptions } {
+    if (slot.fatal !== undefined) {
+      const error = slot.fatal as { name?: unknown; message?: unknown };
+      const what = error instanceof Error ? `${String(error.name)}: ${String(error.message)}` : String(slot.fatal);
+      return {
+        ...exit,
+        reason:
+          `an uncaught ${what} ended the worker. It was thrown outside any task's call (by a timer, ` +
+          'callback or promise that this task or an earlier one on the same worker left behind): see its cause',
+        options: { cause: slot.fatal },
+      };
+    }
+    if (exit.reason === 'out of memory' && slot.heapLimitMb !== undefined) {
+      return { ...exit, reason: `out of memory (heap limit ${slot.heapLimitMb} MB)` };
+    }
+    return exit;
+  }
+
+  /**
+   * Puts a task the worker never started back at the front of the queue. One whose `transfer`
+   * buffers already went to a worker cannot be sent again: they are detached here.
+   */
+  private requeueFront(task: TaskRecord): void {
+    task.slot = undefined;
+    if (task.future.done) return;
+    if (task.sent && task.transfer && task.transfer.length > 0) {
+      this.settle(
+        task,
+        false,
+        new TypeError(
+          'the task was handed to a worker that died before starting it, and its `transfer` buffers went with ' +
+            'that worker, so it cannot be sent again. Submit it again with new buffers, or without `transfer` ' +
+            '(the buffers are then copied) if it must survive a worker death.',
+        ),
+      );
+      return;
+    }
+    task.queued = true;
+    this.queue.unshift(task);
   }
 
   // ---- shutdown
@@ -440,6 +535,32 @@ export class PoolEngine {
     if (this.idleWaiters.length === 0 || this.queuedCount > 0) return;
     for (const slot of this.slots) if (slot.inflight.length > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * `shutdown({ timeout })` ran out: cancel what is queued, fail what runs with TimeoutError and
+   * terminate every worker. Resolves when all have exited.
+   */
+  forceStop(timeoutMs: number): Promise<void> {
+    const why = `shutdown({ timeout: ${timeoutMs} })`;
+    for (const task of this.takeQueued())
+      this.cancel(task, new CancelledError(`cancelled by ${why}: it never started`));
+    for (const slot of this.slots) {
+      for (const task of slot.inflight.drain()) {
+        task.slot = undefined;
+        if (task.future.done) continue;
+        slot.taskState.markStopped(task.id);
+        this.settle(
+          task,
+          false,
+          new TimeoutError(
+            `${task.fnName || 'the task'} was still running when ${why} expired; its worker was terminated`,
+          ),
+        );
+      }
+      slot.expectedMs = 0;
+    }
+    return this.terminateAll();
   }
 
   /** Terminates every worker and resolves when all have exited. */

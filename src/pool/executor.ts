@@ -164,15 +164,10 @@ export class PoolExecutor extends EventEmitter implements Executor {
     return mapChunks<Awaited<ReturnType<F>>>(
       {
         maxWorkers: this.maxWorkers,
+        // A packed chunk is copied, not transferred: a chunk re-sent after its worker died
+        // must still hold its numbers (one memcpy; the per-item cost was the serialisation).
         submitChunk: (chunk) =>
-          this.submitTask(
-            fn as unknown as TaskFunction,
-            chunk as unknown[],
-            chunk instanceof Float64Array && this.backend.kind === 'thread'
-              ? { transfer: [chunk.buffer as ArrayBuffer] }
-              : undefined,
-            true,
-          ) as Future<ChunkOutcome>,
+          this.submitTask(fn as unknown as TaskFunction, chunk as unknown[], undefined, true) as Future<ChunkOutcome>,
       },
       items,
       options,
@@ -217,6 +212,8 @@ export class PoolExecutor extends EventEmitter implements Executor {
       slot: undefined,
       queued: false,
       expectedMs: 0,
+      batch: -1,
+      sent: false,
     };
     if (ref instanceof Promise) {
       ref.then(
@@ -293,9 +290,12 @@ export class PoolExecutor extends EventEmitter implements Executor {
   /**
    * Stops accepting tasks. With `wait` (default) resolves once every task has settled and every
    * worker has exited; with `cancelFutures`, tasks not yet handed to a worker are cancelled.
-   * Without `wait`, the pool still finishes the remaining work, then exits, on its own.
+   * Without `wait`, the pool still finishes the remaining work, then exits, on its own. With
+   * `timeout`, work still queued or running after that many ms is cancelled or stopped
+   * (`TimeoutError`) and the workers are terminated: shutdown then always resolves.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
+    checkMs('timeout', options.timeout);
     if (this.state === 'open') this.state = 'shutdown';
     if (options.cancelFutures) {
       for (const task of this.engine.takeQueued()) {
@@ -303,6 +303,10 @@ export class PoolExecutor extends EventEmitter implements Executor {
       }
     }
     this.closing ??= this.engine.whenIdle().then(() => this.engine.terminateAll());
+    if (options.timeout !== undefined) {
+      const deadline = setTimeout(() => void this.engine.forceStop(options.timeout as number), options.timeout);
+      void this.closing.finally(() => clearTimeout(deadline));
+    }
     return options.wait === false ? Promise.resolve() : this.closing;
   }
 

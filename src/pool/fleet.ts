@@ -53,6 +53,8 @@ export class WorkerFleet {
     const id = this.nextWorkerId++;
     let slot: WorkerSlot | undefined;
     const init = this.config.initializer;
+    const backend = this.config.backend;
+    const taskState = backend.createTaskState();
     const initMessage = (initializer: TaskReference | undefined): InitMessage => ({
       t: 'init',
       workerId: id,
@@ -60,8 +62,10 @@ export class WorkerFleet {
       sharedKinds: this.config.sharedKinds,
       initializer,
       initArgs: this.config.initArgs,
+      taskState: taskState.forWorker,
+      parentWatchdog: backend.kind === 'process',
     });
-    const transport = this.config.backend.spawn(
+    const transport = backend.spawn(
       WORKER_ENTRY,
       { ...this.config.spawnOptions, name: `${this.config.spawnOptions.name}-${id}` },
       {
@@ -71,12 +75,14 @@ export class WorkerFleet {
           this.slots.delete(gone);
           gone.clearTimers();
           this.events.onExit(gone, exit);
+          taskState.close();
           for (const resolve of this.exitWaiters.splice(0)) resolve();
         },
       },
       init instanceof Promise ? undefined : initMessage(init),
+      taskState,
     );
-    slot = new WorkerSlot(id, transport);
+    slot = new WorkerSlot(id, transport, taskState);
     this.slots.add(slot);
     if (init instanceof Promise) {
       // The initializer's module is still being located: init goes out first once it is,

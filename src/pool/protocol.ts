@@ -26,6 +26,10 @@ export interface InitMessage {
   readonly sharedKinds: string;
   readonly initializer: TaskReference | undefined;
   readonly initArgs: readonly unknown[];
+  /** Where the worker writes its task-state word (task-state.ts): a thread's shared buffer, or a process's file descriptor. */
+  readonly taskState: SharedArrayBuffer | number | undefined;
+  /** A child process watches its parent and dies with it, busy or not. */
+  readonly parentWatchdog: boolean;
 }
 
 /**
@@ -78,8 +82,13 @@ export interface ChunkOutcome {
 export type ResultsMessage = unknown[];
 
 export type ToMain =
-  | { readonly t: 'ready' }
+  /** Up and initialized; its V8 heap limit names an out-of-memory death later. */
+  | { readonly t: 'ready'; readonly heapLimitMb: number }
   | { readonly t: 'init-error'; readonly error: SerializedError }
+  /** An uncaught error is about to end the worker: the cause of the WorkerExitedError that follows. */
+  | { readonly t: 'fatal'; readonly error: SerializedError }
+  /** The worker could not read run message number `batch` (counting from 0): its tasks never reached it. */
+  | { readonly t: 'unreadable'; readonly batch: number }
   | ResultsMessage;
 
 /** Entries per task in a 'done' message's `results`. */

@@ -18,6 +18,22 @@ export interface WorkerTransport {
   readonly threadId?: number;
 }
 
+/**
+ * A worker's task-state word as the pool sees it (see task-state.ts): created before the worker,
+ * read after it died, closed after that.
+ */
+export interface TaskStateChannel {
+  /** What the worker's init message carries: a thread's shared buffer, or the descriptor number in the child. */
+  readonly forWorker: SharedArrayBuffer | number;
+  /** The parent's descriptor of a process's task-state file, which `spawn` hands to the child. */
+  readonly fd?: number;
+  /** The word as the worker last wrote it. */
+  read(): number;
+  /** Tells the running task's shared primitives that the pool gave up on task `id` (threads; a process has none). */
+  markStopped(id: number): void;
+  close(): void;
+}
+
 export interface TransportHandlers {
   onMessage(message: ToMain): void;
   /** Called exactly once, when the worker has exited for whatever reason. */
@@ -43,11 +59,19 @@ export interface ResourceLimits {
 export interface Backend {
   /** 'thread' | 'process': used in messages and for what may be shared (SharedArrayBuffer). */
   readonly kind: 'thread' | 'process';
+  /** The task-state word of a worker about to be spawned (it goes into the init message and to `spawn`). */
+  createTaskState(): TaskStateChannel;
   /**
    * Starts a worker. `init`, when given, must reach it before any other message (threads pass
    * it as workerData, saving a message); without it the engine posts it later.
    */
-  spawn(entry: URL, options: SpawnOptions, handlers: TransportHandlers, init: InitMessage | undefined): WorkerTransport;
+  spawn(
+    entry: URL,
+    options: SpawnOptions,
+    handlers: TransportHandlers,
+    init: InitMessage | undefined,
+    taskState: TaskStateChannel,
+  ): WorkerTransport;
 }
 
 /** The worker entry script, next to this file in the built package (CommonJS: see scripts/build-worker.mjs). */

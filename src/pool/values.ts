@@ -50,25 +50,99 @@ function builtinBase(error: Error): string {
   return 'Error';
 }
 
-/** Worker side: an error (or any thrown value) into something structured clone keeps intact. */
+/**
+ * Worker side: an error (or any thrown value) into something structured clone keeps intact.
+ * It never throws: a thrown value is hostile input (a getter that throws, a Proxy whose traps
+ * throw), and a serializer that threw would take the worker, and the innocent tasks queued in
+ * it, down. What cannot be read is replaced by a note saying so.
+ */
 export function serializeError(error: unknown, depth = 0): SerializedError | SerializedThrow {
+  try {
+    return serializeReadable(error, depth);
+  } catch (failure) {
+    return unreadableError(error, failure);
+  }
+}
+
+function serializeReadable(error: unknown, depth: number): SerializedError | SerializedThrow {
   if (!(error instanceof Error)) return { $thrown: cloneableOrDescribed(error) };
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(error)) {
-    if (!SKIPPED_PROPS.has(key)) props[key] = cloneableOrDescribed((error as unknown as Record<string, unknown>)[key]);
+    if (SKIPPED_PROPS.has(key)) continue;
+    props[key] = readOr(
+      () => cloneableOrDescribed((error as unknown as Record<string, unknown>)[key]),
+      (why) => `[unreadable: ${why}]`,
+    );
   }
+  const message = readOr(
+    () => String(error.message),
+    (why) => `[the error's message could not be read: ${why}]`,
+  );
+  const name = readOr(
+    () => String(error.name),
+    () => 'Error',
+  );
   const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = {
     $error: true,
     base: builtinBase(error),
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
+    name,
+    message,
+    stack: readOr(
+      () => (typeof error.stack === 'string' ? error.stack : undefined),
+      () => undefined,
+    ),
     props,
   };
   // Depth guard: a cause chain that loops back on itself must not recurse forever.
-  if ('cause' in error && depth < 16) out.cause = serializeError(error.cause, depth + 1);
-  if (error instanceof AggregateError && depth < 16) out.errors = error.errors.map((e) => serializeError(e, depth + 1));
+  if (
+    depth < 16 &&
+    readOr(
+      () => 'cause' in error,
+      () => false,
+    )
+  ) {
+    out.cause = serializeError(
+      readOr(
+        () => error.cause,
+        (why) => `[unreadable cause: ${why}]`,
+      ),
+      depth + 1,
+    );
+  }
+  if (error instanceof AggregateError && depth < 16) {
+    out.errors = readOr(
+      () => Array.from(error.errors, (e) => serializeError(e, depth + 1)),
+      () => [],
+    );
+  }
   return out;
+}
+
+/** `read()`, or `fallback(why)` if reading throws. */
+function readOr<T>(read: () => T, fallback: (why: string) => T): T {
+  try {
+    return read();
+  } catch (failure) {
+    return fallback(describeFailure(failure));
+  }
+}
+
+function describeFailure(failure: unknown): string {
+  try {
+    return failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** The last resort: an Error that says the thrown value could not be read, and why. */
+function unreadableError(error: unknown, failure: unknown): SerializedError {
+  const kind = readOr(
+    () => (error === null ? 'null' : typeof error),
+    () => 'value',
+  );
+  const message = `a thrown ${kind} could not be read to be sent back from the worker (${describeFailure(failure)})`;
+  return { $error: true, base: 'Error', name: 'Error', message, stack: `Error: ${message}`, props: {} };
 }
 
 /** Main side: the inverse of `serializeError`. */

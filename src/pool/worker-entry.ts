@@ -11,10 +11,13 @@
  * Tasks run strictly one after another, so the pool knows which task is running (the oldest
  * unanswered one) and which were only queued here: those are re-sent elsewhere if we die.
  */
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import { packNumbers, RESULT_STRIDE, TASK_CHUNK, TASK_ERROR, TASK_OK, TASK_SHARED, TASK_STRIDE } from './protocol.js';
+import { TASK_STATE_STOPPED, TASK_STATE_WORD } from './task-state.js';
 import { findUncloneable, serializeError } from './values.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -39,6 +42,51 @@ let draining = false;
 /** Tasks can arrive while the initializer still runs (the pool does not wait for 'ready'); they wait. */
 let initialized = false;
 let outbox: ResultsMessage = [];
+/** Run messages received so far (readable or not): names an unreadable one to the pool. */
+let batchesReceived = 0;
+
+// ---- the task-state word, which the pool reads after this worker died to know which task was
+// running, which had finished and which never started (see task-state.ts). Threads write it in
+// shared memory; a process writes it to a file the pool holds open (the page cache outlives us).
+/** Tasks taken from the queue so far (run, failed or skipped). */
+let taken = 0;
+/** The word says a task runs, but it has ended: rewritten before anything else can happen. */
+let statePending = false;
+let writeState: (word: number) => void = () => {};
+let stateWord: Int32Array | undefined;
+
+function markRunning(): void {
+  statePending = false;
+  writeState(2 * taken + 1);
+}
+
+function markEnded(): void {
+  taken++;
+  // The next task's start says so too; only idle moments need the word written by itself.
+  statePending = true;
+}
+
+function settleState(): void {
+  if (!statePending) return;
+  statePending = false;
+  writeState(2 * taken);
+}
+
+function openTaskState(state: SharedArrayBuffer | number | undefined): void {
+  if (state instanceof SharedArrayBuffer) {
+    const word = new Int32Array(state);
+    stateWord = word;
+    writeState = (value) => {
+      word[TASK_STATE_WORD] = value;
+    };
+  } else if (typeof state === 'number') {
+    const bytes = new Int32Array(1);
+    writeState = (value) => {
+      bytes[0] = value;
+      writeSync(state, bytes, 0, 4, 0);
+    };
+  }
+}
 /** Buffers of packed chunk results in the outbox: moved to the main thread, not copied. */
 let outboxTransfer: ArrayBuffer[] = [];
 
@@ -49,6 +97,15 @@ interface RunningTask {
   controller: AbortController | undefined;
 }
 let running: RunningTask | undefined;
+
+/**
+ * True when the pool has given up on the running task (its future settled by a timeout or an
+ * abort) while it may still run for the grace period. Shared primitives ask it before they take
+ * a lock, a permit or an item, so a task nobody waits for any more takes nothing.
+ */
+const STOPPED = Symbol.for('skein.taskStopped');
+(globalThis as Record<symbol, unknown>)[STOPPED] = (): boolean =>
+  running !== undefined && stateWord !== undefined && Atomics.load(stateWord, TASK_STATE_STOPPED) === running.id;
 const CURRENT = Symbol.for('skein.currentTask');
 (globalThis as Record<symbol, unknown>)[CURRENT] = () => {
   if (!running) return undefined;
@@ -93,6 +150,7 @@ function reply(id: number, status: number, payload: unknown, ms: number): void {
 }
 
 function flush(): void {
+  settleState();
   if (outbox.length === 0) return;
   const message = outbox;
   const transfer = outboxTransfer;
@@ -101,18 +159,43 @@ function flush(): void {
   try {
     send(message, transfer.length > 0 ? transfer : undefined);
   } catch {
-    // A result that cannot be cloned (a function, a socket) must fail its own task, not the batch.
-    const results = message;
-    for (let i = 0; i < results.length; i += RESULT_STRIDE) {
-      const bad = results[i + 1] === TASK_OK ? findUncloneable(results[i + 2], !parentPort) : undefined;
-      if (bad) {
-        results[i + 1] = TASK_ERROR;
-        results[i + 2] = serializeError(
-          new TypeError(`the task's result cannot be sent back from the worker: result${bad.path} is ${bad.what}`),
+    // A value that cannot be cloned (a function, a socket, a getter that throws) must fail its
+    // own task, not the batch: find it by cloning each answer alone.
+    for (let i = 0; i < message.length; i += RESULT_STRIDE) {
+      if (cloneFails(message[i + 2])) {
+        message[i + 2] = serializeError(
+          new TypeError(
+            `the task's ${message[i + 1] === TASK_OK ? 'result' : 'error'} cannot be sent back from the worker: ${describeUncloneable(message[i + 2])}`,
+          ),
         );
+        message[i + 1] = TASK_ERROR;
       }
     }
     send(message, transfer.length > 0 ? transfer : undefined);
+  }
+}
+
+function cloneFails(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return findUncloneable(value, !parentPort) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+function describeUncloneable(value: unknown): string {
+  try {
+    const bad = findUncloneable(value, !parentPort);
+    if (bad) return `result${bad.path} is ${bad.what}`;
+    structuredClone(value);
+    return 'structured clone refused it';
+  } catch (error) {
+    try {
+      return `structured clone failed: ${(error as Error).message}`;
+    } catch {
+      return 'structured clone failed';
+    }
   }
 }
 
@@ -168,6 +251,7 @@ function loadThenDrain(id: number, loading: Promise<unknown>, loaded: (value: un
     },
     (error) => {
       head += TASK_STRIDE;
+      markEnded();
       reply(id, TASK_ERROR, serializeError(error), 0);
       drain();
     },
@@ -207,16 +291,19 @@ function drain(): void {
     }
     head += TASK_STRIDE;
     if (aborted.delete(id)) {
+      markEnded();
       reply(id, TASK_ERROR, serializeError(new Error('aborted before it started')), 0);
       continue;
     }
     running = { id, controller: undefined };
+    markRunning();
     const started = performance.now();
     let value: unknown;
     try {
       value = chunk ? runChunk(fn, args) : fn(...args);
     } catch (error) {
       running = undefined;
+      markEnded();
       reply(id, TASK_ERROR, serializeError(error), performance.now() - started);
       continue;
     }
@@ -225,11 +312,13 @@ function drain(): void {
       Promise.resolve(value).then(
         (v) => {
           running = undefined;
+          markEnded();
           reply(id, TASK_OK, v, performance.now() - started);
           drain();
         },
         (error) => {
           running = undefined;
+          markEnded();
           reply(id, TASK_ERROR, serializeError(error), performance.now() - started);
           drain();
         },
@@ -237,6 +326,7 @@ function drain(): void {
       return;
     }
     running = undefined;
+    markEnded();
     reply(id, TASK_OK, value, performance.now() - started);
   }
   queue.length = 0;
@@ -249,6 +339,8 @@ function drain(): void {
 }
 
 async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
+  openTaskState(message.taskState);
+  if (message.parentWatchdog) startParentWatchdog();
   tsxApi = message.tsxApi;
   sharedKinds = message.sharedKinds;
   try {
@@ -261,7 +353,7 @@ async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     return;
   }
   initialized = true;
-  send({ t: 'ready' });
+  send({ t: 'ready', heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
   if (!draining) startDraining();
 }
 
@@ -285,6 +377,7 @@ function startDraining(): void {
 
 function onMessage(message: ToWorker): void {
   if (Array.isArray(message)) {
+    batchesReceived++;
     const refs = message[0] as [number, TaskReference][] | 0;
     if (refs) for (const [key, ref] of refs) references.set(key, ref);
     for (let i = 1; i < message.length; i++) queue.push(message[i]);
@@ -308,8 +401,49 @@ function onMessage(message: ToWorker): void {
   }
 }
 
+/**
+ * A child process whose parent died keeps running CPU-bound code forever: 'disconnect' is only
+ * seen when the event loop turns. A small thread that checks the parent every half second
+ * kills the process within a second of its parent's death, busy or not.
+ */
+function startParentWatchdog(): void {
+  void import('node:worker_threads').then(({ Worker }) => {
+    const watchdog = new Worker(
+      `const parent = ${process.ppid};
+       const nap = new Int32Array(new SharedArrayBuffer(4));
+       for (;;) {
+         Atomics.wait(nap, 0, 0, 500);
+         if (process.ppid !== parent) process.kill(${process.pid}, 'SIGKILL');
+       }`,
+      { eval: true, name: 'skein-parent-watchdog' },
+    );
+    // Without the watchdog the child still exits on 'disconnect' when it is idle; never let
+    // the watchdog's own failure take the child down.
+    watchdog.on('error', () => {});
+    watchdog.unref();
+  });
+}
+
+// ---- dying: what the pool must hear before this worker is gone
+
+// process.exit() inside a task (or anywhere): the results of the tasks that finished before it
+// go out first, so only the task that called it fails (messages posted here still arrive).
+process.on('exit', () => flush());
+// An uncaught error (a throwing timer, an unhandled rejection) ends the worker: tell the pool
+// what it was, so the task that fails with WorkerExitedError carries it as its cause. Node's own
+// handling (print and exit, or the thread's 'error' event) goes on as usual after this.
+process.on('uncaughtExceptionMonitor', (error) => {
+  flush();
+  send({ t: 'fatal', error: serializeError(error) as Extract<ToMain, { t: 'fatal' }>['error'] });
+});
+
 if (parentPort) {
   parentPort.on('message', onMessage);
+  // A message that cannot be read (e.g. a detached buffer) must fail its tasks, not vanish.
+  parentPort.on('messageerror', () => {
+    flush();
+    send({ t: 'unreadable', batch: batchesReceived++ });
+  });
   // A thread gets its init message as workerData, before anything arrives on the port.
   if ((workerData as { t?: string } | undefined)?.t === 'init') onMessage(workerData as ToWorker);
 } else {

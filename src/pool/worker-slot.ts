@@ -6,7 +6,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import type { Future } from '../futures/base.js';
 import { type SharedPrimitive, THREAD_EXITED } from '../sync/shared-memory.js';
 import { Deque } from './deque.js';
-import type { WorkerTransport } from './transport.js';
+import type { TaskStateChannel, WorkerTransport } from './transport.js';
 
 /** A submitted task, from `submit` until its future settles and its worker has answered. */
 export interface TaskRecord {
@@ -31,6 +31,10 @@ export interface TaskRecord {
   queued: boolean;
   /** Its expected run time (ms) when it was handed to a worker. */
   expectedMs: number;
+  /** Which run message to its worker carried it (the worker's count of batches): see 'unreadable'. */
+  batch: number;
+  /** It was posted to a worker once: its `transfer` buffers went with it and cannot be sent again. */
+  sent: boolean;
 }
 
 export type SlotState = 'starting' | 'ready' | 'closing';
@@ -48,6 +52,16 @@ export class WorkerSlot {
   readonly knownRefs = new Set<number>();
   /** Tasks ever handed to it, for `maxTasksPerWorker`. */
   dispatched = 0;
+  /** Tasks it has answered (results received): where its task-state word's count starts in `inflight`. */
+  answered = 0;
+  /** Run messages posted to it. */
+  batchesSent = 0;
+  /** The uncaught error that is ending it, as it reported it ('fatal'). */
+  fatal: unknown;
+  /** Its answers could not be read (messageerror): it is being ended. */
+  unreadableAnswers = false;
+  /** Its V8 heap limit (MB), reported when it became ready. */
+  heapLimitMb: number | undefined;
   /** Sum of the expected run times (ms) of `inflight`. */
   expectedMs = 0;
   /** A running task that was stopped (timeout, abort): we wait for its answer or kill the worker. */
@@ -68,6 +82,7 @@ export class WorkerSlot {
   constructor(
     readonly id: number,
     readonly transport: WorkerTransport,
+    readonly taskState: TaskStateChannel,
   ) {}
 
   /** A worker keeps the program alive only while it has work; an idle pool never blocks exit. */
