@@ -145,7 +145,9 @@ for (const backend of BACKENDS) {
       const bytes = new Uint8Array([1, 2, 3]);
       const moved = ex.submitWith({ transfer: [bytes.buffer] }, sumBytes, bytes);
       const copied = ex.submit(sumBytes, new Uint8Array([4, 5]));
-      assert.ok((await rejection(killer)) instanceof WorkerExitedError);
+      const [killed] = await Promise.allSettled([killer]);
+      assert.equal(killed.status, 'rejected', `the task that exits resolved: ${JSON.stringify(killed)}, log ${readFileSync(log, 'utf8')}`);
+      assert.ok((killed as PromiseRejectedResult).reason instanceof WorkerExitedError);
       const error = await within(20_000, 'the transferred task', rejection(moved));
       if (backend.name === 'ThreadPoolExecutor') {
         assert.ok(error instanceof TypeError, String(error));
@@ -157,8 +159,10 @@ for (const backend of BACKENDS) {
 
     it('a late crash fails the running task with the uncaught error as its cause', async () => {
       await using ex = backend.create({ maxWorkers: 1 });
-      assert.equal(await ex.submit(leaveThrowingTimer, 100), 'returned');
-      const error = await rejection(ex.submit(waitAWhile, 2000));
+      // Submitted together: the second is running (for 5 s) when the first one's timer throws.
+      const [left, running] = [ex.submit(leaveThrowingTimer, 300), ex.submit(waitAWhile, 5000)];
+      assert.equal(await left, 'returned');
+      const error = await rejection(running);
       assert.ok(error instanceof WorkerExitedError, String(error));
       assert.match(error.message, /uncaught RangeError: thrown by a timer the earlier task left behind/);
       assert.match(error.message, /outside any task's call/);
@@ -171,8 +175,9 @@ for (const backend of BACKENDS) {
 
     it('an unhandled rejection left behind is named the same way', async () => {
       await using ex = backend.create({ maxWorkers: 1 });
-      await ex.submit(leaveUnhandledRejection, 100);
-      const error = await rejection(ex.submit(waitAWhile, 2000));
+      const [left, running] = [ex.submit(leaveUnhandledRejection, 300), ex.submit(waitAWhile, 5000)];
+      assert.equal(await left, 'returned');
+      const error = await rejection(running);
       assert.ok(error instanceof WorkerExitedError, String(error));
       assert.match(error.message, /uncaught TypeError: an unhandled rejection left behind/);
       assert.ok(error.cause instanceof TypeError);
