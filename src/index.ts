@@ -12,6 +12,7 @@ export {
 } from './aio/structured.js';
 export type { RedisConnection } from './distributed/connection.js';
 export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
+export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './executors/pool.js';
 export { ProcessPoolExecutor } from './executors/process.js';
 export { Thread, type ThreadOptions, ThreadPoolExecutor } from './executors/thread.js';
 export {
@@ -42,8 +43,6 @@ export {
   WorkerExitedError,
 } from './futures/errors.js';
 export { currentTask, type TaskContext } from './pool/current-task.js';
-export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './pool/executor.js';
-export { CapturedVariableError } from './pool/task-reference.js';
 export type { ResourceLimits } from './pool/transport.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
 export { Condition } from './sync/condition.js';
@@ -61,3 +60,4 @@ export {
   SharedValue,
 } from './sync/shared-value.js';
 export type { WaitOptions } from './sync/waiters.js';
+export { CapturedVariableError } from './wire/task-reference.js';

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
+import type { PoolExecutor } from '../executors/pool.js';
 import { ProcessPoolExecutor } from '../executors/process.js';
 import { ThreadPoolExecutor } from '../executors/thread.js';
-import type { PoolExecutor } from '../pool/executor.js';
 import { countPrimesInRange, countPrimesInRangeAsync, fetchText } from './demo-tasks.js';
 
 export interface DemoOptions {

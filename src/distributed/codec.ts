@@ -7,16 +7,7 @@
  * encoded error. A reason without the mark is BullMQ's own (a stalled job, say).
  */
 import { deserialize, serialize } from 'node:v8';
-import { BrokenExecutorError, CancelledError, TimeoutError, WorkerExitedError } from '../futures/errors.js';
-import { deserializeError, serializeError } from '../pool/values.js';
-
-/** skein's own errors keep their class across Redis (both sides have skein, so the class is known). */
-const SKEIN_ERRORS: Record<string, { prototype: object }> = {
-  TimeoutError,
-  CancelledError,
-  WorkerExitedError,
-  BrokenExecutorError,
-};
+import { deserializeError, serializeError } from '../wire/errors.js';
 
 export const FAILURE_MARK = 'skein-error:';
 
@@ -35,10 +26,8 @@ export function encodeFailure(error: unknown): string {
 export function decodeFailure(reason: string | undefined): unknown {
   if (reason?.startsWith(FAILURE_MARK)) {
     try {
-      const error = deserializeError(decodeValue(reason.slice(FAILURE_MARK.length)));
-      const known = error instanceof Error ? SKEIN_ERRORS[error.name] : undefined;
-      if (known) Object.setPrototypeOf(error, known.prototype);
-      return error;
+      // skein's own classes come back as themselves (wire/errors.ts)
+      return deserializeError(decodeValue(reason.slice(FAILURE_MARK.length)));
     } catch {
       // fall through: report the raw reason
     }

@@ -13,16 +13,16 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { TaskJobData } from '../executors/distributed.js';
+import type { PoolExecutor } from '../executors/pool.js';
 import { ProcessPoolExecutor } from '../executors/process.js';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { TaskFunction } from '../futures/base.js';
 import { TimeoutError } from '../futures/errors.js';
-import type { PoolExecutor } from '../pool/executor.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
-import { serializeError } from '../pool/values.js';
+import { serializeError } from '../wire/errors.js';
+import { moduleIdentity } from '../wire/task-address.js';
 import { decodeValue, encodeFailure, encodeValue } from './codec.js';
 import { connectionOptions, type RedisConnection } from './connection.js';
-import { moduleIdentity } from './task-address.js';
 
 export interface WorkerOptions {
   connection: RedisConnection;

@@ -14,7 +14,6 @@ import { EventEmitter } from 'node:events';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { checkPayload, decodeFailure, decodeValue, encodeValue } from '../distributed/codec.js';
 import { connectionOptions, type RedisConnection } from '../distributed/connection.js';
-import { addressOf, type TaskAddress } from '../distributed/task-address.js';
 import {
   type Executor,
   type ExecutorStats,
@@ -29,6 +28,7 @@ import {
 import { CancelledError, ExecutorShutdownError } from '../futures/errors.js';
 import { mapChunks } from '../pool/map.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
+import { addressOf, type TaskAddress } from '../wire/task-address.js';
 
 /**
  * Options of every job. Completed jobs stay an hour (failed ones a day), so that a client cut off

@@ -8,9 +8,9 @@ import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PoolExecutor, type PoolExecutorOptions } from '../pool/executor.js';
 import { TASK_STATE_FD } from '../pool/task-state.js';
 import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
+import { PoolExecutor, type PoolExecutorOptions } from './pool.js';
 
 let stateFiles = 0;
 

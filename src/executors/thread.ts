@@ -1,9 +1,9 @@
 /** The worker_threads transport: one Worker per pool worker, messages by postMessage. */
 import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { Future, TaskFunction, TaskResult } from '../futures/base.js';
-import { PoolExecutor, type PoolExecutorOptions } from '../pool/executor.js';
 import { TASK_STATE_BYTES, TASK_STATE_STOPPED, TASK_STATE_WORD } from '../pool/task-state.js';
 import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
+import { PoolExecutor, type PoolExecutorOptions } from './pool.js';
 
 export const threadBackend: Backend = {
   kind: 'thread',

@@ -34,12 +34,12 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
+import { deserializeError, resolveErrorClasses } from '../wire/errors.js';
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
 import type { RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED } from './protocol.js';
 import { readTaskState } from './task-state.js';
-import { deserializeError } from './values.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
 export interface EngineConfig extends FleetConfig {
@@ -337,6 +337,17 @@ export class PoolEngine {
     return settled;
   }
 
+  /**
+   * Fails a task with the error its worker sent. An error of a custom class gets that class once
+   * its module is found (a microtask or two): the future settles then.
+   */
+  private settleWithError(task: TaskRecord, payload: unknown): void {
+    const error = deserializeError(payload);
+    const classes = resolveErrorClasses(error);
+    if (classes) void classes.then(() => this.settle(task, false, error));
+    else this.settle(task, false, error);
+  }
+
   /** Cancels a task's future (pending or running); false if it was already settled. */
   cancel(task: TaskRecord, error: CancelledError): boolean {
     if (!task.future.setCancelled(error)) return false;
@@ -419,8 +430,8 @@ export class PoolEngine {
         clearTimeout(slot.killTimer);
         slot.stopping = undefined;
       }
-      const ok = results[i + 1] === TASK_OK;
-      this.settle(task, ok, ok ? results[i + 2] : deserializeError(results[i + 2]));
+      if (results[i + 1] === TASK_OK) this.settle(task, true, results[i + 2]);
+      else this.settleWithError(task, results[i + 2]);
     }
     const next = slot.inflight.peek();
     if (next) this.taskStarted(slot, next);

@@ -19,9 +19,9 @@
 import type { Future, MapIterator, MapOptions } from '../futures/base.js';
 import { TimeoutError } from '../futures/errors.js';
 import { Wakeup } from '../futures/wakeup.js';
+import { deserializeError, resolveErrorClasses } from '../wire/errors.js';
 import { Deque } from './deque.js';
 import { type ChunkOutcome, packNumbers } from './protocol.js';
-import { deserializeError } from './values.js';
 
 const TARGET_CHUNK_MS = 4;
 const MAX_CHUNK = 65_536;
@@ -126,6 +126,7 @@ class ChunkedMap<R> implements MapIterator<R> {
     if (this.pendingError) {
       const { error } = this.pendingError;
       this.pendingError = undefined;
+      await resolveErrorClasses(error); // a custom error class, found by reference
       await this.close();
       throw error;
     }

@@ -7,7 +7,7 @@
  * flush, and one `done` message carries every result the worker produced in one turn. The
  * per-message cost (~10 µs) is paid once per batch, not once per task.
  */
-import type { SerializedError } from './values.js';
+import type { SerializedError } from '../wire/errors.js';
 
 /** How a worker finds the function to call. */
 export type TaskReference =

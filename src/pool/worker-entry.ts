@@ -15,10 +15,11 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { findUncloneable } from '../wire/cloneable.js';
+import { serializeError } from '../wire/errors.js';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import { packNumbers, RESULT_STRIDE, TASK_CHUNK, TASK_ERROR, TASK_OK, TASK_SHARED, TASK_STRIDE } from './protocol.js';
 import { TASK_STATE_STOPPED, TASK_STATE_WORD } from './task-state.js';
-import { findUncloneable, serializeError } from './values.js';
 
 type Fn = (...args: unknown[]) => unknown;
 

@@ -30,6 +30,7 @@ import {
   square,
   sum,
   throwKind,
+  ValidationError,
   waitForAbort,
   whoAmI,
 } from '../fixtures/tasks.ts';
@@ -143,6 +144,23 @@ for (const backend of BACKENDS) {
         assert.deepEqual(error.details, { line: 3 });
         assert.ok(error.cause instanceof Error);
         assert.equal((error.cause as Error).message, 'root cause');
+      });
+
+      it('gives an error of an exported custom class that class (instanceof works), as pickle does', async () => {
+        await using ex = backend.create({ maxWorkers: 1 });
+        const error = await rejection(ex.submit(throwKind, 'custom'));
+        assert.ok(error instanceof ValidationError, `got ${Object.getPrototypeOf(error)?.constructor?.name}`);
+        assert.equal(error.field, 'email');
+        assert.match(error.stack ?? '', /tasks\.ts/, "the worker's stack");
+        // in a map chunk too
+        const mapped = await rejection(ex.map(throwKind, ['custom']).toArray());
+        assert.ok(mapped instanceof ValidationError);
+      });
+
+      it("keeps skein's own error classes thrown inside a task", async () => {
+        await using ex = backend.create({ maxWorkers: 1 });
+        const error = await rejection(ex.submit(throwKind, 'skein-timeout'));
+        assert.ok(error instanceof TimeoutError, String(error));
       });
 
       it('keeps AggregateError.errors and non-Error throws', async () => {

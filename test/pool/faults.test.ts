@@ -146,7 +146,11 @@ for (const backend of BACKENDS) {
       const moved = ex.submitWith({ transfer: [bytes.buffer] }, sumBytes, bytes);
       const copied = ex.submit(sumBytes, new Uint8Array([4, 5]));
       const [killed] = await Promise.allSettled([killer]);
-      assert.equal(killed.status, 'rejected', `the task that exits resolved: ${JSON.stringify(killed)}, log ${readFileSync(log, 'utf8')}`);
+      assert.equal(
+        killed.status,
+        'rejected',
+        `the task that exits resolved: ${JSON.stringify(killed)}, log ${readFileSync(log, 'utf8')}`,
+      );
       assert.ok((killed as PromiseRejectedResult).reason instanceof WorkerExitedError);
       const error = await within(20_000, 'the transferred task', rejection(moved));
       if (backend.name === 'ThreadPoolExecutor') {

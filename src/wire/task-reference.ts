@@ -2,9 +2,8 @@
  * `resolveTaskReference(fn)`: how a function object in this thread becomes something a worker
  * can load, the way Python pickles a function as "module + qualified name".
  *
- * 1. V8 knows where every function was defined: `[[FunctionLocation]]`, read through
- *    `node:inspector` (synchronous in-process, ~150 µs, once per function).
- * 2. The location's script id maps to the module's URL (`Debugger.scriptParsed`).
+ * 1-2. V8 knows where every function was defined, and so which module's URL it came from
+ *    (function-location.ts).
  * 3. The module's exports are searched for the function itself (identity, not name), giving the
  *    export path; the worker will `import(url)` and follow it.
  * 4. A function that is not an export (an inline arrow, a helper in the entry script) is sent as
@@ -13,82 +12,19 @@
  * The entry script (process.argv[1]) is never imported by reference: importing it in a worker
  * would run the whole program again there (Python guards this with `if __name__ == "__main__"`).
  */
-import { Session } from 'node:inspector';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { TaskReference } from '../pool/protocol.js';
 import { freeVariables, parseFunctionSource } from './free-variables.js';
-import type { TaskReference } from './protocol.js';
+import { functionLocation, scriptUrl } from './function-location.js';
 
 const require = createRequire(import.meta.url);
 
 /** Names a source-sent function may use although they are not globals: the worker provides them. */
 const WORKER_PROVIDED = new Set(['require', '__name']);
 
-let session: Session | undefined;
-const scriptUrls = new Map<string, string>();
 const namespaces = new Map<string, Record<string, unknown>>();
 const cache = new WeakMap<Function, TaskReference | Promise<TaskReference>>();
-
-function inspectorSession(): Session {
-  if (!session) {
-    session = new Session();
-    session.connect();
-    session.on('Debugger.scriptParsed', (message) => {
-      scriptUrls.set(message.params.scriptId, message.params.url);
-    });
-  }
-  return session;
-}
-
-/** Runs an inspector command; in-process sessions answer synchronously, before `post` returns. */
-function postSync<T>(method: string, params?: object): T {
-  let outcome: { error: Error | null; result: T } | undefined;
-  inspectorSession().post(method, params ?? {}, (error: Error | null, result: unknown) => {
-    outcome = { error, result: result as T };
-  });
-  if (!outcome) throw new Error(`node:inspector did not answer ${method} synchronously`);
-  if (outcome.error) throw outcome.error;
-  return outcome.result;
-}
-
-interface FunctionLocation {
-  scriptId: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-const PROBE = Symbol.for('skein.functionProbe');
-
-function functionLocation(fn: Function): FunctionLocation | undefined {
-  (globalThis as Record<symbol, unknown>)[PROBE] = fn;
-  try {
-    const { result } = postSync<{ result: { objectId: string } }>('Runtime.evaluate', {
-      expression: `globalThis[Symbol.for('skein.functionProbe')]`,
-    });
-    try {
-      const props = postSync<{ internalProperties?: { name: string; value?: { value?: unknown } }[] }>(
-        'Runtime.getProperties',
-        { objectId: result.objectId, ownProperties: true },
-      );
-      const location = props.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
-      return location?.value?.value as FunctionLocation | undefined;
-    } finally {
-      postSync('Runtime.releaseObject', { objectId: result.objectId });
-    }
-  } finally {
-    delete (globalThis as Record<symbol, unknown>)[PROBE];
-  }
-}
-
-function scriptUrl(scriptId: string): string {
-  if (!scriptUrls.has(scriptId)) {
-    // Enabling the debugger replays scriptParsed for every loaded script; it is switched off
-    // again at once so that it costs nothing while tasks run.
-    postSync('Debugger.enable');
-    postSync('Debugger.disable');
-  }
-  return scriptUrls.get(scriptId) ?? '';
-}
 
 function entryUrl(): string | undefined {
   const entry = process.argv[1];

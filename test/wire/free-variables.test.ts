@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { freeVariables, parseFunctionSource } from '../../src/pool/free-variables.ts';
+import { freeVariables, parseFunctionSource } from '../../src/wire/free-variables.ts';
 
 const free = (source: string) => freeVariables(parseFunctionSource(source).node);
 

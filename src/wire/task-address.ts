@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskReference } from '../pool/protocol.js';
-import { resolveTaskReference } from '../pool/task-reference.js';
+import { resolveTaskReference } from './task-reference.js';
 
 export interface TaskAddress {
   readonly module: string;

@@ -20,15 +20,15 @@ import {
   type TaskResult,
 } from '../futures/base.js';
 import { BrokenExecutorError, CancelledError, ExecutorShutdownError } from '../futures/errors.js';
+import { type Outcome, PoolEngine } from '../pool/engine.js';
+import { mapChunks } from '../pool/map.js';
+import type { ChunkOutcome, TaskReference } from '../pool/protocol.js';
+import type { Backend, ResourceLimits } from '../pool/transport.js';
+import type { TaskRecord } from '../pool/worker-slot.js';
 import { KINDS_MODULE_URL } from '../sync/kinds.js';
 import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
-import { type Outcome, PoolEngine } from './engine.js';
-import { mapChunks } from './map.js';
-import type { ChunkOutcome, TaskReference } from './protocol.js';
-import { resolveTaskReference } from './task-reference.js';
-import type { Backend, ResourceLimits } from './transport.js';
-import { assertArgumentsCloneable } from './values.js';
-import type { TaskRecord } from './worker-slot.js';
+import { assertArgumentsCloneable } from '../wire/arguments.js';
+import { resolveTaskReference } from '../wire/task-reference.js';
 
 export interface PoolExecutorOptions {
   /** Workers at most. Default: `os.availableParallelism()`. */
@@ -117,7 +117,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
     let initializer: TaskReference | Promise<TaskReference> | undefined;
     if (options.initializer) {
       initializer = resolveTaskReference(options.initializer);
-      assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind === 'process');
+      assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind);
     }
     this.engine = new PoolEngine(
       {
@@ -185,7 +185,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
       checkMs('timeout', options.timeout);
       checkCount('retries', options.retries, 0);
     }
-    const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind === 'process');
+    const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind);
     let shared: SharedPrimitive[] | undefined;
     if (holdsShared) {
       shared = [];

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertArgumentsCloneable, deserializeError, findUncloneable, serializeError } from '../../src/pool/values.ts';
+import { assertArgumentsCloneable } from '../../src/wire/arguments.ts';
+import { findUncloneable } from '../../src/wire/cloneable.ts';
+import { deserializeError, serializeError } from '../../src/wire/errors.ts';
 
 describe('error transport', () => {
   it('round-trips class, message, cause, props and AggregateError through structured clone', () => {
@@ -37,7 +39,7 @@ describe('findUncloneable', () => {
 
   it('assertArgumentsCloneable names the argument position', () => {
     assert.throws(
-      () => assertArgumentsCloneable('task', [1, 'x', { cb: () => 1 }], false),
+      () => assertArgumentsCloneable('task', [1, 'x', { cb: () => 1 }], 'thread'),
       /argument 3 of task\(\.\.\.\).*args\[2\]\.cb/,
     );
   });

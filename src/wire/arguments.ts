@@ -1,0 +1,81 @@
+/**
+ * The main side's check of a task's arguments, before anything is queued: a value that cannot
+ * travel is reported at `submit`, naming its position, instead of failing a whole batch later.
+ *
+ * Which values travel by handle instead of by copy, to which backend, is decided here once
+ * (HANDLE_RULES): a shared primitive is shared with a thread (it is rebuilt there over the same
+ * memory, see sync/shared-memory.ts) and refused for a process, which cannot see that memory.
+ */
+import { SharedPrimitive } from '../sync/shared-memory.js';
+import { findUncloneable, type HandleCheck } from './cloneable.js';
+
+export type BackendKind = 'thread' | 'process';
+
+interface HandleRule {
+  /** Does this rule cover the value? */
+  matches(value: object): boolean;
+  /** What happens on each backend: shared by handle, or refused with this explanation. */
+  readonly thread: 'share' | ((value: object) => string);
+  readonly process: 'share' | ((value: object) => string);
+}
+
+const HANDLE_RULES: readonly HandleRule[] = [
+  {
+    matches: (value) => value instanceof SharedPrimitive,
+    thread: 'share',
+    process: (value) => {
+      const kind = value.constructor.name;
+      const instead =
+        kind === 'SharedValue' || kind === 'SharedArray'
+          ? `a ThreadPoolExecutor's tasks can share it; between processes, keep the value in the parent and pass results back (a Manager's ${kind === 'SharedValue' ? 'Value' : 'Array'} is planned)`
+          : "share it with a ThreadPoolExecutor's tasks instead";
+      return `a ${kind}, which lives in shared memory that a child process cannot see: ${instead}`;
+    },
+  },
+];
+
+/** Set by the walk when it meets a value shared by handle: the task then needs them rebuilt. */
+let sawHandle = false;
+
+function handleCheckFor(backend: BackendKind): HandleCheck {
+  return (value) => {
+    for (const rule of HANDLE_RULES) {
+      if (!rule.matches(value)) continue;
+      const verdict = rule[backend];
+      if (verdict === 'share') {
+        sawHandle = true;
+        return 'skip';
+      }
+      return verdict(value);
+    }
+    return undefined;
+  };
+}
+
+const CHECKS: Record<BackendKind, HandleCheck> = {
+  thread: handleCheckFor('thread'),
+  process: handleCheckFor('process'),
+};
+
+/**
+ * Throws a TypeError naming the argument position if an argument cannot travel to a worker of
+ * `backend`. Returns whether a value that travels by handle (a shared primitive) is among them.
+ */
+export function assertArgumentsCloneable(fnName: string, args: readonly unknown[], backend: BackendKind): boolean {
+  if (!Array.isArray(args)) return false; // a packed chunk (Float64Array) holds only numbers
+  sawHandle = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    // Primitives other than symbols are the common case: skip the walk entirely.
+    if (arg === null || (typeof arg !== 'object' && typeof arg !== 'function' && typeof arg !== 'symbol')) continue;
+    const bad = findUncloneable(arg, backend === 'process', 100_000, CHECKS[backend]);
+    if (bad) {
+      throw new TypeError(
+        `argument ${i + 1} of ${fnName || 'the task'}(...) cannot be sent to a worker: ` +
+          `args[${i}]${bad.path} is ${bad.what}. Arguments travel by structured clone; ` +
+          'pass plain data, or do that part of the work inside the task.',
+      );
+    }
+  }
+  return sawHandle;
+}
