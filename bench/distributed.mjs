@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
-import { DistributedExecutor } from 'skein';
+import { DistributedExecutor } from 'skein/distributed';
 import { inc } from './tasks.mjs';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;

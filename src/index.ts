@@ -1,4 +1,7 @@
-/** skein: the public names, listed explicitly. */
+/**
+ * skein: the core entry point. Its public names, listed explicitly. Nothing heavy loads from here:
+ * the Redis tier is `skein/distributed` (see distributed.ts).
+ */
 
 export {
   type AbortableTask,
@@ -10,8 +13,6 @@ export {
   TaskGroup,
   timeout,
 } from './aio/structured.js';
-export type { RedisConnection } from './distributed/connection.js';
-export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
 export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './executors/pool.js';
 export { ProcessPoolExecutor } from './executors/process.js';
 export { Thread, type ThreadOptions, ThreadPoolExecutor } from './executors/thread.js';

@@ -7,7 +7,16 @@
  * as declared everywhere in it. That can miss a capture (a name declared in an inner block but
  * used outside it), never invent one, so it never rejects a function that would have worked.
  */
-import { type Node, parse } from 'acorn';
+import { createRequire } from 'node:module';
+import type { Node } from 'acorn';
+
+// The parser loads on first use (~17 ms), not with `import 'skein'`: most tasks are exports,
+// sent by reference, and never parsed.
+let acorn: typeof import('acorn') | undefined;
+const parse: typeof import('acorn').parse = (input, options) => {
+  acorn ??= createRequire(import.meta.url)('acorn') as typeof import('acorn');
+  return acorn.parse(input, options);
+};
 
 type AnyNode = Node & Record<string, unknown>;
 

@@ -1,0 +1,8 @@
+/**
+ * skein/distributed: the Ray/Dask tier on BullMQ and Redis. The only entry point that loads
+ * BullMQ and ioredis, so that `import 'skein'` stays light (and a task module that imports
+ * skein does not slow every worker's start).
+ */
+export type { RedisConnection } from './distributed/connection.js';
+export { startWorker, type WorkerOptions } from './distributed/worker.js';
+export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
