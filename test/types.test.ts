@@ -23,6 +23,12 @@ export function wrongCallsAreCompileErrors(ex: ThreadPoolExecutor): void {
   ex.submitWith({ timeout: '1s' }, square, 1);
   // @ts-expect-error the items must match the function's parameter
   ex.map(square, ['a', 'b']);
+  // @ts-expect-error the second iterable must match the second parameter
+  ex.map(add, [1, 2], ['x']);
+  // @ts-expect-error an event that does not exist
+  ex.on('progres', () => {});
+  // @ts-expect-error the progress listener receives stats, not a string
+  ex.on('progress', (stats: string) => stats);
 }
 
 describe('submit and map types', () => {
@@ -38,6 +44,9 @@ describe('submit and map types', () => {
     const results = ex.map(square, [1, 2, 3]);
     expectType<Equal<typeof results, MapIterator<number>>>(true, true);
     expectType<Equal<Awaited<ReturnType<typeof results.toArray>>, number[]>>(true, true);
+    const zipped = ex.map(add, [1, 2], [3, 4], { chunksize: 1 });
+    expectType<Equal<typeof zipped, MapIterator<number>>>(true, true);
+    assert.deepEqual(await zipped.toArray(), [4, 6]);
     assert.equal(await f, 3);
     assert.equal(await g, 4);
   });

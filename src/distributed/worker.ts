@@ -82,13 +82,32 @@ function lookup(served: Map<string, ServedModule>, data: TaskJobData): TaskFunct
   return target as TaskFunction;
 }
 
-/** Runs one chunk of a map: its items in order, stopping at the first error, as a local chunk does. */
-async function runChunk(pool: PoolExecutor | undefined, fn: TaskFunction, items: unknown[]): Promise<ChunkOutcome> {
+/**
+ * Runs one chunk of a map: its items in order, stopping at the first error, as a local chunk
+ * does. With `spread`, each item is an argument list (a map over zipped iterables).
+ */
+async function runChunk(
+  pool: PoolExecutor | undefined,
+  fn: TaskFunction,
+  items: unknown[],
+  spread: boolean,
+): Promise<ChunkOutcome> {
   const started = performance.now();
   const values: unknown[] = [];
+  // zipped argument lists back into one iterable per parameter, for the local pool's map
+  const columns = () =>
+    Array.from({ length: (items[0] as unknown[] | undefined)?.length ?? 0 }, (_, j) =>
+      items.map((args) => (args as unknown[])[j]),
+    );
   try {
-    if (pool) for await (const value of pool.map(fn as (item: never) => unknown, items as never[])) values.push(value);
-    else for (const item of items) values.push(await fn(item as never));
+    if (pool) {
+      const results = spread
+        ? pool.map(fn, ...(columns() as [unknown[]]))
+        : pool.map(fn as (item: never) => unknown, items as never[]);
+      for await (const value of results) values.push(value);
+    } else {
+      for (const item of items) values.push(await (spread ? fn(...(item as never[])) : fn(item as never)));
+    }
   } catch (error) {
     return { values, error: serializeError(error) as ChunkOutcome['error'], ms: performance.now() - started };
   }
@@ -140,7 +159,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       try {
         const args = decodeValue(data.a) as unknown[];
-        if (data.c === 1) return encodeValue(await runChunk(pool, fn, args));
+        if (data.c) return encodeValue(await runChunk(pool, fn, args, data.c === 2));
         const value = pool
           ? await pool.submitWith(data.t === undefined ? {} : { timeout: data.t }, fn, ...(args as never[]))
           : await runInline(fn, args, data.t);

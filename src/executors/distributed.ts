@@ -10,31 +10,31 @@
  * million tiny items do not become a million jobs). Delivery is BullMQ's: at least once; a job
  * whose worker dies is run again by another once BullMQ sees it stalled.
  */
-import { EventEmitter } from 'node:events';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { checkPayload, decodeFailure, decodeValue, encodeValue } from '../distributed/codec.js';
 import { connectionOptions, type RedisConnection } from '../distributed/connection.js';
 import {
-  type Executor,
   type ExecutorStats,
   Future,
-  type MapIterator,
-  type MapOptions,
   type ShutdownOptions,
   type SubmitOptions,
   type TaskFunction,
-  type TaskResult,
 } from '../futures/base.js';
-import { CancelledError, ExecutorShutdownError } from '../futures/errors.js';
-import { mapChunks } from '../pool/map.js';
-import type { ChunkOutcome } from '../pool/protocol.js';
+import { CancelledError } from '../futures/errors.js';
 import { addressOf, type TaskAddress } from '../wire/task-address.js';
+import { BaseExecutor, type ChunkCall, type Outcome } from './base.js';
 
 /**
  * Options of every job. Completed jobs stay an hour (failed ones a day), so that a client cut off
  * when its job finished can still read the result when it is back (see sweep()).
  */
 const KEEP_FINISHED_JOBS = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } } as const;
+
+/** `submitWith` options of a DistributedExecutor: the local ones, and BullMQ's priority. */
+export interface DistributedSubmitOptions extends SubmitOptions {
+  /** Jobs with a lower number start first (BullMQ priority, 1 = highest). */
+  priority?: number;
+}
 
 export interface DistributedExecutorOptions {
   /** Redis: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS) or ioredis options. */
@@ -59,38 +59,35 @@ export interface TaskJobData {
   e: string;
   /** the arguments (or a chunk's items), encoded */
   a: string;
-  /** 1: a map chunk */
-  c: 0 | 1;
+  /** 1: a map chunk (the function is called once per item); 2: a chunk of argument lists (zipped iterables) */
+  c: 0 | 1 | 2;
   /** timeout (ms), counted from the start on the worker */
   t?: number;
 }
 
 interface PendingJob {
   readonly future: Future<unknown>;
-  readonly chunk: boolean;
+  /** A map chunk's items (for the progress counts), or undefined. */
+  readonly chunk: unknown[] | Float64Array | undefined;
   started: boolean;
 }
 
 let clients = 0;
 
-export class DistributedExecutor extends EventEmitter implements Executor {
+export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> {
   readonly queueName: string;
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly ready: Promise<unknown>;
   private readonly maxPayloadBytes: number;
   private readonly retryBackoff: number;
-  private readonly mapWindow: number;
   private readonly clientId = `${process.pid}.${Date.now().toString(36)}.${++clients}`;
   private nextJob = 0;
   private readonly pending = new Map<string, PendingJob>();
   private adds: { name: string; data: TaskJobData; opts: Record<string, unknown> & { jobId: string } }[] = [];
   private flushing: Promise<void> | undefined;
-  private state: 'open' | 'shutdown' = 'open';
   private closing: Promise<void> | undefined;
-  private completed = 0;
-  private failed = 0;
-  private cancelled = 0;
+  protected readonly mapParallelism: number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: DistributedExecutorOptions) {
@@ -100,7 +97,7 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     const prefix = options.prefix ?? 'skein';
     this.maxPayloadBytes = options.maxPayloadBytes ?? 16 * 1024 * 1024;
     this.retryBackoff = options.retryBackoff ?? 1000;
-    this.mapWindow = options.mapWindow ?? 16;
+    this.mapParallelism = options.mapWindow ?? 16;
     this.queue = new Queue(this.queueName, { connection, prefix });
     this.events = new QueueEvents(this.queueName, { connection, prefix });
     this.events.on('active', ({ jobId }) => {
@@ -121,37 +118,21 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     this.ready = Promise.all([this.events.waitUntilReady(), this.queue.waitUntilReady()]);
   }
 
-  submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
-    return this.submitTask(fn, args, {}, false) as Future<TaskResult<F>>;
-  }
-
-  submitWith<F extends TaskFunction>(options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
-    return this.submitTask(fn, args, options, false) as Future<TaskResult<F>>;
-  }
-
-  map<F extends (item: never) => unknown>(
-    fn: F,
-    items: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
-    options?: MapOptions,
-  ): MapIterator<Awaited<ReturnType<F>>> {
-    this.checkOpen();
-    return mapChunks<Awaited<ReturnType<F>>>(
-      {
-        maxWorkers: this.mapWindow,
-        submitChunk: (chunk) =>
-          this.submitTask(fn as unknown as TaskFunction, Array.from(chunk), {}, true) as Future<ChunkOutcome>,
-      },
-      items,
-      options,
-    );
-  }
-
-  private submitTask(fn: TaskFunction, args: unknown[], options: SubmitOptions, chunk: boolean): Future<unknown> {
-    this.checkOpen();
+  protected checkTask(fn: TaskFunction): void {
     if (typeof fn !== 'function') throw new TypeError(`a task must be a function, got ${typeof fn}`);
+  }
+
+  protected submitTask(
+    fn: TaskFunction,
+    args: unknown[] | Float64Array,
+    options: DistributedSubmitOptions = {},
+    chunk: ChunkCall | undefined = undefined,
+  ): Future<unknown> {
+    this.checkOpen();
+    this.checkTask(fn);
     let encoded: string;
     try {
-      encoded = encodeValue(args);
+      encoded = encodeValue(chunk ? Array.from(args) : args);
     } catch (error) {
       throw new TypeError(
         `the arguments of ${fn.name || 'the task'}(...) cannot be sent to a worker: ${(error as Error).message}`,
@@ -163,11 +144,10 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     // Redis, and should a worker have taken it meanwhile, its result is ignored.
     const future: Future<unknown> = new Future<unknown>(() => {
       if (!this.pending.delete(jobId)) return;
-      this.cancelled++;
       void this.queue.remove(jobId).catch(() => 0);
-      this.afterSettle();
+      this.afterSettle('cancelled', job, undefined);
     });
-    const job: PendingJob = { future, chunk, started: false };
+    const job: PendingJob = { future, chunk: chunk === undefined ? undefined : args, started: false };
     this.pending.set(jobId, job);
     const signal = options.signal;
     if (signal) {
@@ -193,7 +173,7 @@ export class DistributedExecutor extends EventEmitter implements Executor {
         v: address.version,
         e: address.export,
         a: encoded,
-        c: chunk ? 1 : 0,
+        c: chunk === 'spread' ? 2 : chunk ? 1 : 0,
       };
       if (options.timeout !== undefined) data.t = options.timeout;
       const retries = options.retries ?? 0;
@@ -285,14 +265,9 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     const job = this.pending.get(jobId);
     if (!job) return;
     this.pending.delete(jobId);
-    if (ok) {
-      job.future.setResult(value);
-      this.completed++;
-    } else {
-      job.future.setException(value);
-      this.failed++;
-    }
-    this.afterSettle();
+    if (ok) job.future.setResult(value);
+    else job.future.setException(value);
+    this.afterSettle(ok ? 'completed' : 'failed', job, value);
   }
 
   private settleCancelled(jobId: string, error: CancelledError): void {
@@ -300,17 +275,12 @@ export class DistributedExecutor extends EventEmitter implements Executor {
     if (!job) return;
     this.pending.delete(jobId);
     job.future.setCancelled(error);
-    this.cancelled++;
-    this.afterSettle();
+    this.afterSettle('cancelled', job, error);
   }
 
-  private afterSettle(): void {
-    if (this.listenerCount('progress') > 0) this.emit('progress', this.stats);
+  private afterSettle(outcome: Outcome, job: PendingJob, value: unknown): void {
+    this.recordSettled(outcome, job.chunk, value);
     if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-  }
-
-  private checkOpen(): void {
-    if (this.state !== 'open') throw new ExecutorShutdownError('cannot submit a task after shutdown()');
   }
 
   get stats(): ExecutorStats {
@@ -332,7 +302,7 @@ export class DistributedExecutor extends EventEmitter implements Executor {
    * Redis connections are closed. `cancelFutures` removes the jobs still waiting in Redis.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.state = 'shutdown';
+    if (this.state === 'open') this.state = 'shutdown';
     if (options.cancelFutures) for (const job of [...this.pending.values()]) if (!job.started) job.future.cancel();
     this.closing ??= (async () => {
       await this.flushing;
@@ -341,9 +311,5 @@ export class DistributedExecutor extends EventEmitter implements Executor {
       await Promise.all([this.queue.close(), this.events.close()]);
     })();
     return options.wait === false ? Promise.resolve() : this.closing;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
   }
 }

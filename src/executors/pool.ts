@@ -3,32 +3,27 @@
  * ProcessPoolExecutor. It validates input, turns calls into TaskRecords, and owns the
  * executor-level states (open → shutting down → shut down, or broken).
  */
-import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import {
-  type Executor,
   type ExecutorStats,
   Future,
-  type MapIterator,
-  type MapOptions,
   type ShutdownOptions,
   type SubmitOptions,
   type TaskFunction,
-  type TaskResult,
 } from '../futures/base.js';
-import { BrokenExecutorError, CancelledError, ExecutorShutdownError } from '../futures/errors.js';
-import { type Outcome, PoolEngine } from '../pool/engine.js';
-import { mapChunks } from '../pool/map.js';
-import type { ChunkOutcome, TaskReference } from '../pool/protocol.js';
+import { BrokenExecutorError, CancelledError } from '../futures/errors.js';
+import { PoolEngine } from '../pool/engine.js';
+import type { TaskReference } from '../pool/protocol.js';
 import type { Backend, ResourceLimits } from '../pool/transport.js';
 import type { TaskRecord } from '../pool/worker-slot.js';
 import { KINDS_MODULE_URL } from '../sync/kinds.js';
 import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
+import { BaseExecutor, type ChunkCall, checkCount, checkMs } from './base.js';
 
 export interface PoolExecutorOptions {
   /** Workers at most. Default: `os.availableParallelism()`. */
@@ -59,18 +54,6 @@ export interface PoolExecutorOptions {
 
 export interface ProgressEvent extends ExecutorStats {}
 
-function checkCount(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min) && value !== Number.POSITIVE_INFINITY) {
-    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
-  }
-}
-
-function checkMs(name: string, value: number | undefined): void {
-  if (value !== undefined && !(typeof value === 'number' && value >= 0)) {
-    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
-  }
-}
-
 /**
  * Where `tsx/esm/api` is (its ES module entry), when this program runs under tsx: Node 20 does
  * not apply `--import tsx` to worker threads, so each thread registers it itself.
@@ -92,17 +75,13 @@ function findTsxApi(): string | undefined {
   return undefined;
 }
 
-export class PoolExecutor extends EventEmitter implements Executor {
+export class PoolExecutor extends BaseExecutor {
   readonly maxWorkers: number;
+  protected readonly mapParallelism: number;
   private readonly engine: PoolEngine;
   private readonly backend: Backend;
   private nextTaskId = 1;
-  private state: 'open' | 'shutdown' | 'broken' = 'open';
-  private brokenError: BrokenExecutorError | undefined;
   private closing: Promise<void> | undefined;
-  private completed = 0;
-  private failed = 0;
-  private cancelled = 0;
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
     super();
@@ -113,6 +92,7 @@ export class PoolExecutor extends EventEmitter implements Executor {
     checkMs('abortGracePeriod', options.abortGracePeriod);
     this.backend = backend;
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
+    this.mapParallelism = this.maxWorkers;
     const minWorkers = Math.min(options.minWorkers ?? 0, this.maxWorkers);
     let initializer: TaskReference | Promise<TaskReference> | undefined;
     if (options.initializer) {
@@ -139,52 +119,24 @@ export class PoolExecutor extends EventEmitter implements Executor {
         initArgs: options.initArgs ?? [],
       },
       {
-        onSettled: (outcome) => this.onSettled(outcome),
+        onSettled: (outcome, task, value) => this.recordSettled(outcome, task.chunk ? task.args : undefined, value),
         onBroken: (cause, why) => this.breakExecutor(cause, why),
       },
     );
     for (let i = 0; i < minWorkers; i++) this.engine.spawn();
   }
 
-  submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
-    return this.submitTask(fn, args, undefined, false) as Future<TaskResult<F>>;
+  protected checkTask(fn: TaskFunction): void {
+    resolveTaskReference(fn);
   }
 
-  submitWith<F extends TaskFunction>(options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
-    return this.submitTask(fn, args, options, false) as Future<TaskResult<F>>;
-  }
-
-  map<F extends (item: never) => unknown>(
-    fn: F,
-    items: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
-    options?: MapOptions,
-  ): MapIterator<Awaited<ReturnType<F>>> {
-    this.checkOpen();
-    resolveTaskReference(fn); // fail now, not at the first chunk, if fn cannot be sent
-    return mapChunks<Awaited<ReturnType<F>>>(
-      {
-        maxWorkers: this.maxWorkers,
-        // A packed chunk is copied, not transferred: a chunk re-sent after its worker died
-        // must still hold its numbers (one memcpy; the per-item cost was the serialisation).
-        submitChunk: (chunk) =>
-          this.submitTask(fn as unknown as TaskFunction, chunk as unknown[], undefined, true) as Future<ChunkOutcome>,
-      },
-      items,
-      options,
-    );
-  }
-
-  private submitTask(
+  protected submitTask(
     fn: TaskFunction,
     args: unknown[],
     options: SubmitOptions | undefined,
-    chunk: boolean,
+    chunk: ChunkCall | undefined,
   ): Future<unknown> {
     this.checkOpen();
-    if (options) {
-      checkMs('timeout', options.timeout);
-      checkCount('retries', options.retries, 0);
-    }
     const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind);
     let shared: SharedPrimitive[] | undefined;
     if (holdsShared) {
@@ -207,7 +159,8 @@ export class PoolExecutor extends EventEmitter implements Executor {
       signal: options?.signal,
       onAbort: undefined,
       retriesLeft: options?.retries ?? 0,
-      chunk,
+      chunk: chunk !== undefined,
+      spread: chunk === 'spread',
       shared,
       slot: undefined,
       queued: false,
@@ -242,16 +195,6 @@ export class PoolExecutor extends EventEmitter implements Executor {
     }
     engine.enqueue(task);
     return task.future;
-  }
-
-  private checkOpen(): void {
-    if (this.state === 'broken') throw this.brokenError;
-    if (this.state === 'shutdown') throw new ExecutorShutdownError('cannot submit a task after shutdown()');
-  }
-
-  private onSettled(outcome: Outcome): void {
-    this[outcome]++;
-    if (this.listenerCount('progress') > 0) this.emit('progress', this.stats);
   }
 
   private breakExecutor(cause: unknown, why: string): void {
@@ -308,9 +251,5 @@ export class PoolExecutor extends EventEmitter implements Executor {
       void this.closing.finally(() => clearTimeout(deadline));
     }
     return options.wait === false ? Promise.resolve() : this.closing;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
   }
 }

@@ -349,8 +349,6 @@ export interface SubmitOptions {
   transfer?: readonly TransferListItem[];
   /** Run again up to this many times if the worker running the task dies. Default 0. */
   retries?: number;
-  /** DistributedExecutor: jobs with a lower number start first (BullMQ priority, 1 = highest); local pools ignore it. */
-  priority?: number;
 }
 
 export interface MapOptions {
@@ -396,16 +394,33 @@ export interface ExecutorStats {
   cancelled: number;
 }
 
+/** One iterable per parameter of a function, sync or async: Python's `map(fn, *iterables)`. */
+export type IterablesFor<P extends readonly unknown[]> = { [K in keyof P]: Iterable<P[K]> | AsyncIterable<P[K]> };
+
+/** The events of an executor, typed: `on('progress', listener)`. */
+export interface ExecutorEvents {
+  /** After each settled task (a map counts its items), with the executor's stats. */
+  progress: [ExecutorStats];
+}
+
 /** What `concurrent.futures.Executor` is, typed: arguments are checked against `fn`. */
 export interface Executor {
   submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>>;
   submitWith<F extends TaskFunction>(options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<TaskResult<F>>;
-  map<F extends (item: never) => unknown>(
+  /** `fn` over one iterable. */
+  map<F extends TaskFunction>(
     fn: F,
     items: Iterable<Parameters<F>[0]> | AsyncIterable<Parameters<F>[0]>,
     options?: MapOptions,
-  ): MapIterator<Awaited<ReturnType<F>>>;
+  ): MapIterator<TaskResult<F>>;
+  /** `fn` over several iterables zipped (one per parameter, stopping at the shortest), options last. */
+  map<F extends TaskFunction>(
+    fn: F,
+    ...iterables: IterablesFor<Parameters<F>> | [...IterablesFor<Required<Parameters<F>>>, MapOptions]
+  ): MapIterator<TaskResult<F>>;
   shutdown(options?: ShutdownOptions): Promise<void>;
   readonly stats: ExecutorStats;
+  on<E extends keyof ExecutorEvents>(event: E, listener: (...args: ExecutorEvents[E]) => void): this;
+  off<E extends keyof ExecutorEvents>(event: E, listener: (...args: ExecutorEvents[E]) => void): this;
   [Symbol.asyncDispose](): Promise<void>;
 }

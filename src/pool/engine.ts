@@ -33,12 +33,13 @@
  * `abortGracePeriod` ms unless it answers first.
  */
 import type { TransferListItem } from 'node:worker_threads';
+import type { Outcome } from '../executors/base.js';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
 import { deserializeError, resolveErrorClasses } from '../wire/errors.js';
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
 import type { RunMessage, TaskReference, ToMain } from './protocol.js';
-import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED } from './protocol.js';
+import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED, TASK_SPREAD } from './protocol.js';
 import { readTaskState } from './task-state.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
@@ -47,11 +48,9 @@ export interface EngineConfig extends FleetConfig {
   readonly abortGracePeriod: number;
 }
 
-export type Outcome = 'completed' | 'failed' | 'cancelled';
-
 export interface EngineHooks {
-  /** A task settled (after its future did). */
-  onSettled(outcome: Outcome): void;
+  /** A task settled (after its future did), with its value (a chunk's ChunkOutcome when it completed). */
+  onSettled(outcome: Outcome, task: TaskRecord, value: unknown): void;
   /** The pool cannot go on: break the executor with this cause. */
   onBroken(cause: unknown, why: string): void;
 }
@@ -217,7 +216,8 @@ export class PoolEngine {
         transfer ??= [];
         transfer.push(...task.transfer);
       }
-      message.push(task.id, task.refKey, task.args, (task.chunk ? TASK_CHUNK : 0) | (task.shared ? TASK_SHARED : 0));
+      const flags = (task.chunk ? TASK_CHUNK : 0) | (task.spread ? TASK_SPREAD : 0) | (task.shared ? TASK_SHARED : 0);
+      message.push(task.id, task.refKey, task.args, flags);
       if (task.shared) slot.rememberShared(task.shared);
     }
     if (newRefs) message[0] = [...newRefs];
@@ -332,7 +332,7 @@ export class PoolEngine {
     if (settled) {
       if (task.queued) this.settledInQueue++;
       this.release(task);
-      this.hooks.onSettled(ok ? 'completed' : 'failed');
+      this.hooks.onSettled(ok ? 'completed' : 'failed', task, value);
     }
     return settled;
   }
@@ -353,7 +353,7 @@ export class PoolEngine {
     if (!task.future.setCancelled(error)) return false;
     if (task.queued) this.settledInQueue++;
     this.release(task);
-    this.hooks.onSettled('cancelled');
+    this.hooks.onSettled('cancelled', task, error);
     return true;
   }
 
@@ -361,7 +361,7 @@ export class PoolEngine {
   cancelledByUser(task: TaskRecord): void {
     if (task.queued) this.settledInQueue++;
     this.release(task);
-    this.hooks.onSettled('cancelled');
+    this.hooks.onSettled('cancelled', task, undefined);
   }
 
   /** Drops what a settled task holds on to: its abort listener. */

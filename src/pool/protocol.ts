@@ -45,8 +45,10 @@ export type RunMessage = unknown[];
 export const TASK_STRIDE = 4;
 /** Flags, the 4th entry of a task: a map chunk (call once per item of `args`)... */
 export const TASK_CHUNK = 1;
-/** ...and arguments holding shared primitives as descriptors, to rebuild before the call. */
+/** ...and arguments holding shared primitives as descriptors, to rebuild before the call... */
 export const TASK_SHARED = 2;
+/** ...and a chunk whose items are argument lists, spread into each call (map over zipped iterables). */
+export const TASK_SPREAD = 4;
 
 /** Stop a task cooperatively: its `currentTask().signal` aborts; the pool kills the worker if it runs on. */
 export interface AbortMessage {

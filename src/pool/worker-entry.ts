@@ -18,7 +18,16 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { findUncloneable } from '../wire/cloneable.js';
 import { serializeError } from '../wire/errors.js';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
-import { packNumbers, RESULT_STRIDE, TASK_CHUNK, TASK_ERROR, TASK_OK, TASK_SHARED, TASK_STRIDE } from './protocol.js';
+import {
+  packNumbers,
+  RESULT_STRIDE,
+  TASK_CHUNK,
+  TASK_ERROR,
+  TASK_OK,
+  TASK_SHARED,
+  TASK_SPREAD,
+  TASK_STRIDE,
+} from './protocol.js';
 import { TASK_STATE_STOPPED, TASK_STATE_WORD } from './task-state.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -206,14 +215,14 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown }).then === 'function';
 
 /** Calls `fn` on each item; returns synchronously unless an item's call returns a promise. */
-function runChunk(fn: Fn, items: ArrayLike<unknown>): ChunkOutcome | Promise<ChunkOutcome> {
+function runChunk(fn: Fn, items: ArrayLike<unknown>, spread: boolean): ChunkOutcome | Promise<ChunkOutcome> {
   const started = performance.now();
   const values: unknown[] = [];
   const step = (from: number): ChunkOutcome | Promise<ChunkOutcome> => {
     for (let i = from; i < items.length; i++) {
       let value: unknown;
       try {
-        value = fn(items[i]);
+        value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
       } catch (error) {
         return { values, error: serializeError(error) as ChunkOutcome['error'], ms: performance.now() - started };
       }
@@ -301,7 +310,7 @@ function drain(): void {
     const started = performance.now();
     let value: unknown;
     try {
-      value = chunk ? runChunk(fn, args) : fn(...args);
+      value = chunk ? runChunk(fn, args, (flags & TASK_SPREAD) !== 0) : fn(...args);
     } catch (error) {
       running = undefined;
       markEnded();

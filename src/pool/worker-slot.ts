@@ -21,8 +21,10 @@ export interface TaskRecord {
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   retriesLeft: number;
-  /** A map chunk: the worker calls the function once per element of `args`. */
+  /** A map chunk: the worker calls the function once per element of `args`... */
   readonly chunk: boolean;
+  /** ...spreading each element as the call's arguments (zipped iterables). */
+  readonly spread: boolean;
   /** Shared primitives among its arguments (they travel as descriptors; see sync/shared-memory.ts). */
   readonly shared: readonly SharedPrimitive[] | undefined;
   /** The worker it was handed to, if any. */

@@ -424,6 +424,53 @@ for (const backend of BACKENDS) {
         assert.ok(events.length >= 1);
         assert.equal(Math.max(...events), 2);
       });
+
+      it('counts the items of a map, not its chunks', async () => {
+        await using ex = backend.create({ maxWorkers: 2 });
+        let last = 0;
+        ex.on('progress', (stats) => {
+          last = stats.completed;
+        });
+        const squares = await ex
+          .map(
+            square,
+            Array.from({ length: 1000 }, (_, i) => i),
+          )
+          .toArray();
+        assert.equal(squares.length, 1000);
+        assert.equal(ex.stats.completed, 1000);
+        assert.equal(last, 1000);
+        // a chunk whose item fails: the items before it completed, that one failed
+        await rejection(ex.map(throwKind, ['type'], { chunksize: 1 }).toArray());
+        assert.equal(ex.stats.failed, 1);
+      });
+    });
+
+    describe('map over several iterables', () => {
+      it('zips them as Python does, stopping at the shortest, with options last', async () => {
+        await using ex = backend.create({ maxWorkers: 2 });
+        assert.deepEqual(await ex.map(add, [1, 2, 3], [10, 20, 30, 40]).toArray(), [11, 22, 33]);
+        const unordered = await ex.map(add, [1, 2, 3], [10, 20, 30], { ordered: false, chunksize: 1 }).toArray();
+        assert.deepEqual(
+          unordered.sort((a, b) => a - b),
+          [11, 22, 33],
+        );
+        const pow = (base: number, exponent: number) => base ** exponent; // self-contained: sent as source
+        assert.deepEqual(await ex.map(pow, [2, 3], [10, 2]).toArray(), [1024, 9]);
+        async function* slowly() {
+          yield 5;
+          yield 6;
+        }
+        const mixed: number[] = [];
+        for await (const v of ex.map(add, slowly(), [1, 1, 1])) mixed.push(v);
+        assert.deepEqual(mixed, [6, 7]);
+      });
+
+      it('says which argument is not iterable', () => {
+        const ex = backend.create({ maxWorkers: 1 });
+        assert.throws(() => ex.map(add, [1], 2 as never), /argument 3 is not iterable/);
+        void ex.shutdown();
+      });
     });
   });
 }
