@@ -66,11 +66,32 @@ function collectPatternNames(pattern: AnyNode | null | undefined, into: Set<stri
   }
 }
 
+/** What a function's source says about what it needs from outside, for advice that fits. */
+export interface FunctionNeeds {
+  /** Names it reads or writes but does not declare, in order of first use. */
+  readonly free: string[];
+  /** Names it calls (`helper(...)`, `new Thing()`): functions or classes, most likely. */
+  readonly called: ReadonlySet<string>;
+  /** Names it assigns or updates (`counter += 1`, `total++`): state it changes. */
+  readonly assigned: ReadonlySet<string>;
+  /** It uses `this` of its own call (a method), which a worker cannot give it. */
+  readonly usesThis: boolean;
+}
+
 /** Names the function reads or writes but does not declare, in order of first use. */
 export function freeVariables(fnNode: AnyNode): string[] {
+  return analyzeFunction(fnNode).free;
+}
+
+export function analyzeFunction(fnNode: AnyNode): FunctionNeeds {
   const declared = new Set<string>(['arguments']);
   const used: string[] = [];
   const seenUse = new Set<string>();
+  const called = new Set<string>();
+  const assigned = new Set<string>();
+  let usesThis = false;
+  /** Inside a nested non-arrow function (or class), `this` is that one's own. */
+  let ownThisDepth = 0;
   const visit = (node: unknown): void => {
     if (!node || typeof node !== 'object') return;
     if (Array.isArray(node)) {
@@ -86,21 +107,45 @@ export function freeVariables(fnNode: AnyNode): string[] {
           used.push(n.name as string);
         }
         return;
+      case 'ThisExpression':
+        if (ownThisDepth === 0) usesThis = true;
+        return;
+      case 'CallExpression':
+      case 'NewExpression':
+        if ((n.callee as AnyNode).type === 'Identifier') called.add((n.callee as AnyNode).name as string);
+        visit(n.callee);
+        visit(n.arguments);
+        return;
+      case 'AssignmentExpression':
+        if ((n.left as AnyNode).type === 'Identifier') assigned.add((n.left as AnyNode).name as string);
+        visit(n.left);
+        visit(n.right);
+        return;
+      case 'UpdateExpression':
+        if ((n.argument as AnyNode).type === 'Identifier') assigned.add((n.argument as AnyNode).name as string);
+        visit(n.argument);
+        return;
       case 'FunctionDeclaration':
       case 'FunctionExpression':
       case 'ArrowFunctionExpression': {
         if (n.id) declared.add((n.id as AnyNode).name as string);
         const refs: AnyNode[] = [];
         for (const p of n.params as AnyNode[]) collectPatternNames(p, declared, refs);
+        // The function analysed itself is depth 0 whatever its kind: its `this` is the caller's.
+        const ownThis = n !== fnNode && n.type !== 'ArrowFunctionExpression';
+        if (ownThis) ownThisDepth++;
         visit(refs);
         visit(n.body);
+        if (ownThis) ownThisDepth--;
         return;
       }
       case 'ClassDeclaration':
       case 'ClassExpression':
         if (n.id) declared.add((n.id as AnyNode).name as string);
         visit(n.superClass);
+        ownThisDepth++;
         visit(n.body);
+        ownThisDepth--;
         return;
       case 'VariableDeclarator': {
         const refs: AnyNode[] = [];
@@ -141,5 +186,5 @@ export function freeVariables(fnNode: AnyNode): string[] {
     }
   };
   visit(fnNode);
-  return used.filter((name) => !declared.has(name));
+  return { free: used.filter((name) => !declared.has(name)), called, assigned, usesThis };
 }

@@ -15,7 +15,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TaskReference } from '../pool/protocol.js';
-import { freeVariables, parseFunctionSource } from './free-variables.js';
+import { analyzeFunction, type FunctionNeeds, parseFunctionSource } from './free-variables.js';
 import { functionLocation, scriptUrl } from './function-location.js';
 
 const require = createRequire(import.meta.url);
@@ -75,16 +75,50 @@ function sourceReference(fn: Function, where: string): TaskReference {
         'Export it from a module and submit it by reference.',
     );
   }
-  const captured = freeVariables(parsed.node).filter((name) => !(name in globalThis) && !WORKER_PROVIDED.has(name));
+  const needs = analyzeFunction(parsed.node);
+  if (needs.usesThis) {
+    throw new TypeError(
+      `${label(fn)} uses \`this\`, which a worker cannot give it: the worker calls the function on its own, ` +
+        'not as a method of your object. Make it a plain function that takes what it needs as arguments.',
+    );
+  }
+  const captured = needs.free.filter((name) => !(name in globalThis) && !WORKER_PROVIDED.has(name));
   if (captured.length > 0) {
     const names = captured.map((n) => `"${n}"`).join(', ');
+    const advice = captured.map((name) => adviceFor(name, needs)).join(' ');
     throw new CapturedVariableError(
-      `${label(fn)} uses the outer variable${captured.length > 1 ? 's' : ''} ${names}, which a worker cannot see. ` +
-        `${where} Either export the function from a module (not the entry script) so the worker imports it, ` +
-        `or pass ${names} as argument${captured.length > 1 ? 's' : ''}.`,
+      `${label(fn)} uses the outer variable${captured.length > 1 ? 's' : ''} ${names}, which a worker cannot see ` +
+        `(${where.replace(/\.$/, '').toLowerCase()}). ${advice}`,
     );
   }
   return { kind: 'source', source: parsed.expression };
+}
+
+/**
+ * What to do about one captured name, from how the function uses it. The advice must work when
+ * followed: a function can be imported but not passed; state the task changes must be shared,
+ * since module variables are per worker (exporting the task would silently change a copy).
+ */
+function adviceFor(name: string, needs: FunctionNeeds): string {
+  if (needs.assigned.has(name)) {
+    return (
+      `It changes "${name}": each worker has its own copy of module variables, so a change made in a worker never ` +
+      `reaches yours (exporting the function would leave your "${name}" silently unchanged). Share it instead: pass ` +
+      'a SharedValue or SharedArray as an argument (thread pools), or return what the task computed and combine ' +
+      'the results where you await them.'
+    );
+  }
+  if (needs.called.has(name)) {
+    return (
+      `It calls "${name}", a function, which cannot be passed to a worker: define it inside the task, or put the ` +
+      `task in a module (not the entry script) that defines or imports "${name}", export the task, and submit ` +
+      'that export: the worker then imports the module, helpers included.'
+    );
+  }
+  return (
+    `Pass "${name}" as an argument, or, if it is a constant, export the function from a module (not the entry ` +
+    'script) that defines it: the worker then imports that module.'
+  );
 }
 
 function label(fn: Function): string {

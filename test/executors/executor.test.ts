@@ -75,6 +75,30 @@ for (const backend of BACKENDS) {
         assert.match((error as Error).message, /export the function from a module/);
       });
 
+      it('gives advice that works: a captured function, state the task changes, a method using `this`', async () => {
+        await using ex = backend.create({ maxWorkers: 1 });
+        const helper = (x: number) => x + 1;
+        const calls = () => ex.submit((x: number) => helper(x), 1);
+        assert.throws(calls, CapturedVariableError);
+        assert.throws(calls, /It calls "helper", a function, which cannot be passed to a worker: define it inside/);
+        assert.throws(calls, (e: Error) => !/Pass "helper" as an argument/.test(e.message));
+        let counter = 0;
+        const changes = () =>
+          ex.submit(() => {
+            counter += 1;
+          });
+        assert.throws(changes, /It changes "counter": each worker has its own copy of module variables/);
+        assert.throws(changes, /SharedValue or SharedArray/);
+        assert.equal(counter, 0);
+        const account = {
+          balance: 10,
+          read() {
+            return this.balance;
+          },
+        };
+        assert.throws(() => ex.submit(account.read), /uses `this`, which a worker cannot give it/);
+      });
+
       it('refuses a bound function with advice', async () => {
         await using ex = backend.create({ maxWorkers: 1 });
         assert.throws(() => ex.submit(square.bind(null), 2), /bound or built-in function/);

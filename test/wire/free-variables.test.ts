@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { freeVariables, parseFunctionSource } from '../../src/wire/free-variables.ts';
+import { analyzeFunction, freeVariables, parseFunctionSource } from '../../src/wire/free-variables.ts';
 
 const free = (source: string) => freeVariables(parseFunctionSource(source).node);
 
@@ -17,6 +17,21 @@ describe('freeVariables', () => {
     assert.deepEqual(free('(x = fallback) => x'), ['fallback']);
     assert.deepEqual(free('function self(n) { return n ? self(n - 1) : Math.max(1, 2); }'), ['Math']);
     assert.deepEqual(free('(xs) => xs.map((v) => v * factor)'), ['factor']);
+  });
+
+  it('tells calls, assignments and the use of `this` apart', () => {
+    const needs = analyzeFunction(parseFunctionSource('(x) => { total += helper(x); n++; return new Thing(x); }').node);
+    assert.deepEqual([...needs.called].sort(), ['Thing', 'helper']);
+    assert.deepEqual([...needs.assigned].sort(), ['n', 'total']);
+    assert.equal(needs.usesThis, false);
+    assert.equal(analyzeFunction(parseFunctionSource('read() { return this.x; }').node).usesThis, true);
+    assert.equal(analyzeFunction(parseFunctionSource('() => this.x').node).usesThis, true);
+    // a nested function or class has a `this` of its own
+    assert.equal(
+      analyzeFunction(parseFunctionSource('(x) => [function () { return this; }, class { m() { return this; } }]').node)
+        .usesThis,
+      false,
+    );
   });
 
   it('parses methods and async methods', () => {
