@@ -21,6 +21,7 @@ import type {
   IterablesFor,
   MapIterator,
   MapOptions,
+  Outcome,
   ShutdownOptions,
   SubmitOptions,
   TaskFunction,
@@ -28,13 +29,10 @@ import type {
 } from '../futures/base.js';
 import { type BrokenExecutorError, ExecutorShutdownError } from '../futures/errors.js';
 import { mapChunks } from '../pool/map.js';
-import type { ChunkOutcome } from '../pool/protocol.js';
+import type { ChunkCall, ChunkOutcome } from '../pool/protocol.js';
 
-/** How a chunk task calls its function: once per item, or once per item spread as arguments (zipped iterables). */
-export type ChunkCall = 'item' | 'spread';
-
-/** How a task ended, for the counters. */
-export type Outcome = 'completed' | 'failed' | 'cancelled';
+export type { Outcome } from '../futures/base.js';
+export type { ChunkCall } from '../pool/protocol.js';
 
 /** A number of milliseconds, checked: a clear RangeError otherwise. */
 export function checkMs(name: string, value: number | undefined): void {

@@ -1,24 +1,18 @@
 /**
  * `PoolExecutor`: the public face of the pool engine, shared by ThreadPoolExecutor and
- * ProcessPoolExecutor. It validates input, turns calls into TaskRecords, and owns the
- * executor-level states (open → shutting down → shut down, or broken).
+ * ProcessPoolExecutor. It validates input (options, arguments that cannot travel, shared
+ * primitives to encode) and hands the checked task to the engine, which owns every task from
+ * then on; the lifecycle, `map` and the counters are the executor base's (base.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import {
-  type ExecutorStats,
-  Future,
-  type ShutdownOptions,
-  type SubmitOptions,
-  type TaskFunction,
-} from '../futures/base.js';
+import type { ExecutorStats, Future, ShutdownOptions, SubmitOptions, TaskFunction } from '../futures/base.js';
 import { BrokenExecutorError, CancelledError } from '../futures/errors.js';
 import { PoolEngine } from '../pool/engine.js';
 import type { TaskReference } from '../pool/protocol.js';
 import type { Backend, ResourceLimits } from '../pool/transport.js';
-import type { TaskRecord } from '../pool/worker-slot.js';
 import { KINDS_MODULE_URL } from '../sync/kinds.js';
 import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
@@ -80,7 +74,6 @@ export class PoolExecutor extends BaseExecutor {
   protected readonly mapParallelism: number;
   private readonly engine: PoolEngine;
   private readonly backend: Backend;
-  private nextTaskId = 1;
   private closing: Promise<void> | undefined;
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
@@ -143,91 +136,18 @@ export class PoolExecutor extends BaseExecutor {
       shared = [];
       args = encodeShared(args, shared) as unknown[];
     }
-    const engine = this.engine;
-    // The first function lookup can take ~30 ms (the inspector's first use); start a worker
-    // first so its start-up overlaps with it.
-    if (engine.slots.size === 0) engine.spawn();
-    const ref = resolveTaskReference(fn);
-    const task: TaskRecord = {
-      id: this.nextTaskId++,
-      future: new Future<unknown>(() => engine.cancelledByUser(task)),
-      refKey: ref instanceof Promise ? -1 : engine.refKey(ref),
-      fnName: fn.name,
-      args,
-      transfer: options?.transfer,
-      timeout: options?.timeout,
-      signal: options?.signal,
-      onAbort: undefined,
-      retriesLeft: options?.retries ?? 0,
-      chunk: chunk !== undefined,
-      spread: chunk === 'spread',
-      shared,
-      slot: undefined,
-      queued: false,
-      expectedMs: 0,
-      batch: -1,
-      sent: false,
-    };
-    if (ref instanceof Promise) {
-      ref.then(
-        (resolved) => {
-          task.refKey = engine.refKey(resolved);
-          engine.scheduleDispatch();
-        },
-        (error) => {
-          // Settled, it is dropped when dispatch() reaches it (refKey stays -1: never sent).
-          engine.settle(task, false, error);
-          engine.scheduleDispatch();
-        },
-      );
-    }
-    const signal = options?.signal;
-    if (signal) {
-      if (signal.aborted) {
-        this.engine.cancel(
-          task,
-          new CancelledError('the task was aborted before it was submitted', { cause: signal.reason }),
-        );
-        return task.future;
-      }
-      task.onAbort = () => engine.abortTask(task);
-      signal.addEventListener('abort', task.onAbort, { once: true });
-    }
-    engine.enqueue(task);
-    return task.future;
+    return this.engine.submit({ fn, args, options, chunk, shared });
   }
 
   private breakExecutor(cause: unknown, why: string): void {
     if (this.state === 'broken') return;
     this.state = 'broken';
     this.brokenError = new BrokenExecutorError(`the executor is broken: ${why}`, { cause });
-    for (const task of this.engine.takeQueued()) this.engine.settle(task, false, this.brokenError);
-    for (const slot of this.engine.slots) {
-      for (const task of slot.inflight.drain()) this.engine.settle(task, false, this.brokenError);
-    }
-    void this.engine.terminateAll();
+    this.engine.break(this.brokenError);
   }
 
   get stats(): ExecutorStats {
-    let workers = 0;
-    let idle = 0;
-    let running = 0;
-    for (const slot of this.engine.slots) {
-      if (slot.state === 'closing') continue;
-      workers++;
-      if (slot.state === 'ready' && slot.inflight.length === 0) idle++;
-      running += slot.inflight.length;
-    }
-    const queued = this.engine.queuedCount;
-    return {
-      workers,
-      idle,
-      queued,
-      running,
-      completed: this.completed,
-      failed: this.failed,
-      cancelled: this.cancelled,
-    };
+    return { ...this.engine.stats(), completed: this.completed, failed: this.failed, cancelled: this.cancelled };
   }
 
   /**
@@ -240,11 +160,8 @@ export class PoolExecutor extends BaseExecutor {
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     checkMs('timeout', options.timeout);
     if (this.state === 'open') this.state = 'shutdown';
-    if (options.cancelFutures) {
-      for (const task of this.engine.takeQueued()) {
-        this.engine.cancel(task, new CancelledError('cancelled by shutdown({ cancelFutures: true })'));
-      }
-    }
+    if (options.cancelFutures)
+      this.engine.cancelQueued(new CancelledError('cancelled by shutdown({ cancelFutures: true })'));
     this.closing ??= this.engine.whenIdle().then(() => this.engine.terminateAll());
     if (options.timeout !== undefined) {
       const deadline = setTimeout(() => void this.engine.forceStop(options.timeout as number), options.timeout);

@@ -394,6 +394,9 @@ export interface ExecutorStats {
   cancelled: number;
 }
 
+/** How a task ended, as the counters of `stats` see it. */
+export type Outcome = 'completed' | 'failed' | 'cancelled';
+
 /** One iterable per parameter of a function, sync or async: Python's `map(fn, *iterables)`. */
 export type IterablesFor<P extends readonly unknown[]> = { [K in keyof P]: Iterable<P[K]> | AsyncIterable<P[K]> };
 

@@ -1,22 +1,23 @@
 /**
  * The pool engine shared by ThreadPoolExecutor and ProcessPoolExecutor. Only `Backend.spawn`
- * differs between them. This file schedules and settles tasks; starting, growing, reaping and
- * stopping the workers themselves is fleet.ts.
+ * differs between them. This file owns every task from `submit` to its settlement; starting,
+ * growing, reaping and stopping the workers themselves is fleet.ts.
  *
- *   submit(fn, ...args)                      map(fn, items): one chunk task per message (map.ts)
+ *   engine.submit(task)                      map(fn, items): one chunk task per message (map.ts)
  *     │  resolveTaskReference(fn) ─ once per function (cached): module URL + export, or source
  *     ▼
  *   Future + TaskRecord ──► queue (Deque, FIFO) ◄──────────── requeue: tasks a dead worker had
  *                              │  dispatch(): one microtask      not started yet (and retries)
  *                              │  after a burst of submits
  *                              ▼
- *            pick a ready worker: an idle one, or a busy one with < 1 ms of expected work queued
+ *            pick a worker: an idle one, a busy one with < 1 ms of expected work queued, or
+ *            a starting one with nothing yet (it runs that one task as soon as it is up)
  *                              │  FAST PATH: every task chosen for one worker in this turn
- *                              │  → ONE flat array [refs, id, key, args, chunk, id, ...]
+ *                              │  → ONE flat array [refs, id, key, args, flags, id, ...]
  *                              ▼
  *   WorkerSlot.inflight [running, queued-in-worker, ...] ── transport ──► worker-entry drain():
- *                              ▲                                 runs them back to back, sync
- *                              │                                 ones without leaving the loop
+ *                              ▲                                 runs them back to back, writing
+ *                              │                                 which one runs (task-state word)
  *                              └── ONE flat array [id, status, value, ms, ...] per worker turn
  *     settle futures ─► stats/progress ─► head timer for the next task ─► dispatch() again
  *
@@ -26,22 +27,34 @@
  * busy worker is handed more only while its expected queued work stays under ~1 ms, so tiny
  * tasks travel in batches of up to 256 while nothing is ever queued behind a slow task.
  *
- * Failure handling lives here once: a worker exit rejects only its running task
- * (WorkerExitedError, or a retry), re-queues the ones it had not started, and a replacement is
- * spawned by the next dispatch. A timeout or abort of a running task settles the future at
- * once, tells the worker (its `currentTask().signal` aborts) and terminates it after
- * `abortGracePeriod` ms unless it answers first.
+ * Failure handling lives here once: a worker exit rejects only the task its task-state word
+ * says was running (WorkerExitedError, or a retry), never re-runs one that had finished,
+ * re-queues the ones it had not started, and a replacement is spawned by the next dispatch.
+ * A timeout or abort of a running task settles the future at once, marks the task stopped for
+ * the shared primitives, tells the worker (its `currentTask().signal` aborts) and terminates it
+ * after `abortGracePeriod` ms unless it answers first.
  */
 import type { TransferListItem } from 'node:worker_threads';
-import type { Outcome } from '../executors/base.js';
+import { Future, type Outcome, type SubmitOptions, type TaskFunction } from '../futures/base.js';
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
+import type { SharedPrimitive } from '../sync/shared-memory.js';
 import { deserializeError, resolveErrorClasses } from '../wire/errors.js';
+import { resolveTaskReference } from '../wire/task-reference.js';
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
-import type { RunMessage, TaskReference, ToMain } from './protocol.js';
+import type { ChunkCall, RunMessage, TaskReference, ToMain } from './protocol.js';
 import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED, TASK_SPREAD } from './protocol.js';
 import { readTaskState } from './task-state.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
+
+/** A task as the executor hands it over, checked: its arguments can travel (shared primitives encoded). */
+export interface TaskSpec {
+  readonly fn: TaskFunction;
+  readonly args: unknown[];
+  readonly options: SubmitOptions | undefined;
+  readonly chunk: ChunkCall | undefined;
+  readonly shared: readonly SharedPrimitive[] | undefined;
+}
 
 export interface EngineConfig extends FleetConfig {
   readonly maxTasksPerWorker: number;
@@ -74,6 +87,7 @@ export class PoolEngine {
   private idleWaiters: (() => void)[] = [];
   /** Tasks still in `queue` whose futures are settled (cancelled): dropped when reached. */
   private settledInQueue = 0;
+  private nextTaskId = 1;
   stopped = false;
 
   constructor(
@@ -106,10 +120,88 @@ export class PoolEngine {
     return key;
   }
 
-  enqueue(task: TaskRecord): void {
+  /**
+   * A new task (checked by the executor): its record and future, its function's reference (which
+   * may still be resolving: the task then waits in line for it), its abort listener; queued.
+   */
+  submit(spec: TaskSpec): Future<unknown> {
+    const { fn, options } = spec;
+    // The first function lookup can take ~30 ms (the inspector's first use); start a worker
+    // first so its start-up overlaps with it.
+    if (this.slots.size === 0) this.spawn();
+    const ref = resolveTaskReference(fn);
+    const task: TaskRecord = {
+      id: this.nextTaskId++,
+      future: new Future<unknown>(() => this.cancelledByUser(task)),
+      refKey: ref instanceof Promise ? -1 : this.refKey(ref),
+      fnName: fn.name,
+      args: spec.args,
+      transfer: options?.transfer,
+      timeout: options?.timeout,
+      signal: options?.signal,
+      onAbort: undefined,
+      retriesLeft: options?.retries ?? 0,
+      chunk: spec.chunk !== undefined,
+      spread: spec.chunk === 'spread',
+      shared: spec.shared,
+      slot: undefined,
+      queued: false,
+      expectedMs: 0,
+      batch: -1,
+      sent: false,
+    };
+    if (ref instanceof Promise) {
+      ref.then(
+        (resolved) => {
+          task.refKey = this.refKey(resolved);
+          this.scheduleDispatch();
+        },
+        (error) => {
+          // Settled, it is dropped when dispatch() reaches it (refKey stays -1: never sent).
+          this.settle(task, false, error);
+          this.scheduleDispatch();
+        },
+      );
+    }
+    const signal = options?.signal;
+    if (signal) {
+      if (signal.aborted) {
+        this.cancel(task, new CancelledError('the task was aborted before it was submitted', { cause: signal.reason }));
+        return task.future;
+      }
+      task.onAbort = () => this.abortTask(task);
+      signal.addEventListener('abort', task.onAbort, { once: true });
+    }
     task.queued = true;
     this.queue.push(task);
     this.scheduleDispatch();
+    return task.future;
+  }
+
+  /** The pool cannot go on: every queued and running task fails with `error`, every worker is terminated. */
+  break(error: Error): void {
+    for (const task of this.takeQueued()) this.settle(task, false, error);
+    for (const slot of this.slots) for (const task of slot.inflight.drain()) this.settle(task, false, error);
+    void this.terminateAll();
+  }
+
+  /** `shutdown({ cancelFutures })`: cancels every task not yet handed to a worker. */
+  cancelQueued(error: CancelledError): void {
+    for (const task of this.takeQueued()) this.cancel(task, error);
+  }
+
+  /** The workers and tasks, as `executor.stats` reports them. */
+  stats(): { workers: number; idle: number; queued: number; running: number } {
+    let workers = 0;
+    let idle = 0;
+    let running = 0;
+    for (const slot of this.slots) {
+      if (slot.state === 'closing') continue;
+      workers++;
+      if (slot.state === 'ready' && slot.inflight.length === 0) idle++;
+      running += slot.inflight.length;
+    }
+    return { workers, idle, queued: this.queuedCount, running };
   }
 
   /** Tasks waiting for a worker. */
@@ -118,7 +210,7 @@ export class PoolEngine {
   }
 
   /** Empties the queue, returning the tasks whose futures are still open. */
-  takeQueued(): TaskRecord[] {
+  private takeQueued(): TaskRecord[] {
     this.settledInQueue = 0;
     return this.queue.drain().filter((task) => {
       task.queued = false;

@@ -3,9 +3,10 @@
  * transports carry the same objects; threads by postMessage, processes by IPC with Node's
  * 'advanced' (structured clone) serialization.
  *
- * Batched by design: one `run` message carries every task queued for a worker since the last
- * flush, and one `done` message carries every result the worker produced in one turn. The
- * per-message cost (~10 µs) is paid once per batch, not once per task.
+ * Batched by design: one run message (a flat array, RunMessage) carries every task queued for a
+ * worker since the last flush, and one results message (a flat array, ResultsMessage) carries
+ * every result the worker produced in one turn. The per-message cost (~10 µs) is paid once per
+ * batch, not once per task. Everything else is a small object message with a `t` tag.
  */
 import type { SerializedError } from '../wire/errors.js';
 
@@ -49,6 +50,9 @@ export const TASK_CHUNK = 1;
 export const TASK_SHARED = 2;
 /** ...and a chunk whose items are argument lists, spread into each call (map over zipped iterables). */
 export const TASK_SPREAD = 4;
+
+/** How a chunk task calls its function: once per item, or once per item spread as arguments (zipped iterables). */
+export type ChunkCall = 'item' | 'spread';
 
 /** Stop a task cooperatively: its `currentTask().signal` aborts; the pool kills the worker if it runs on. */
 export interface AbortMessage {

@@ -1,15 +1,18 @@
 /**
  * The worker's side of the pool, the same file for threads and child processes.
  *
- *   init ─► (register tsx) ─► run initializer ─► 'ready'
- *   run{refs,tasks} ─► local queue ─► drain(): call each task in order, one at a time
- *                                       │ sync result: into the outbox, next task at once
- *                                       │ promise: flush the outbox, resume when it settles
- *                                       ▼
- *                                    'done'{results, busy}   (one message per turn)
+ *   init (workerData for a thread) ─► open the task-state word ─► (register tsx) ─► initializer ─► 'ready'
+ *   [refs, id, key, args, flags, ...] ─► local queue ─► drain(): each task in order, one at a time
+ *                                                         │ task-state word = "running n" (task-state.ts)
+ *                                                         │ sync result: into the outbox, next task at once
+ *                                                         │ promise: flush the outbox, resume when it settles
+ *                                                         ▼
+ *                                   [id, status, value, ms, ...]   (one array per turn)
  *
- * Tasks run strictly one after another, so the pool knows which task is running (the oldest
- * unanswered one) and which were only queued here: those are re-sent elsewhere if we die.
+ * Tasks run strictly one after another, and the task-state word says which one runs, so after
+ * our death the pool knows which task was running (it fails), which had finished (never re-run)
+ * and which were only queued here (re-sent elsewhere). On process.exit() the outbox goes first;
+ * an uncaught error is reported ('fatal') before Node ends us.
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
