@@ -116,9 +116,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._asPromise().finally(onFinally);
   }
 
-  // ---- for executors (CPython's "internal use only" methods; public so any backend can use them)
+  // ---- for executors (CPython's "internal use only" methods; public so any backend can use them,
+  // and marked @internal so that they are stripped from the published types and the API reference)
 
-  /** PENDING → RUNNING. Returns false if the future was cancelled meanwhile: skip the task. */
+  /**
+   * PENDING → RUNNING. Returns false if the future was cancelled meanwhile: skip the task.
+   * @internal
+   */
   setRunningOrNotifyCancel(): boolean {
     if (this._state === 'PENDING') {
       this._state = 'RUNNING';
@@ -127,19 +131,30 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return false;
   }
 
+  /**
+   * Settles the future with its task's value; false if it was already done (a late answer).
+   * @internal
+   */
   setResult(value: T): boolean {
     if (this.done) return false;
     this._settle('FINISHED', value, undefined);
     return true;
   }
 
+  /**
+   * Settles the future with its task's error; false if it was already done (a late answer).
+   * @internal
+   */
   setException(error: unknown): boolean {
     if (this.done) return false;
     this._settle('FINISHED', undefined, error, true);
     return true;
   }
 
-  /** Cancels a pending or running future (an abort signal, or shutdown with cancelFutures). */
+  /**
+   * Cancels a pending or running future (an abort signal, or shutdown with cancelFutures).
+   * @internal
+   */
   setCancelled(error: CancelledError): boolean {
     if (this.done) return false;
     this._settle('CANCELLED', undefined, error);
