@@ -187,12 +187,14 @@ export function summarize(workload: Workload, samples: Record<Mode, Sample[]>): 
   });
 }
 
+/**
+ * Whether other work competed for the CPU during the runs. What other processes used meanwhile
+ * (/proc/stat) decides where it is known; the load average, a decaying 1-minute mean that still
+ * counts work that has just ended, decides only where it is not (not Linux).
+ */
 export function isBusy(machine: MachineLoad): boolean {
-  return (
-    machine.loadAverage / machine.cores >= BUSY_LOAD_PER_CORE ||
-    (machine.othersCpuPercent ?? 0) >= BUSY_OTHERS_PERCENT ||
-    (machine.stealPercent ?? 0) >= BUSY_STEAL_PERCENT
-  );
+  if (machine.othersCpuPercent === undefined) return machine.loadAverage / machine.cores >= BUSY_LOAD_PER_CORE;
+  return machine.othersCpuPercent >= BUSY_OTHERS_PERCENT || (machine.stealPercent ?? 0) >= BUSY_STEAL_PERCENT;
 }
 
 const x = (row: DemoRow) => `${row.speedup.toFixed(2)}x`;
@@ -257,16 +259,24 @@ const range = (row: DemoRow) => `${row.minMs.toFixed(0)}–${row.maxMs.toFixed(0
 /** Warnings about the measurement: a busy machine, modes whose runs were far apart. */
 export function measurementNotes(rows: DemoRow[], machine: MachineLoad): string[] {
   const notes: string[] = [];
-  const perCore = machine.loadAverage / machine.cores;
-  if (perCore >= BUSY_LOAD_PER_CORE) {
+  const load = `load average ${machine.loadAverage.toFixed(2)} on ${machine.cores} cores before the runs`;
+  const highLoad = machine.loadAverage / machine.cores >= BUSY_LOAD_PER_CORE;
+  if (machine.othersCpuPercent === undefined) {
+    if (highLoad) {
+      notes.push(
+        `Busy machine: ${load}: other work competed for the cores; parallel modes gain less than on an idle one.`,
+      );
+    }
+  } else if (machine.othersCpuPercent >= BUSY_OTHERS_PERCENT) {
     notes.push(
-      `Busy machine: the load average was ${machine.loadAverage.toFixed(2)} on ${machine.cores} cores before the ` +
-        'runs, so other work competed for the cores; parallel modes gain less than on an idle machine.',
+      `Busy machine: other processes used ${machine.othersCpuPercent.toFixed(0)}% of all cores' time during the runs ` +
+        `(${load}); parallel modes gain less than on an idle one.`,
     );
-  }
-  if (machine.othersCpuPercent !== undefined && machine.othersCpuPercent >= BUSY_OTHERS_PERCENT) {
+  } else if (highLoad) {
+    // The load average lags: it still counts work that ended just before the demo started.
     notes.push(
-      `Busy machine: other processes used ${machine.othersCpuPercent.toFixed(0)}% of all cores' time during the runs.`,
+      `The ${load} was high, but other processes used only ${machine.othersCpuPercent.toFixed(0)}% of the CPU ` +
+        'during them: the machine was free while the demo measured.',
     );
   }
   if (machine.stealPercent !== undefined && machine.stealPercent >= BUSY_STEAL_PERCENT) {

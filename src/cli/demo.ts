@@ -161,7 +161,7 @@ export const demoCommand: Command = {
   options: {
     quick: {
       type: 'boolean',
-      description: 'a smaller workload and 3 runs per mode (about 10 s instead of 30 s)',
+      description: 'a smaller workload and 3 runs per mode (about 10 s instead of 30–50 s on 2 cores)',
     },
     json: { type: 'boolean', description: 'print the report as JSON (every run, the load, the verdicts)' },
     workers: {

@@ -102,13 +102,36 @@ describe('demo measurement notes', () => {
       { cores: 2, loadAverage: 3.5, othersCpuPercent: 60, stealPercent: 12 },
     );
     const notes = report.notes.join('\n');
-    assert.match(notes, /load average was 3\.50 on 2 cores/);
-    assert.match(notes, /other processes used 60% of all cores' time/);
+    assert.match(
+      notes,
+      /Busy machine: other processes used 60% of all cores' time during the runs \(load average 3\.50 on 2 cores/,
+    );
     assert.match(notes, /12% of CPU time was stolen/);
     assert.match(notes, /Noisy timings: 1 of 8 modes .*I\/O-bound threads, 200–900 ms/);
     const table = formatReport(report);
     assert.match(table, /load average 3\.50 before the runs, others' CPU use 60%, steal 12%/);
     assert.match(table, /3 runs per mode/);
+  });
+
+  it('trusts what other processes used during the runs over a high load average left from before', () => {
+    const lagging: MachineLoad = { cores: 2, loadAverage: 3, othersCpuPercent: 1, stealPercent: 0 };
+    const report = buildReport(setup, { 'CPU-bound': ioLoopWins, 'I/O-bound': ioLoopWins }, lagging);
+    assert.equal(report.notes.length, 1, report.notes.join('\n'));
+    assert.match(
+      report.notes[0] ?? '',
+      /load average 3\.00 on 2 cores before the runs was high, but other processes used only 1%/,
+    );
+    assert.doesNotMatch(report.verdicts.map((v) => v.text).join(' '), /busy/i);
+  });
+
+  it('falls back to the load average where /proc/stat is missing', () => {
+    const noProc: MachineLoad = { cores: 2, loadAverage: 3, othersCpuPercent: undefined, stealPercent: undefined };
+    const report = buildReport(setup, { 'CPU-bound': ioLoopWins, 'I/O-bound': ioLoopWins }, noProc);
+    assert.match(
+      report.notes.join('\n'),
+      /^Busy machine: load average 3\.00 on 2 cores before the runs: other work competed/,
+    );
+    assert.doesNotMatch(formatReport(report), /others' CPU use|steal/);
   });
 
   it('reads the machine counters from /proc/stat and finds this process busy while it computes', () => {
