@@ -35,9 +35,17 @@ function mainHelp(): string {
   ].join('\n');
 }
 
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    throw new UsageError(`skein: unknown command "${name}" (the commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  }
+  return command;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help') {
+  if (name === undefined || name === '-h' || name === '--help' || (name === 'help' && rest[0] === undefined)) {
     process.stdout.write(`${mainHelp()}\n`);
     return;
   }
@@ -45,15 +53,11 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${version()}\n`);
     return;
   }
+  // `skein help worker` is `skein worker --help`
+  const command = findCommand(name === 'help' ? (rest[0] as string) : name);
   if (name === 'help') {
-    // `skein help worker` is `skein worker --help`
-    const command = COMMANDS.find((c) => c.name === rest[0]);
-    process.stdout.write(`${command ? commandHelp(command) : mainHelp()}\n`);
+    process.stdout.write(`${commandHelp(command)}\n`);
     return;
-  }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    throw new UsageError(`skein: unknown command "${name}" (the commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   }
   const parsed = parseCommandLine(command, rest);
   if (parsed) await command.run(parsed);

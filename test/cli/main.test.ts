@@ -192,9 +192,12 @@ describe('skein command line', () => {
     assert.match(badBackend.stderr, /--backend must be threads, processes or inline, got "gpu"/);
   });
 
-  it('rejects an unknown command, naming the commands', () => {
-    const run = skein('frobnicate');
-    assert.equal(run.status, 2);
-    assert.match(run.stderr, /unknown command "frobnicate" \(the commands: demo, worker\)/);
+  it('rejects an unknown command, naming the commands, also after help', () => {
+    for (const args of [['frobnicate'], ['help', 'frobnicate']]) {
+      const run = skein(...args);
+      assert.equal(run.status, 2);
+      assert.match(run.stderr, /unknown command "frobnicate" \(the commands: demo, worker\)/);
+    }
+    assert.match(skein('help').stdout, /usage: skein <command> \[options\]/);
   });
 });
