@@ -11,6 +11,7 @@ export {
   timeout,
 } from './aio/structured.js';
 export type { RedisConnection } from './distributed/connection.js';
+export { ConnectionError } from './distributed/errors.js';
 export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
 export { ProcessPoolExecutor } from './executors/process.js';
 export { Thread, type ThreadOptions, ThreadPoolExecutor } from './executors/thread.js';

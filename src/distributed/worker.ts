@@ -8,6 +8,10 @@
  *
  * A job naming a module, version or export this worker does not serve fails at once, with an
  * UnrecoverableError that says which and why (BullMQ does not retry it).
+ *
+ * While Redis does not answer, BullMQ reconnects by itself (every ~2 s, see connection.ts) and
+ * reports each failed attempt of each of its two connections; the worker says so once every
+ * REPORT_EVERY_MS instead, naming the URL (password masked), and once more when Redis is back.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +25,8 @@ import type { PoolExecutor } from '../pool/executor.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
 import { serializeError } from '../pool/values.js';
 import { decodeValue, encodeFailure, encodeValue } from './codec.js';
-import { connectionOptions, type RedisConnection } from './connection.js';
+import { connectionOptions, describeConnection, type RedisConnection } from './connection.js';
+import { isUnreachable } from './link.js';
 import { moduleIdentity } from './task-address.js';
 
 export interface WorkerOptions {
@@ -45,6 +50,27 @@ export interface WorkerOptions {
   /** ms between checks for such stalled jobs. Default 30,000. */
   stalledInterval?: number;
   log?: (line: string) => void;
+}
+
+/** The same complaint (an unreachable Redis, a repeated error) is logged at most this often. */
+const REPORT_EVERY_MS = 5000;
+
+/** A log that says a thing (by key) at most once per `ms`; forget(key) lets it be said at once again. */
+function throttledLog(log: ((line: string) => void) | undefined, ms: number) {
+  const said = new Map<string, number>();
+  return {
+    say(key: string, line: string): void {
+      const now = performance.now();
+      const last = said.get(key);
+      if (last !== undefined && now - last < ms) return;
+      if (said.size > 100) said.clear(); // keys are error messages: keep the map small
+      said.set(key, now);
+      log?.(line);
+    },
+    forget(key: string): void {
+      said.delete(key);
+    },
+  };
 }
 
 interface ServedModule {
@@ -161,7 +187,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       maxStalledCount: 10,
     },
   );
-  worker.on('error', (error) => options.log?.(`skein worker: ${error.message}`));
+  const url = describeConnection(options.connection);
+  const report = throttledLog(options.log, REPORT_EVERY_MS);
+  let away = false;
+  worker.on('error', (error) => {
+    if (!isUnreachable(error)) return report.say(error.message, `skein worker: ${error.message}`);
+    away = true;
+    report.say(
+      'unreachable',
+      `skein worker: cannot reach Redis at ${url} (${error.message}); retrying until it answers ` +
+        '(jobs wait in Redis meanwhile)',
+    );
+  });
+  worker.getBackend().on('ready', () => {
+    if (!away) return;
+    away = false;
+    report.forget('unreachable');
+    options.log?.(`skein worker: Redis at ${url} answers again`);
+  });
   await worker.waitUntilReady();
   return {
     served: [...served.keys()],
