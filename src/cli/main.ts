@@ -94,7 +94,7 @@ async function worker(args: string[]): Promise<void> {
   });
   log(`skein worker: serving ${running.served.join(', ')} (pid ${process.pid})`);
   // Graceful stop: running jobs finish (or, after a second signal, are left to BullMQ to run again).
-  await new Promise<void>((resolve) => {
+  const clean = await new Promise<boolean>((resolve) => {
     const stop = (signal: string) => {
       log(`skein worker: ${signal}: finishing the running jobs`);
       process.once(signal, () => process.exit(130));
@@ -104,6 +104,7 @@ async function worker(args: string[]): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   log('skein worker: stopped');
+  if (!clean) process.exit(0); // stopped without Redis: BullMQ's timers wait for it (see RunningWorker.close)
 }
 
 async function main(argv: string[]): Promise<void> {

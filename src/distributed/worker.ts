@@ -26,7 +26,7 @@ import type { ChunkOutcome } from '../pool/protocol.js';
 import { serializeError } from '../pool/values.js';
 import { decodeValue, encodeFailure, encodeValue } from './codec.js';
 import { connectionOptions, describeConnection, type RedisConnection } from './connection.js';
-import { isUnreachable } from './link.js';
+import { isUnreachable, RedisLink } from './link.js';
 import { moduleIdentity } from './task-address.js';
 
 export interface WorkerOptions {
@@ -55,6 +55,13 @@ export interface WorkerOptions {
 /** The same complaint (an unreachable Redis, a repeated error) is logged at most this often. */
 const REPORT_EVERY_MS = 5000;
 
+/**
+ * How long a worker told to stop waits for an absent Redis. BullMQ's close waits for Redis (to
+ * store the running jobs' results, then to close), forever; past this the worker stops anyway,
+ * and the jobs it was running are run again elsewhere once their locks expire (at least once).
+ */
+const STOP_WITHOUT_REDIS_MS = 5000;
+
 /** A log that says a thing (by key) at most once per `ms`; forget(key) lets it be said at once again. */
 function throttledLog(log: ((line: string) => void) | undefined, ms: number) {
   const said = new Map<string, number>();
@@ -80,8 +87,13 @@ interface ServedModule {
 }
 
 export interface RunningWorker {
-  /** Stops taking jobs, lets the running ones finish, closes the pool and the connection. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets the running ones finish, closes the pool and the connection.
+   * Resolves true; false when it stopped without Redis (away for STOP_WITHOUT_REDIS_MS): then
+   * BullMQ, still waiting for that connection to end, keeps timers alive, and the process
+   * should exit by itself (the CLI does).
+   */
+  close(): Promise<boolean>;
   readonly served: readonly string[];
 }
 
@@ -188,6 +200,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
   );
   const url = describeConnection(options.connection);
+  const link = new RedisLink(url);
+  link.watch(worker.getBackend());
   const report = throttledLog(options.log, REPORT_EVERY_MS);
   let away = false;
   worker.on('error', (error) => {
@@ -208,9 +222,35 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await worker.waitUntilReady();
   return {
     served: [...served.keys()],
-    async close() {
-      await worker.close();
+    async close(): Promise<boolean> {
+      let closed = false;
+      const closing = worker.close().finally(() => {
+        closed = true;
+        link.wake();
+      });
+      let awaySince: number | undefined;
+      while (!closed) {
+        if (link.up) awaySince = undefined;
+        else awaySince ??= performance.now();
+        const left = awaySince === undefined ? undefined : awaySince + STOP_WITHOUT_REDIS_MS - performance.now();
+        if (left !== undefined && left <= 0) {
+          options.log?.(
+            `skein worker: Redis at ${url} has been away for ${STOP_WITHOUT_REDIS_MS / 1000} s: stopping without it ` +
+              '(the jobs running here will run again elsewhere once their locks expire)',
+          );
+          // Forced: without waiting for the 'end' that a connection between two attempts never
+          // sends, and so that BullMQ's job-fetching loop stops reconnecting (it does unless closing).
+          await worker
+            .getBackend()
+            .close(true)
+            .catch(() => undefined);
+          break;
+        }
+        await link.changed(left);
+      }
+      void closing.catch(() => undefined);
       await pool?.shutdown();
+      return closed;
     },
   };
 }

@@ -220,4 +220,17 @@ describe('skein worker when Redis cannot be reached', () => {
     assert.equal(await within(10_000, 'a task on that worker', client.submit(pidAfter, 0)), worker.pid);
     assert.ok(redis.port === port);
   });
+
+  it('stops on SIGTERM while Redis is away, within seconds, saying so', async () => {
+    const redis = track(await TestRedis.start(), (r) => r.stop());
+    const worker = track(await startWorker(redis.url, SERVED, WORKER_FLAGS), (w) => stopWorker(w, 'SIGKILL'));
+    await redis.kill();
+    await sleep(500);
+    const started = performance.now();
+    const code = await within(15_000, () => `the worker exits (log: ${worker.log()})`, stopWorker(worker, 'SIGTERM'));
+    const ms = performance.now() - started;
+    assert.equal(code, 0, worker.log());
+    assert.match(worker.log(), /has been away for 5 s: stopping without it .*run again elsewhere/);
+    assert.ok(ms < 12_000, `exited ${Math.round(ms)} ms after SIGTERM`);
+  });
 });
