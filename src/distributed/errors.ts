@@ -14,3 +14,25 @@ export class ConnectionError extends Error {
     this.url = url;
   }
 }
+
+/** A task that could not be handed to Redis at `url` within `ms` (connectTimeout), for `reason`. */
+export function notSentError(url: string, ms: number, reason: string, cause: unknown): ConnectionError {
+  return new ConnectionError(
+    `cannot reach Redis at ${url} within ${ms} ms (connectTimeout): ${reason}. The task was not sent ` +
+      'and will not run; check that Redis is running there and that the URL is right, or give it more ' +
+      'time with connectTimeout',
+    url,
+    { cause },
+  );
+}
+
+/** A task in Redis whose result shutdown() stopped waiting for, Redis having been away for `ms`. */
+export function resultLostError(url: string, ms: number, reason: string, cause: unknown): ConnectionError {
+  return new ConnectionError(
+    `lost Redis at ${url}: it has not answered for ${ms} ms (connectTimeout) while shutdown() waited ` +
+      `for this task's result (${reason}). The task was sent, so it may still run on a worker, but its ` +
+      'result cannot reach this client',
+    url,
+    { cause },
+  );
+}

@@ -72,6 +72,28 @@ export class RedisLink {
     });
   }
 
+  /**
+   * Waits for `settled`, as long as Redis answers: resolves true once it has settled, false
+   * once Redis has been away for `graceMs` (counted from when it went away, or from this call).
+   */
+  async settledUnlessAway(settled: Promise<unknown>, graceMs: number): Promise<boolean> {
+    let done = false;
+    const finish = () => {
+      done = true;
+      this.wake();
+    };
+    settled.then(finish, finish);
+    let awaySince: number | undefined;
+    while (!done) {
+      if (this.up) awaySince = undefined;
+      else awaySince ??= performance.now();
+      const left = awaySince === undefined ? undefined : awaySince + graceMs - performance.now();
+      if (left !== undefined && left <= 0) return false;
+      await this.changed(left);
+    }
+    return true;
+  }
+
   /** Resolves every changed() now: something else its waiters depend on has changed. */
   wake(): void {
     for (const wake of [...this.wakers]) wake();

@@ -223,34 +223,28 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     served: [...served.keys()],
     async close(): Promise<boolean> {
-      let closed = false;
-      const closing = worker.close().finally(() => {
-        closed = true;
-        link.wake();
-      });
-      let awaySince: number | undefined;
-      while (!closed) {
-        if (link.up) awaySince = undefined;
-        else awaySince ??= performance.now();
-        const left = awaySince === undefined ? undefined : awaySince + STOP_WITHOUT_REDIS_MS - performance.now();
-        if (left !== undefined && left <= 0) {
-          options.log?.(
-            `skein worker: Redis at ${url} has been away for ${STOP_WITHOUT_REDIS_MS / 1000} s: stopping without it ` +
-              '(the jobs running here will run again elsewhere once their locks expire)',
-          );
-          // Forced: without waiting for the 'end' that a connection between two attempts never
-          // sends, and so that BullMQ's job-fetching loop stops reconnecting (it does unless closing).
-          await worker
-            .getBackend()
-            .close(true)
-            .catch(() => undefined);
-          break;
+      const closing = worker.close();
+      if (await link.settledUnlessAway(closing, STOP_WITHOUT_REDIS_MS)) {
+        try {
+          await closing; // its error, if any, is the caller's
+        } finally {
+          await pool?.shutdown();
         }
-        await link.changed(left);
+        return true;
       }
+      options.log?.(
+        `skein worker: Redis at ${url} has been away for ${STOP_WITHOUT_REDIS_MS / 1000} s: stopping without it ` +
+          '(the jobs running here will run again elsewhere once their locks expire)',
+      );
+      // Forced: without waiting for the 'end' that a connection between two attempts never
+      // sends, and so that BullMQ's job-fetching loop stops reconnecting (it does unless closing).
+      await worker
+        .getBackend()
+        .close(true)
+        .catch(() => undefined);
       void closing.catch(() => undefined);
       await pool?.shutdown();
-      return closed;
+      return false;
     },
   };
 }

@@ -22,7 +22,7 @@ import { EventEmitter } from 'node:events';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { checkPayload, decodeFailure, decodeValue, encodeValue } from '../distributed/codec.js';
 import { connectionOptions, describeConnection, type RedisConnection } from '../distributed/connection.js';
-import { ConnectionError } from '../distributed/errors.js';
+import { notSentError, resultLostError } from '../distributed/errors.js';
 import { RedisLink } from '../distributed/link.js';
 import { addressOf, type TaskAddress } from '../distributed/task-address.js';
 import {
@@ -120,7 +120,7 @@ function checkConnectTimeout(ms: unknown): number {
   if (ms === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
     throw new TypeError(
-      `connectTimeout must be a positive, finite number of milliseconds (how long Redis may not answer), got ${String(ms)}`,
+      `connectTimeout must be a positive, finite number of milliseconds (how long Redis may not answer), got ${typeof ms === 'string' ? `"${ms}" (a string)` : String(ms)}`,
     );
   }
   return ms;
@@ -326,7 +326,10 @@ export class DistributedExecutor extends EventEmitter implements Executor {
         }
         const expired = this.adds.filter((add) => add.deadline <= now);
         this.adds = this.adds.filter((add) => add.deadline > now);
-        for (const add of expired) this.settle(add.opts.jobId, false, this.unreachable());
+        const { url, reason, lastError } = this.link;
+        for (const add of expired) {
+          this.settle(add.opts.jobId, false, notSentError(url, this.connectTimeout, reason, lastError));
+        }
         continue;
       }
       const batch = this.adds.map(({ name, data, opts }) => ({ name, data, opts }));
@@ -339,28 +342,6 @@ export class DistributedExecutor extends EventEmitter implements Executor {
       }
     }
     this.flushing = undefined;
-  }
-
-  /** The error of a task that could not be handed to Redis within connectTimeout. */
-  private unreachable(): ConnectionError {
-    return new ConnectionError(
-      `cannot reach Redis at ${this.link.url} within ${this.connectTimeout} ms (connectTimeout): ` +
-        `${this.link.reason}. The task was not sent and will not run; check that Redis is running ` +
-        'there and that the URL is right, or give it more time with connectTimeout',
-      this.link.url,
-      { cause: this.link.lastError },
-    );
-  }
-
-  /** The error of a task in Redis whose result shutdown() stopped waiting for. */
-  private lost(): ConnectionError {
-    return new ConnectionError(
-      `lost Redis at ${this.link.url}: it has not answered for ${this.connectTimeout} ms (connectTimeout) ` +
-        `while shutdown() waited for this task's result (${this.link.reason}). The task was sent, so it ` +
-        'may still run on a worker, but its result cannot reach this client',
-      this.link.url,
-      { cause: this.link.lastError },
-    );
   }
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
@@ -481,24 +462,13 @@ export class DistributedExecutor extends EventEmitter implements Executor {
    * ConnectionError.
    */
   private async drain(): Promise<void> {
-    let idle = this.pending.size === 0;
-    const settled = idle
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => {
-          idle = true;
-        });
-    let awaySince: number | undefined;
-    while (!idle) {
-      if (this.link.up) awaySince = undefined;
-      else awaySince ??= performance.now();
-      const left = awaySince === undefined ? undefined : awaySince + this.connectTimeout - performance.now();
-      if (left !== undefined && left <= 0) {
-        for (const jobId of [...this.pending.keys()]) this.settle(jobId, false, this.lost());
-        break;
-      }
-      await Promise.race([settled, this.link.changed(left)]);
+    if (this.pending.size === 0) return;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (await this.link.settledUnlessAway(idle, this.connectTimeout)) return;
+    const { url, reason, lastError } = this.link;
+    for (const jobId of [...this.pending.keys()]) {
+      this.settle(jobId, false, resultLostError(url, this.connectTimeout, reason, lastError));
     }
-    this.link.wake(); // lets the changed() that lost the race go
   }
 
   /**
