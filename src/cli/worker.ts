@@ -89,7 +89,7 @@ export const workerCommand: Command = {
     const running = await startWorker({ ...options, log });
     log(`skein worker: serving ${running.served.join(', ')} (pid ${process.pid})`);
     // Graceful stop: running jobs finish (or, after a second signal, are left to BullMQ to run again).
-    await new Promise<void>((resolve) => {
+    const clean = await new Promise<boolean>((resolve) => {
       const stop = (signal: string) => {
         log(`skein worker: ${signal}: finishing the running jobs`);
         process.once(signal, () => process.exit(130));
@@ -99,5 +99,6 @@ export const workerCommand: Command = {
       process.once('SIGINT', () => stop('SIGINT'));
     });
     log('skein worker: stopped');
+    if (!clean) process.exit(0); // stopped without Redis: BullMQ's timers wait for it (see RunningWorker.close)
   },
 };
