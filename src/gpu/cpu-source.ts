@@ -53,10 +53,9 @@ function expr(e: Expr): string {
       return `(${expr(e.condition)} ? ${expr(e.whenTrue)} : ${expr(e.whenFalse)})`;
     case 'call': {
       const args = e.args.map(expr).join(', ');
-      if (e.fn === 'round') return `skeinRound(${args})`;
       if (e.type !== 'f32') return wrap(e.type, `Math.${e.fn}(${args})`);
-      // abs, min, max, floor, ceil, trunc and sign of an f32 are f32 already; the rest round.
-      const exactAlready = ['abs', 'min', 'max', 'floor', 'ceil', 'trunc', 'sign'].includes(e.fn);
+      // abs, min, max, floor, ceil, trunc, round and sign of an f32 are f32 already; the rest round.
+      const exactAlready = ['abs', 'min', 'max', 'floor', 'ceil', 'trunc', 'round', 'sign'].includes(e.fn);
       return exactAlready ? `Math.${e.fn}(${args})` : `${F}(Math.${e.fn}(${args}))`;
     }
   }
@@ -98,11 +97,7 @@ function statement(s: Stmt, indent: string): string {
 
 function kernelFunction(kernel: TypedKernel): string {
   const params = kernel.params.map((p) => `v_${p.name}`).join(', ');
-  return `  const skeinRound = (v) => {
-    const f = Math.floor(v);
-    return v - f >= 0.5 ? ${F}(f + 1) : f;
-  };
-  const skeinKernel = (${params}) => {
+  return `  const skeinKernel = (${params}) => {
 ${statements(kernel.body, '    ')}  };
 `;
 }

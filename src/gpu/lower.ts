@@ -316,6 +316,8 @@ export class KernelLowering {
         if (object.type === 'Identifier' && object.name === 'Math' && !node.computed && name in MATH_CONSTANTS) {
           return { kind: 'const', type: 'f32', value: Math.fround(MATH_CONSTANTS[name] as number) };
         }
+        // `[x][0]`, `{ x }.x`: name the object's construct, which is what the user wrote wrong.
+        if (object.type !== 'Identifier') this.expr(object, scope);
         return this.fail(node, 'property access is not supported in a kernel (only Math constants)');
       }
       case 'UnaryExpression':

@@ -7,7 +7,8 @@
  * it, shader compilers fuse `a * b + c` into one fused multiply-add, rounded once instead of
  * twice (measured on lavapipe: 26 % of 1M results of `x * x + x * 3` differed by an ulp).
  * And the operations WGSL defines differently from JavaScript are written out the same way on
- * both paths: `Math.round` (WGSL rounds halves to even) and the f32 remainder.
+ * both paths: `Math.round` (WGSL rounds halves to even), the f32 remainder, and the sign of a
+ * zero from `Math.min`, `Math.max` and `Math.sign`.
  */
 import type { ElementType, Expr, Stmt, TypedKernel } from './ir.js';
 
@@ -54,7 +55,8 @@ function expr(e: Expr): string {
     case 'select':
       return `select(${expr(e.whenFalse)}, ${expr(e.whenTrue)}, ${expr(e.condition)})`;
     case 'call': {
-      const name = e.fn === 'round' ? 'skein_round' : e.fn;
+      const emulated = e.type === 'f32' && (e.fn === 'round' || e.fn === 'min' || e.fn === 'max' || e.fn === 'sign');
+      const name = emulated ? `skein_${e.fn}` : e.fn;
       return `${name}(${e.args.map(expr).join(', ')})`;
     }
   }
@@ -105,8 +107,18 @@ function kernelFunction(kernel: TypedKernel): string {
 @group(0) @binding(0) var<uniform> skein: SkeinParams;
 
 fn skein_exact(v: f32) -> f32 { return bitcast<f32>(bitcast<u32>(v) | skein.zero); }
-fn skein_round(v: f32) -> f32 { let f = floor(v); return select(f, f + 1.0f, v - f >= 0.5f); }
+// Math.round: halves go up (WGSL's round goes to even), and (-0.5, 0) gives -0.
+fn skein_round(v: f32) -> f32 {
+  let f = floor(v);
+  let r = select(f, f + 1.0f, v - f >= 0.5f);
+  return select(r, bitcast<f32>(0x80000000u), r == 0.0f && v < 0.0f);
+}
 fn skein_remainder(a: f32, b: f32) -> f32 { return a - skein_exact(b * trunc(a / b)); }
+// JavaScript orders -0 below +0 in min and max and keeps the sign of a zero in sign; WGSL leaves
+// both open. Equal operands are combined bitwise: the OR of 0 and -0 is -0, their AND is 0.
+fn skein_min(a: f32, b: f32) -> f32 { return select(min(a, b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b); }
+fn skein_max(a: f32, b: f32) -> f32 { return select(max(a, b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b); }
+fn skein_sign(v: f32) -> f32 { return select(sign(v), v, v == 0.0f); }
 
 fn skein_kernel(${params}) -> ${kernel.returns} {
 ${copies}${statements(kernel.body, '  ')}}
