@@ -35,6 +35,8 @@ export interface GpuInfo {
 export interface GpuContext {
   readonly device: GPUDevice;
   readonly info: GpuInfo;
+  /** The device's limits (not the adapter's: a device gets WebGPU's defaults unless it asks). */
+  readonly limits: GpuInfo['limits'];
   readonly pipelines: Map<string, Promise<GPUComputePipeline>>;
   released: boolean;
 }
@@ -125,17 +127,45 @@ async function openDevice(): Promise<GpuContext> {
   const choice = await adapterChoice();
   if (!('adapter' in choice)) throw new GpuUnavailableError(`no GPU for device 'gpu': ${choice.reason}`);
   const { limits } = choice.info;
-  // The adapter's own maxima, not WebGPU's defaults (256 MiB buffers): large arrays need them.
-  const device = await choice.adapter.requestDevice({
-    requiredLimits: {
-      maxBufferSize: limits.maxBufferSize,
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+  // The adapter's own limits, not WebGPU's defaults (256 MiB buffers, 256-byte offsets).
+  const device = await choice.adapter.requestDevice({ requiredLimits: { ...limits } });
+  const context: GpuContext = {
+    device,
+    info: choice.info,
+    limits: {
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+      minStorageBufferOffsetAlignment: device.limits.minStorageBufferOffsetAlignment,
     },
-  });
-  const context: GpuContext = { device, info: choice.info, pipelines: new Map(), released: false };
+    pipelines: new Map(),
+    released: false,
+  };
   holder.live = context;
   process.once('beforeExit', releaseGpu);
   return context;
+}
+
+/**
+ * Runs `work` (which encodes and submits device work) and turns the device's validation and
+ * out-of-memory errors into a rejection: WebGPU reports them out of band, and an unreported one
+ * would leave a result of zeros.
+ */
+export async function checked<T>(context: GpuContext, what: string, work: () => Promise<T>): Promise<T> {
+  const { device } = context;
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  const outcome = await work().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const invalid = await device.popErrorScope();
+  const memory = await device.popErrorScope();
+  if (memory) throw new Error(`the GPU ran out of memory while ${what}: ${memory.message}`);
+  if (invalid)
+    throw new Error(`the GPU refused the work while ${what} (a skein/gpu bug: please report it): ${invalid.message}`);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /** The device, opened on first use and kept until `releaseGpu()`. */

@@ -67,10 +67,10 @@ export function deviceBuffer(array: GpuArray): { buffer: GPUBuffer; context: Gpu
 /** A storage buffer of `length` elements (WebGPU buffers cannot be empty: at least 4 bytes). */
 export function createStorageBuffer(context: GpuContext, length: number): GPUBuffer {
   const size = Math.max(4, length * 4);
-  if (size > context.info.limits.maxBufferSize) {
+  if (size > context.limits.maxBufferSize) {
     throw new RangeError(
       `an array of ${length} elements (${size} bytes) exceeds this adapter's largest buffer ` +
-        `(${context.info.limits.maxBufferSize} bytes): split it, or use device: 'cpu'`,
+        `(${context.limits.maxBufferSize} bytes): split it, or use device: 'cpu'`,
     );
   }
   return context.device.createBuffer({

@@ -16,7 +16,7 @@ import { MAP_WORKGROUP, mapShader, REDUCE_BLOCK, reduceShader } from './wgsl.js'
 
 /** Elements per dispatch: see the picture above. */
 export function chunkElements(context: GpuContext, workgroup: number): number {
-  const { limits } = context.info;
+  const { limits } = context;
   // Offsets of a chunk (start * 4 bytes) and of its reduction partials (start / 256 * 4 bytes)
   // must both be multiples of the offset alignment.
   const unit = Math.max(REDUCE_BLOCK, (REDUCE_BLOCK * limits.minStorageBufferOffsetAlignment) / 4);

@@ -13,7 +13,7 @@ import { freeVariables, parseFunctionSource } from '../pool/free-variables.js';
 import { CapturedVariableError } from '../pool/task-reference.js';
 import { combineWithInit, cpuMap, cpuReduce, functionFromSource, type MapChunk, type ReduceChunk } from './cpu-run.js';
 import { mapChunkSource, reduceChunkSource } from './cpu-source.js';
-import { type GpuContext, gpuDevice, hasHardwareGpu } from './dawn.js';
+import { checked, type GpuContext, gpuDevice, hasHardwareGpu } from './dawn.js';
 import { deviceBuffer, GpuArray, readBuffer, uploadArray } from './device-array.js';
 import { KernelCompileError } from './errors.js';
 import { dispatchMap, dispatchReduce } from './gpu-run.js';
@@ -167,6 +167,8 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
    * typed array of the function's return type (an integer expression gives Int32Array), or a
    * GpuArray when an input is one.
    */
+  map(...args: [first: GpuArray, ...rest: (KernelInput | KernelOptions)[]]): Promise<GpuArray>;
+  map(...args: [...inputs: KernelArray[], options: KernelOptions] | KernelArray[]): Promise<KernelArray>;
   map(...args: [...inputs: KernelInput[], options: KernelOptions] | KernelInput[]): Promise<KernelArray | GpuArray>;
   async map(...args: unknown[]): Promise<KernelArray | GpuArray> {
     const { inputs, options } = splitOptions(args);
@@ -212,7 +214,7 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
       return buffer;
     });
     try {
-      return await dispatchMap(context, typed, buffers, length);
+      return await checked(context, 'running a kernel', () => dispatchMap(context, typed, buffers, length));
     } finally {
       for (const buffer of uploaded) buffer.destroy();
     }
@@ -261,7 +263,13 @@ export async function reduce(
   if (xs instanceof GpuArray || device === 'gpu' || (device === 'auto' && (await hasHardwareGpu()))) {
     const context = await gpuDevice();
     const input = xs instanceof GpuArray ? deviceBuffer(xs).buffer : uploadArray(context, xs);
-    const result = await dispatchReduce(context, compiled.typed, input, xs.length);
+    let result: GPUBuffer;
+    try {
+      result = await checked(context, 'reducing', () => dispatchReduce(context, compiled.typed, input, xs.length));
+    } catch (error) {
+      if (!(xs instanceof GpuArray)) input.destroy();
+      throw error;
+    }
     try {
       total = (await readBuffer(context, result, type, 1))[0] as number;
     } finally {
