@@ -437,6 +437,10 @@ export class KernelLowering {
     const op = node.operator as string;
     if (op === '**') {
       const [left, right] = this.pair(node, node.left as AnyNode, node.right as AnyNode, scope);
+      // x ** 2 is x * x exactly (JavaScript computes it so); any other power is pow, approximate on a GPU.
+      if ((node.right as AnyNode).type === 'Literal' && (node.right as AnyNode).value === 2) {
+        return this.arithmetic(node, '*', left, left);
+      }
       return this.mathCall(node, 'pow', [left, right]);
     }
     const comparison = COMPARISON[op];

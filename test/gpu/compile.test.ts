@@ -186,6 +186,15 @@ describe('types follow the inputs', () => {
     assert.deepEqual(await positive.map(new Float32Array([-1, 2]), { device: 'cpu' }), new Int32Array([0, 1]));
   });
 
+  it('x ** 2 is x * x (exact, as in JavaScript); other powers are pow', async () => {
+    assert.match(kernel((x: number) => x ** 2).wgsl('f32'), /return skein_exact\(v_x \* v_x\);/);
+    assert.match(kernel((x: number) => x ** 3).wgsl('f32'), /return pow\(v_x, 3\.0f\);/);
+    assert.deepEqual(
+      await kernel((x: number) => x ** 2).map(new Int32Array([3, 50_000]), { device: 'cpu' }),
+      new Int32Array([9, -1_794_967_296]),
+    );
+  });
+
   it('every f32 product goes through skein_exact, so no compiler fuses it into an FMA', () => {
     const f = kernel((a: number, b: number) => a * b + a);
     assert.match(f.wgsl('f32', 'f32'), /skein_exact\(v_a \* v_b\) \+ v_a/);
