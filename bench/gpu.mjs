@@ -18,7 +18,11 @@ function plainLoop(xs) {
 
 export async function gpuKernels({ measure }, quick) {
   const n = quick ? 200_000 : 10_000_000;
-  const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i)); // in [-1, 1]: no overflow
+  // In [-1, 1] (no overflow), in a SharedArrayBuffer (the workers read it in place) and, for the
+  // second skein row, in an ordinary ArrayBuffer (copied into shared memory first).
+  const plain = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  const xs = new Float32Array(new SharedArrayBuffer(n * 4));
+  xs.set(plain);
   const poly = kernel(polynomial);
   const pool = new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 2 });
   await poly.map(xs, { device: 'cpu', executor: pool }); // warm: workers started, kernel compiled there
@@ -33,12 +37,16 @@ export async function gpuKernels({ measure }, quick) {
     'lower',
     [
       {
-        name: "skein/gpu kernel.map, device 'cpu', 2 worker threads",
+        name: "skein/gpu kernel.map, device 'cpu', 2 worker threads (input in a SharedArrayBuffer)",
         once: () => time(() => poly.map(xs, { device: 'cpu', executor: pool })),
+      },
+      {
+        name: "skein/gpu kernel.map, device 'cpu', 2 worker threads (input in an ArrayBuffer, copied first)",
+        once: () => time(() => poly.map(plain, { device: 'cpu', executor: pool })),
       },
       { name: 'plain JavaScript loop, 1 thread', once: () => time(() => plainLoop(xs)) },
     ],
-    'skein rounds every operation to f32 (bit-identical to the device); the plain loop computes in doubles and rounds once.',
+    'skein computes in f32 (WebAssembly; bit-identical to the device); the plain loop computes in doubles and rounds once.',
   );
   await pool.shutdown();
   return [cpu, await deviceResident(measure, quick)];

@@ -10,7 +10,9 @@
 import { availableParallelism } from 'node:os';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Future } from '../futures/base.js';
-import { type ElementType, type KernelArray, typedArrayOf } from './ir.js';
+import { type ElementType, type KernelArray, typedArrayOf, typeOfArray } from './ir.js';
+import { type WasmModule, WebAssemblyApi } from './wasm.js';
+import { runWasmChunk } from './wasm-chunk.js';
 import { REDUCE_BLOCK } from './wgsl.js';
 
 export type MapChunk = (inputs: KernelArray[], output: KernelArray, start: number, end: number) => void;
@@ -41,13 +43,9 @@ export function functionFromSource<T>(source: string): T {
 /** `array` itself when it already lives in shared memory, else a shared copy. */
 export function shared(array: KernelArray): KernelArray {
   if (array.buffer instanceof SharedArrayBuffer) return array;
-  const copy = typedArrayOf(elementType(array), new SharedArrayBuffer(array.byteLength), array.length);
+  const copy = typedArrayOf(typeOfArray(array), new SharedArrayBuffer(array.byteLength), array.length);
   copy.set(array);
   return copy;
-}
-
-function elementType(array: KernelArray): ElementType {
-  return array instanceof Float32Array ? 'f32' : array instanceof Int32Array ? 'i32' : 'u32';
 }
 
 /** [start, end) ranges covering [0, length), aligned to `align`, about two per worker. */
@@ -84,6 +82,52 @@ export async function cpuMap(
   );
   await Promise.all(futures);
   return output;
+}
+
+/** The most memory one WebAssembly map may take (inputs and output); beyond it the JavaScript chunks run. */
+const WASM_MEMORY_LIMIT = 2 ** 31;
+const PAGE = 65_536;
+
+/** Whether `cpuMapWasm` can hold these arrays (the inputs: the output reuses one) in one WebAssembly memory. */
+export function fitsWasmMemory(arrays: number, length: number): boolean {
+  return arrays * (Math.ceil((length * 4) / 16) * 16) <= WASM_MEMORY_LIMIT;
+}
+
+/**
+ * `out[i] = kernel(inputs...[i])` on the pool, with the kernel as WebAssembly over one shared
+ * memory holding the inputs, then the output in place of the first. An input in a SharedArrayBuffer is copied into the
+ * memory by the workers, each its own slice, in parallel; any other input is copied here first.
+ * The result is a view of that memory (a SharedArrayBuffer).
+ */
+export async function cpuMapWasm(
+  module: WasmModule,
+  inputs: readonly KernelArray[],
+  returns: ElementType,
+  length: number,
+  executor: ThreadPoolExecutor | undefined,
+): Promise<KernelArray> {
+  const stride = Math.ceil((length * 4) / 16) * 16;
+  const bases = inputs.map((_, k) => k * stride);
+  // The output overwrites the copy of input 0, element by element after reading it: half the
+  // fresh memory to fault in (measured: first touch of a new memory costs as much as the kernel).
+  const out = 0;
+  const pages = Math.max(1, Math.ceil((inputs.length * stride) / PAGE));
+  const memory = new WebAssemblyApi.Memory({ initial: pages, maximum: pages, shared: true });
+  const sources = inputs.map((input, k) => {
+    if (input.buffer instanceof SharedArrayBuffer) return input;
+    typedArrayOf(typeOfArray(input), memory.buffer, length, bases[k]).set(input);
+    return null;
+  });
+  if (length <= SMALLEST_CHUNK) runWasmChunk(module, memory, sources, bases, out, 0, length);
+  else {
+    const { pool, workers } = poolOf(executor);
+    // Chunks start at multiples of 4, so the four-lane loop reads aligned vectors.
+    const futures: Future<void>[] = ranges(length, workers, 4).map(([start, end]) =>
+      pool.submit(runWasmChunk, module, memory, sources, bases, out, start, end),
+    );
+    await Promise.all(futures);
+  }
+  return typedArrayOf(returns, memory.buffer, length, out);
 }
 
 /**

@@ -146,8 +146,13 @@ export function elementTypeOf(array: ArrayBufferView): ElementType | undefined {
 export type KernelArray = Float32Array | Int32Array | Uint32Array;
 
 /** A typed array of `type` over `buffer` (an ArrayBuffer or a SharedArrayBuffer). */
-export function typedArrayOf(type: ElementType, buffer: ArrayBufferLike, length: number): KernelArray {
-  if (type === 'f32') return new Float32Array(buffer, 0, length);
-  if (type === 'i32') return new Int32Array(buffer, 0, length);
-  return new Uint32Array(buffer, 0, length);
+export function typedArrayOf(type: ElementType, buffer: ArrayBufferLike, length: number, byteOffset = 0): KernelArray {
+  if (type === 'f32') return new Float32Array(buffer, byteOffset, length);
+  if (type === 'i32') return new Int32Array(buffer, byteOffset, length);
+  return new Uint32Array(buffer, byteOffset, length);
+}
+
+/** The element type of a typed array skein accepts. */
+export function typeOfArray(array: KernelArray): ElementType {
+  return array instanceof Float32Array ? 'f32' : array instanceof Int32Array ? 'i32' : 'u32';
 }

@@ -11,7 +11,16 @@ import type { Node } from 'acorn';
 import type { ThreadPoolExecutor } from '../executors/thread.js';
 import { freeVariables, parseFunctionSource } from '../pool/free-variables.js';
 import { CapturedVariableError } from '../pool/task-reference.js';
-import { combineWithInit, cpuMap, cpuReduce, functionFromSource, type MapChunk, type ReduceChunk } from './cpu-run.js';
+import {
+  combineWithInit,
+  cpuMap,
+  cpuMapWasm,
+  cpuReduce,
+  fitsWasmMemory,
+  functionFromSource,
+  type MapChunk,
+  type ReduceChunk,
+} from './cpu-run.js';
 import { mapChunkSource, reduceChunkSource } from './cpu-source.js';
 import { checked, type GpuContext, gpuDevice, hasHardwareGpu } from './dawn.js';
 import { deviceBuffer, GpuArray, readBuffer, uploadArray } from './device-array.js';
@@ -19,6 +28,8 @@ import { KernelCompileError } from './errors.js';
 import { dispatchMap, dispatchReduce } from './gpu-run.js';
 import { type ElementType, elementTypeOf, type KernelArray, type TypedKernel, typedArrayOf } from './ir.js';
 import { lowerKernel, type SourceText } from './lower.js';
+import { type WasmModule, WebAssemblyApi } from './wasm.js';
+import { mapModule } from './wasm-module.js';
 import { mapShader, reduceShader } from './wgsl.js';
 
 /** Where a kernel runs. `auto`: a hardware GPU when there is one, else the CPU path. */
@@ -38,6 +49,7 @@ export type KernelInput = KernelArray | GpuArray;
 interface Compiled {
   readonly typed: TypedKernel;
   mapChunk?: MapChunk;
+  wasm?: WasmModule;
   reduceChunk?: ReduceChunk;
 }
 
@@ -202,7 +214,12 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
         output.destroy();
       }
     }
-    return cpuMap(this.mapChunk(compiled), inputs as KernelArray[], compiled.typed.returns, length, options.executor);
+    const arrays = inputs as KernelArray[];
+    if (fitsWasmMemory(arrays.length, length)) {
+      compiled.wasm ??= new WebAssemblyApi.Module(mapModule(compiled.typed).bytes);
+      return cpuMapWasm(compiled.wasm, arrays, compiled.typed.returns, length, options.executor);
+    }
+    return cpuMap(this.mapChunk(compiled), arrays, compiled.typed.returns, length, options.executor);
   }
 
   async #mapOnDevice(context: GpuContext, typed: TypedKernel, inputs: KernelInput[], length: number) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CapturedVariableError, KernelCompileError, kernel, reduce } from 'skein/gpu';
+import { mapModule } from '../../src/gpu/wasm-module.ts';
 
 function refusal(fn: (...args: number[]) => number): Error {
   try {
@@ -212,5 +213,40 @@ describe('reduce() checks its function', () => {
 
   it('returns init for an empty array, rounded to the element type', async () => {
     assert.equal(await reduce((a, b) => a + b, new Float32Array(0), 0.1, { device: 'cpu' }), Math.fround(0.1));
+  });
+});
+
+describe('the CPU program (WebAssembly)', () => {
+  const wasmOf = (fn: (...args: number[]) => number, ...types: ('f32' | 'i32' | 'u32')[]) =>
+    mapModule(kernel(fn).compiled(types).typed);
+
+  it('takes four elements at a time for straight-line kernels', () => {
+    assert.equal(wasmOf((x) => Math.round(x * 2) + Math.max(x, 1) - (x > 0 ? x % 3 : -x), 'f32').vector, true);
+    assert.equal(wasmOf((a, b) => a * b - Math.abs(a), 'i32', 'i32').vector, true);
+  });
+
+  it('one at a time for branches, loops, integer remainders and functions from JavaScript', () => {
+    assert.equal(
+      wasmOf((x) => {
+        if (x > 0) return x;
+        return -x;
+      }, 'f32').vector,
+      false,
+    );
+    assert.equal(wasmOf((a, b) => a % b, 'i32', 'i32').vector, false);
+    assert.deepEqual(
+      wasmOf((x) => Math.sin(x) + Math.exp(x), 'f32'),
+      {
+        bytes: wasmOf((x) => Math.sin(x) + Math.exp(x), 'f32').bytes,
+        imports: ['exp', 'sin'],
+        vector: false,
+      },
+    );
+  });
+
+  it('is a module WebAssembly accepts', () => {
+    const bytes = wasmOf((x, y) => (x > y && x < 100 ? Math.sqrt(x) : Math.trunc(y / 3)), 'f32', 'f32').bytes;
+    const { WebAssembly } = globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } };
+    assert.ok(WebAssembly.validate(bytes));
   });
 });

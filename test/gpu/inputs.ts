@@ -58,13 +58,22 @@ export function uints(length: number, seed: number): Uint32Array {
   return new Uint32Array(ints(length, seed).buffer);
 }
 
-/** Index of the first element whose bits differ (NaNs count as equal: their payloads may differ), or -1. */
-export function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/**
+ * Index of the first element whose bits differ, or -1. NaNs count as equal (their payloads may
+ * differ); with `zeroSign: 'ignored'`, so do 0 and -0: WGSL lets a GPU ignore the sign of a zero
+ * (lavapipe's compiler folds `0 + x * 0` to `x * 0`, which is -0 for a negative x).
+ */
+export function firstDifference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  zeroSign: 'compared' | 'ignored' = 'compared',
+): number {
   if (a.length !== b.length) return 0;
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as number;
     const y = b[i] as number;
-    if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) return i;
+    if (Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)) || (zeroSign === 'ignored' && x === y)) continue;
+    return i;
   }
   return -1;
 }
