@@ -67,6 +67,17 @@ describe('kernel.map over more elements than one dispatch', { skip }, () => {
   });
 });
 
+describe('empty arrays', { skip }, () => {
+  it('give empty results on every path', async () => {
+    for (const device of ['gpu', 'cpu'] as const) {
+      const result = await add.map(new Float32Array(0), new Float32Array(0), { device });
+      assert.ok(result instanceof Float32Array && result.length === 0, device);
+    }
+    using empty = await gpuArray(new Int32Array(0));
+    assert.deepEqual(await (await square.map(empty)).toArray(), new Int32Array(0));
+  });
+});
+
 describe('GpuArray: data kept on the device between kernels', { skip }, () => {
   it('chains through two kernels and reads back what the CPU path computes', async () => {
     const xs = floats(100_000, 17);
