@@ -22,6 +22,7 @@ import {
   type Stmt,
   type TypedKernel,
 } from './ir.js';
+import { alwaysReturns, CONSTRUCT_NAMES, integerSign } from './lower-rules.js';
 
 type AnyNode = Node & Record<string, unknown>;
 
@@ -61,37 +62,6 @@ const COMPARISON: Record<string, ComparisonOperator> = {
   '===': '==',
   '!=': '!=',
   '!==': '!=',
-};
-
-/** What acorn's node types are called in a message, for those a kernel refuses. */
-const CONSTRUCT_NAMES: Record<string, string> = {
-  ArrayExpression: 'an array literal',
-  ObjectExpression: 'an object literal',
-  TemplateLiteral: 'a template string',
-  TaggedTemplateExpression: 'a tagged template',
-  ArrowFunctionExpression: 'a nested function',
-  FunctionExpression: 'a nested function',
-  FunctionDeclaration: 'a nested function',
-  ClassExpression: 'a class',
-  ClassDeclaration: 'a class',
-  NewExpression: '`new`',
-  ThisExpression: '`this`',
-  AwaitExpression: '`await`',
-  YieldExpression: '`yield`',
-  SequenceExpression: 'the comma operator',
-  SpreadElement: 'spread (`...`)',
-  ChainExpression: 'optional chaining (`?.`)',
-  WhileStatement: 'a `while` loop (write a `for` loop with a bound)',
-  DoWhileStatement: 'a `do`/`while` loop (write a `for` loop with a bound)',
-  ForInStatement: 'a `for`/`in` loop',
-  ForOfStatement: 'a `for`/`of` loop',
-  SwitchStatement: 'a `switch` (write `if`/`else`)',
-  TryStatement: '`try`',
-  ThrowStatement: '`throw`',
-  LabeledStatement: 'a label',
-  WithStatement: '`with`',
-  DebuggerStatement: '`debugger`',
-  ImportExpression: '`import()`',
 };
 
 export class KernelLowering {
@@ -502,38 +472,12 @@ export class KernelLowering {
       if (fn === 'floor' || fn === 'ceil' || fn === 'trunc' || fn === 'round') return first;
       if (fn === 'fround') return this.convert(first, 'f32');
       if (fn === 'abs' && first.type === 'u32') return first;
-      if (fn === 'sign') return this.integerSign(first);
+      if (fn === 'sign') return integerSign(first);
       if (fn === 'abs') return { kind: 'call', type: first.type as ElementType, fn, args };
     }
     if (fn === 'fround') return first;
     return { kind: 'call', type: 'f32', fn, args: args.map((arg) => this.convert(arg, 'f32')) };
   }
-
-  integerSign(value: Expr): Expr {
-    const type = value.type as ElementType;
-    const constant = (v: number): Expr => ({ kind: 'const', type, value: v });
-    const positive: Expr = { kind: 'compare', type: 'bool', op: '>', left: value, right: constant(0) };
-    if (type === 'u32')
-      return { kind: 'select', type, condition: positive, whenTrue: constant(1), whenFalse: constant(0) };
-    const negative: Expr = { kind: 'compare', type: 'bool', op: '<', left: value, right: constant(0) };
-    const otherwise: Expr = {
-      kind: 'select',
-      type,
-      condition: negative,
-      whenTrue: constant(-1),
-      whenFalse: constant(0),
-    };
-    return { kind: 'select', type, condition: positive, whenTrue: constant(1), whenFalse: otherwise };
-  }
-}
-
-function alwaysReturns(body: readonly Stmt[]): boolean {
-  return body.some(
-    (stmt) =>
-      stmt.kind === 'return' ||
-      (stmt.kind === 'block' && alwaysReturns(stmt.body)) ||
-      (stmt.kind === 'if' && alwaysReturns(stmt.whenTrue) && alwaysReturns(stmt.otherwise)),
-  );
 }
 
 /** Lowers `fn` for these input types, lowering again while promotions are found. */
