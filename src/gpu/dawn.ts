@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 /**
  * The one holder of Dawn (the `webgpu` package): its instance, the adapter, the device, and the
  * pipelines compiled for it.
@@ -14,6 +13,7 @@
  * that never asks for a GPU never needs it installed.
  */
 import { GpuUnavailableError } from './errors.js';
+import type { GpuAdapter, GpuAdapterInfo, GpuComputePipeline, GpuDevice, GpuEntry } from './webgpu-types.js';
 
 /** What `gpuInfo()` says about the adapter. */
 export interface GpuInfo {
@@ -33,18 +33,18 @@ export interface GpuInfo {
 
 /** A live device and what was compiled for it. Stale once `released` is set. */
 export interface GpuContext {
-  readonly device: GPUDevice;
+  readonly device: GpuDevice;
   readonly info: GpuInfo;
   /** The device's limits (not the adapter's: a device gets WebGPU's defaults unless it asks). */
   readonly limits: GpuInfo['limits'];
-  readonly pipelines: Map<string, Promise<GPUComputePipeline>>;
+  readonly pipelines: Map<string, Promise<GpuComputePipeline>>;
   released: boolean;
 }
 
-type Adapter = { adapter: GPUAdapter; info: GpuInfo } | { reason: string };
+type Adapter = { adapter: GpuAdapter; info: GpuInfo } | { reason: string };
 
 interface Holder {
-  instance: GPU | undefined;
+  instance: GpuEntry | undefined;
   adapter: Promise<Adapter> | undefined;
   context: Promise<GpuContext> | undefined;
   live: GpuContext | undefined;
@@ -64,19 +64,19 @@ const INSTALL_DRIVER =
   "install a Vulkan driver: the GPU vendor's (with its Vulkan ICD), or Mesa's lavapipe >= 23 " +
   '(Debian bookworm: `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`)';
 
-function isSoftware(info: GPUAdapterInfo): boolean {
+function isSoftware(info: GpuAdapterInfo): boolean {
   const described = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
   return (
-    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as GpuAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     info.architecture === 'software' ||
     /llvmpipe|lavapipe|swiftshader|software/i.test(described)
   );
 }
 
 async function chooseAdapter(): Promise<Adapter> {
-  let create: (options: string[]) => GPU;
+  let create: (options: string[]) => GpuEntry;
   try {
-    ({ create } = (await import('webgpu')) as { create: (options: string[]) => GPU });
+    ({ create } = (await import('webgpu')) as { create: (options: string[]) => GpuEntry });
   } catch (error) {
     const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
     return {

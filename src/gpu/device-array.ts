@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 /**
  * `GpuArray`: data that stays on the device between kernels, as CuPy's arrays do. A kernel given
  * one returns one, so a chain of kernels copies nothing to or from the host until `toArray()`.
@@ -7,6 +6,7 @@ import type { GpuContext } from './dawn.js';
 import { GpuUnavailableError } from './errors.js';
 import type { ElementType, KernelArray } from './ir.js';
 import { typedArrayOf } from './ir.js';
+import type { GpuBuffer } from './webgpu-types.js';
 
 /** Map-for-reading, as WebGPU's GPUMapMode.READ (Node has no WebGPU globals). */
 const MAP_READ_MODE = 1;
@@ -20,7 +20,7 @@ export const BUFFER_USAGE = {
 } as const;
 
 /** Where a device array's data is; module-private, so only skein's kernels reach the buffer. */
-const storage = new WeakMap<GpuArray, { buffer: GPUBuffer; context: GpuContext }>();
+const storage = new WeakMap<GpuArray, { buffer: GpuBuffer; context: GpuContext }>();
 
 /** An array on the device. Made by `gpuArray(xs)` or returned by a kernel given a device array. */
 export class GpuArray {
@@ -30,7 +30,7 @@ export class GpuArray {
   readonly type: ElementType;
 
   /** @internal Made by skein only: use `gpuArray(xs)`. */
-  constructor(context: GpuContext, buffer: GPUBuffer, type: ElementType, length: number) {
+  constructor(context: GpuContext, buffer: GpuBuffer, type: ElementType, length: number) {
     this.length = length;
     this.type = type;
     storage.set(this, { buffer, context });
@@ -55,7 +55,7 @@ export class GpuArray {
 }
 
 /** The buffer behind a device array; throws when it was disposed or its device released. */
-export function deviceBuffer(array: GpuArray): { buffer: GPUBuffer; context: GpuContext } {
+export function deviceBuffer(array: GpuArray): { buffer: GpuBuffer; context: GpuContext } {
   const held = storage.get(array);
   if (!held) throw new TypeError('this GpuArray was disposed: its data is gone');
   if (held.context.released) {
@@ -65,7 +65,7 @@ export function deviceBuffer(array: GpuArray): { buffer: GPUBuffer; context: Gpu
 }
 
 /** A storage buffer of `length` elements (WebGPU buffers cannot be empty: at least 4 bytes). */
-export function createStorageBuffer(context: GpuContext, length: number): GPUBuffer {
+export function createStorageBuffer(context: GpuContext, length: number): GpuBuffer {
   const size = Math.max(4, length * 4);
   if (size > context.limits.maxBufferSize) {
     throw new RangeError(
@@ -80,7 +80,7 @@ export function createStorageBuffer(context: GpuContext, length: number): GPUBuf
 }
 
 /** A new device buffer holding `array`. */
-export function uploadArray(context: GpuContext, array: KernelArray): GPUBuffer {
+export function uploadArray(context: GpuContext, array: KernelArray): GpuBuffer {
   const buffer = createStorageBuffer(context, array.length);
   if (array.length > 0) context.device.queue.writeBuffer(buffer, 0, array.buffer, array.byteOffset, array.byteLength);
   return buffer;
@@ -89,7 +89,7 @@ export function uploadArray(context: GpuContext, array: KernelArray): GPUBuffer 
 /** Reads `length` elements of `buffer` back to the host (after all work submitted so far). */
 export async function readBuffer(
   context: GpuContext,
-  buffer: GPUBuffer,
+  buffer: GpuBuffer,
   type: ElementType,
   length: number,
 ): Promise<KernelArray> {

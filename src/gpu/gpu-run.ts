@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 /**
  * Running a compiled kernel on the device: elementwise over whole buffers, or as a tree
  * reduction, each split into dispatches that respect the device's limits.
@@ -12,6 +11,7 @@
 import type { GpuContext } from './dawn.js';
 import { BUFFER_USAGE, createStorageBuffer } from './device-array.js';
 import type { TypedKernel } from './ir.js';
+import type { GpuBuffer, GpuComputePipeline } from './webgpu-types.js';
 import { MAP_WORKGROUP, mapShader, REDUCE_BLOCK, reduceShader } from './wgsl.js';
 
 /** Elements per dispatch: see the picture above. */
@@ -24,7 +24,7 @@ export function chunkElements(context: GpuContext, workgroup: number): number {
   return Math.max(unit, Math.floor(most / unit) * unit);
 }
 
-async function pipeline(context: GpuContext, code: string): Promise<GPUComputePipeline> {
+async function pipeline(context: GpuContext, code: string): Promise<GpuComputePipeline> {
   let cached = context.pipelines.get(code);
   if (!cached) {
     cached = (async () => {
@@ -49,7 +49,7 @@ async function pipeline(context: GpuContext, code: string): Promise<GPUComputePi
   return cached;
 }
 
-function uniform(context: GpuContext, count: number, temporary: GPUBuffer[]): GPUBuffer {
+function uniform(context: GpuContext, count: number, temporary: GpuBuffer[]): GpuBuffer {
   const buffer = context.device.createBuffer({ size: 16, usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST });
   // count, then the zero that skein_exact ORs in (a zero the shader compiler cannot see).
   context.device.queue.writeBuffer(buffer, 0, new Uint32Array([count, 0, 0, 0]));
@@ -61,13 +61,13 @@ function uniform(context: GpuContext, count: number, temporary: GPUBuffer[]): GP
 export async function dispatchMap(
   context: GpuContext,
   kernel: TypedKernel,
-  inputs: readonly GPUBuffer[],
+  inputs: readonly GpuBuffer[],
   length: number,
-): Promise<GPUBuffer> {
+): Promise<GpuBuffer> {
   const compiled = await pipeline(context, mapShader(kernel));
   const output = createStorageBuffer(context, length);
   const { device } = context;
-  const temporary: GPUBuffer[] = [];
+  const temporary: GpuBuffer[] = [];
   const encoder = device.createCommandEncoder();
   const chunk = chunkElements(context, MAP_WORKGROUP);
   for (let start = 0; start < length; start += chunk) {
@@ -100,13 +100,13 @@ export async function dispatchMap(
 export async function dispatchReduce(
   context: GpuContext,
   kernel: TypedKernel,
-  input: GPUBuffer,
+  input: GpuBuffer,
   length: number,
-): Promise<GPUBuffer> {
+): Promise<GpuBuffer> {
   const compiled = await pipeline(context, reduceShader(kernel));
   const { device } = context;
-  const temporary: GPUBuffer[] = [];
-  const levels: GPUBuffer[] = [];
+  const temporary: GpuBuffer[] = [];
+  const levels: GpuBuffer[] = [];
   const encoder = device.createCommandEncoder();
   const chunk = chunkElements(context, REDUCE_BLOCK);
   let source = input;

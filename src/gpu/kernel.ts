@@ -30,6 +30,7 @@ import { type ElementType, elementTypeOf, type KernelArray, type TypedKernel, ty
 import { lowerKernel, type SourceText } from './lower.js';
 import { type WasmModule, WebAssemblyApi } from './wasm.js';
 import { mapModule } from './wasm-module.js';
+import type { GpuBuffer } from './webgpu-types.js';
 import { mapShader, reduceShader } from './wgsl.js';
 
 /** Where a kernel runs. `auto`: a hardware GPU when there is one, else the CPU path. */
@@ -223,7 +224,7 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
   }
 
   async #mapOnDevice(context: GpuContext, typed: TypedKernel, inputs: KernelInput[], length: number) {
-    const uploaded: GPUBuffer[] = [];
+    const uploaded: GpuBuffer[] = [];
     const buffers = inputs.map((input) => {
       if (input instanceof GpuArray) return deviceBuffer(input).buffer;
       const buffer = uploadArray(context, input);
@@ -280,7 +281,7 @@ export async function reduce(
   if (xs instanceof GpuArray || device === 'gpu' || (device === 'auto' && (await hasHardwareGpu()))) {
     const context = await gpuDevice();
     const input = xs instanceof GpuArray ? deviceBuffer(xs).buffer : uploadArray(context, xs);
-    let result: GPUBuffer;
+    let result: GpuBuffer;
     try {
       result = await checked(context, 'reducing', () => dispatchReduce(context, compiled.typed, input, xs.length));
     } catch (error) {
