@@ -67,6 +67,16 @@ describe('kernel.map over more elements than one dispatch', { skip }, () => {
   });
 });
 
+describe('concurrent calls', { skip }, () => {
+  it('share the device: maps and reductions in flight together each get their own result', async () => {
+    const xs = Float32Array.from({ length: 300_000 }, (_, i) => i % 100);
+    const maps = Array.from({ length: 5 }, () => square.map(xs, { device: 'gpu' }));
+    const sums = Array.from({ length: 3 }, () => reduce(add, xs, 0, { device: 'gpu' }));
+    for (const result of await Promise.all(maps)) assert.equal(result[57], 57 * 57);
+    assert.deepEqual(await Promise.all(sums), [14_850_000, 14_850_000, 14_850_000]);
+  });
+});
+
 describe('empty arrays', { skip }, () => {
   it('give empty results on every path', async () => {
     for (const device of ['gpu', 'cpu'] as const) {
