@@ -225,13 +225,13 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
 
   async #mapOnDevice(context: GpuContext, typed: TypedKernel, inputs: KernelInput[], length: number) {
     const uploaded: GpuBuffer[] = [];
-    const buffers = inputs.map((input) => {
-      if (input instanceof GpuArray) return deviceBuffer(input).buffer;
-      const buffer = uploadArray(context, input);
-      uploaded.push(buffer);
-      return buffer;
-    });
     try {
+      const buffers = inputs.map((input) => {
+        if (input instanceof GpuArray) return deviceBuffer(input).buffer;
+        const buffer = uploadArray(context, input);
+        uploaded.push(buffer);
+        return buffer;
+      });
       return await checked(context, 'running a kernel', () => dispatchMap(context, typed, buffers, length));
     } finally {
       for (const buffer of uploaded) buffer.destroy();
