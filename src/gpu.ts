@@ -18,4 +18,4 @@ export {
   reduce,
   reduceWgsl,
 } from './gpu/kernel.js';
-export { CapturedVariableError } from './pool/task-reference.js';
+export { CapturedVariableError } from './wire/task-reference.js';

@@ -9,8 +9,8 @@
  */
 import type { Node } from 'acorn';
 import type { ThreadPoolExecutor } from '../executors/thread.js';
-import { freeVariables, parseFunctionSource } from '../pool/free-variables.js';
-import { CapturedVariableError } from '../pool/task-reference.js';
+import { freeVariables, parseFunctionSource } from '../wire/free-variables.js';
+import { CapturedVariableError } from '../wire/task-reference.js';
 import {
   combineWithInit,
   cpuMap,

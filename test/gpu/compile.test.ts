@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CapturedVariableError, KernelCompileError, kernel, reduce } from 'skein/gpu';
 import { mapModule } from '../../src/gpu/wasm-module.ts';
+import type { KernelInternals } from './inputs.ts';
 
 function refusal(fn: (...args: number[]) => number): Error {
   try {
@@ -218,7 +219,7 @@ describe('reduce() checks its function', () => {
 
 describe('the CPU program (WebAssembly)', () => {
   const wasmOf = (fn: (...args: number[]) => number, ...types: ('f32' | 'i32' | 'u32')[]) =>
-    mapModule(kernel(fn).compiled(types).typed);
+    mapModule((kernel(fn) as unknown as KernelInternals).compiled(types).typed as Parameters<typeof mapModule>[0]);
 
   it('takes four elements at a time for straight-line kernels', () => {
     assert.equal(wasmOf((x) => Math.round(x * 2) + Math.max(x, 1) - (x > 0 ? x % 3 : -x), 'f32').vector, true);

@@ -77,3 +77,9 @@ export function firstDifference(
   }
   return -1;
 }
+
+/** What the tests reach inside a Kernel (marked @internal, so stripped from the published types). */
+export interface KernelInternals {
+  compiled(types: readonly ('f32' | 'i32' | 'u32')[]): { readonly typed: unknown };
+  mapChunk(compiled: unknown): (inputs: readonly unknown[], output: unknown, from: number, to: number) => void;
+}
