@@ -152,7 +152,7 @@ export class Barrier extends SharedPrimitive {
                 signal: options?.signal,
               });
             } catch (error) {
-              this.#break();
+              this.#interrupted();
               throw error;
             }
             this.#afterWait(passed);
@@ -185,7 +185,7 @@ export class Barrier extends SharedPrimitive {
             try {
               passed = condition.waitForSync(() => Atomics.load(this.memory, STATE) !== FILLING, { timeout });
             } catch (error) {
-              this.#break();
+              this.#interrupted();
               throw error;
             }
             this.#afterWait(passed);
@@ -313,6 +313,11 @@ export class Barrier extends SharedPrimitive {
       Atomics.store(this.memory, STATE, FILLING);
     }
     this.#condition.notifyAll();
+  }
+
+  /** A waiting party was aborted or stopped: the others must not wait for it, unless it had tripped already. */
+  #interrupted(): void {
+    if (Atomics.load(this.memory, STATE) === FILLING) this.#break();
   }
 
   #break(): void {

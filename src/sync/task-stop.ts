@@ -20,6 +20,7 @@
  * registered symbols, so that this module, whichever copy of skein a task imported, finds them;
  * outside a pool worker they do not exist and nothing is ever stopped.
  */
+import { isMainThread } from 'node:worker_threads';
 import { CancelledError } from '../futures/errors.js';
 
 const STOPPED = Symbol.for('skein.taskStopped');
@@ -29,6 +30,8 @@ type Slots = Record<symbol, unknown>;
 
 /** True in a pool worker whose running task the pool has given up on (timeout, abort, shutdown timeout). */
 export function taskStopped(): boolean {
+  // Asked on every take: the main thread, which runs no pool task, answers without a lookup.
+  if (isMainThread) return false;
   const probe = (globalThis as Slots)[STOPPED];
   return probe !== undefined && (probe as () => boolean)() === true;
 }

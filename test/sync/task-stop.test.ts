@@ -5,12 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Condition, Event, Lock, Queue, Semaphore, SharedValue, ThreadPoolExecutor, TimeoutError } from 'skein';
+import {
+  Barrier,
+  Condition,
+  Event,
+  Lock,
+  Queue,
+  Semaphore,
+  SharedValue,
+  ThreadPoolExecutor,
+  TimeoutError,
+} from 'skein';
 import {
   setEvent,
   takeOneItem,
+  waitAtBarrier,
   waitForLockAndKeepIt,
   waitForLockAsyncAndKeepIt,
+  waitForLockThenRelease,
   waitForPermitAndKeepIt,
   waitOnConditionAndKeepLock,
 } from '../fixtures/sync-tasks.ts';
@@ -106,6 +118,69 @@ describe('a task the pool stopped takes nothing during its grace period', () => 
       assert.equal(queue.qsize(), 1, `run ${run}: the stopped task took the item`);
       assert.equal(queue.getNowait(), run);
       assert.equal(queue.qsize(), 0, `run ${run}: the item is there twice`);
+    }
+  });
+});
+
+describe('a wake-up the stopped task took goes on to the next sleeper', () => {
+  let pool: ThreadPoolExecutor;
+  before(() => {
+    pool = new ThreadPoolExecutor({ maxWorkers: 2, abortGracePeriod: GRACE_MS });
+  });
+  // Both workers up, with the fixture module loaded (each task waits for the other at a barrier).
+  beforeEach(async () => {
+    const both = new Barrier(2);
+    await Promise.all([pool.submit(waitAtBarrier, both, 10_000), pool.submit(waitAtBarrier, both, 10_000)]);
+  });
+  after(() => pool.shutdown());
+
+  /**
+   * Task `first` falls asleep, then `second`, on the same primitive; `first` times out; then
+   * `makeAvailable` wakes one sleeper, the oldest: `first`, which must take nothing and pass the
+   * wake-up on, or `second` sleeps for good.
+   */
+  async function secondGetsIt<T>(
+    first: (waiting: Event) => PromiseLike<unknown>,
+    second: (waiting: Event) => PromiseLike<T>,
+    makeAvailable: () => Promise<void> | void,
+  ): Promise<T | 'the second sleeper was never woken'> {
+    const firstWaiting = new Event();
+    const secondWaiting = new Event();
+    const stopped = first(firstWaiting);
+    assert.equal(await firstWaiting.wait({ timeout: 5000 }), true);
+    await sleep(20); // past its short spin: asleep
+    const live = second(secondWaiting);
+    assert.equal(await secondWaiting.wait({ timeout: 5000 }), true);
+    await sleep(20);
+    assert.ok((await rejection(stopped)) instanceof TimeoutError);
+    await makeAvailable();
+    return Promise.race([live, sleep(3 * GRACE_MS).then(() => 'the second sleeper was never woken' as const)]);
+  }
+
+  it(`on a Lock, 10 times`, async () => {
+    for (let run = 1; run <= 10; run++) {
+      const lock = new Lock();
+      await lock.acquire();
+      const got = await secondGetsIt(
+        (waiting) => pool.submitWith({ timeout: 3 * LOOK_AFTER_MS }, waitForLockAndKeepIt, lock, waiting),
+        (waiting) => pool.submit(waitForLockThenRelease, lock, waiting),
+        () => lock.release(),
+      );
+      assert.equal(got, true, `run ${run}`);
+      assert.equal(lock.locked, false);
+    }
+  });
+
+  it(`on a Queue, 10 times`, async () => {
+    for (let run = 1; run <= 10; run++) {
+      const queue = new Queue<number>();
+      const got = await secondGetsIt(
+        (waiting) => pool.submitWith({ timeout: 3 * LOOK_AFTER_MS }, takeOneItem, queue, waiting),
+        (waiting) => pool.submit(takeOneItem, queue, waiting),
+        () => queue.put(run),
+      );
+      assert.equal(got, run, `run ${run}`);
+      assert.equal(queue.qsize(), 0);
     }
   });
 });
