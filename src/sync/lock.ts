@@ -141,7 +141,7 @@ export class Lock extends SharedPrimitive {
     const state = Atomics.load(memory, STATE);
     if (state === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
     if (state === BROKEN) throw brokenLock();
-    if (state >> 1 !== THIS_THREAD && this.obeysStop && taskStopped()) {
+    if (state >> 1 !== THIS_THREAD && taskStopped() && this.obeysStop) {
       // Most likely the `finally` of a Condition wait whose lock was not taken back (the task
       // was stopped): releasing a lock another thread holds would let two threads in.
       throw stoppedError(`release a ${this.constructor.name} held by another thread`);
@@ -213,7 +213,7 @@ export class Lock extends SharedPrimitive {
    * is given back (waking the next sleeper) and the task gets the stop error (see task-stop.ts).
    */
   protected kept(): true {
-    if (this.obeysStop && taskStopped()) {
+    if (taskStopped() && this.obeysStop) {
       this.release();
       throw stoppedError(`take a ${this.constructor.name}`);
     }

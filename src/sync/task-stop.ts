@@ -30,11 +30,14 @@ type Slots = Record<symbol, unknown>;
 
 /** True in a pool worker whose running task the pool has given up on (timeout, abort, shutdown timeout). */
 export function taskStopped(): boolean {
-  // Asked on every take: the main thread, which runs no pool task, answers without a lookup.
-  if (isMainThread) return false;
-  const probe = (globalThis as Slots)[STOPPED];
-  return probe !== undefined && (probe as () => boolean)() === true;
+  // Asked on every take, so it costs a call: the main thread runs no pool task, and a worker's
+  // entry publishes the probe before any task (or this module) is loaded, once for its life.
+  probe ??= isMainThread ? notStopped : (((globalThis as Slots)[STOPPED] as (() => boolean) | undefined) ?? notStopped);
+  return probe();
 }
+
+const notStopped = (): boolean => false;
+let probe: (() => boolean) | undefined;
 
 /** The error a stopped task gets from a primitive; `what` says what it tried ("take a Lock"). */
 export function stoppedError(what: string, cause?: unknown): CancelledError {
@@ -57,6 +60,7 @@ export function assertNotStopped(what: string): void {
  * it fails at once, not when the worker is killed.
  */
 export function runningTaskSignal(): AbortSignal | undefined {
+  if (isMainThread) return undefined;
   const current = (globalThis as Slots)[CURRENT];
   if (typeof current !== 'function') return undefined;
   return (current as () => { signal: AbortSignal } | undefined)()?.signal;

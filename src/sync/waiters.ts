@@ -145,7 +145,7 @@ export class WaiterList<T> {
    * worker hears of the stop; this closes the window before that.
    */
   refuseIfStopped(): boolean {
-    if (this.head === undefined || !this.obeysStop || !taskStopped()) return false;
+    if (this.head === undefined || !taskStopped() || !this.obeysStop) return false;
     for (const waiter of this.all()) {
       this.fail(waiter, stoppedError(this.what));
       waiter.onGiveUp?.();
