@@ -1,15 +1,24 @@
 /**
  * `Condition`: a sequence-counter condition variable over a Lock or RLock.
  *
- * Words: SEQ (+1 on every notify) and WAITERS. A waiter reads SEQ while it still holds the lock,
- * releases the lock, and sleeps only while SEQ is unchanged. A notify needs the lock too, so one
- * that comes between our release and our sleep has changed SEQ, and the sleep returns at once:
- * no wake-up is lost in that window. (Condition variables that sleep on a word notify never
- * changes lose exactly that wake-up: atomics-sync, esfx; see js-lock-and-condition's lock.js.)
+ * Words: SEQ (+1 on every notify that other threads must see) and WAITERS (waits in progress,
+ * in every thread). A waiter reads SEQ while it still holds the lock, releases the lock, and
+ * sleeps only while SEQ is unchanged. A notify needs the lock too, so one that comes between our
+ * release and our sleep has changed SEQ, and the sleep returns at once: no wake-up is lost in
+ * that window. (Condition variables that sleep on a word notify never changes lose exactly that
+ * wake-up: atomics-sync, esfx; see js-lock-and-condition's lock.js.)
  *
- * notify(n) wakes the n oldest sleepers (Atomics.notify is FIFO). A waiter that had read SEQ but
- * not yet gone to sleep also returns, so notify may wake more than n, as a POSIX condition
- * variable may: wait in a loop on your predicate, or use waitFor, which does.
+ *   blocking waiter (worker)   one Atomics.wait on SEQ each
+ *   async waiters of a thread  a FIFO list; one driver per thread sleeps on SEQ for all of them
+ *                              (one Atomics.waitAsync, never one per wait: an aborted
+ *                              Atomics.waitAsync cannot be withdrawn, and 100,000 aborted waits
+ *                              would each hold one until the next notify)
+ *
+ * notify(n) wakes the n oldest sleepers (Atomics.notify is FIFO); a woken driver releases every
+ * waiter of its thread that began before SEQ moved. When every waiter is in the notifying thread,
+ * notify hands itself to its n oldest directly. A waiter that had read SEQ but not yet gone to
+ * sleep also returns, so notify may wake more than n, as a POSIX condition variable may: wait in
+ * a loop on your predicate, or use waitFor, which does.
  */
 import { Lock } from './lock.js';
 import {
@@ -17,11 +26,9 @@ import {
   assertMayBlock,
   DESCRIBE,
   deadlineOf,
-  holdEventLoop,
   rebuild,
   rebuildingFrom,
   registerKind,
-  releaseEventLoop,
   remaining,
   revive,
   type SharedDescriptor,
@@ -29,13 +36,12 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
-import { abortReason, type WaitOptions } from './waiters.js';
+import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
+import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
 
 const SEQ = 2;
 const WAITERS = 3;
 const WORDS = 4;
-
-type Outcome = 'ok' | 'not-equal' | 'timed-out' | 'aborted';
 
 /**
  * `threading.Condition` / `asyncio.Condition` in one. Its lock defaults to a new Lock, as in
@@ -47,6 +53,8 @@ export class Condition extends SharedPrimitive {
   readonly lock: Lock;
   /** @internal */
   readonly memory: Int32Array;
+  readonly #waiters = new WaiterList<boolean>('wait on a Condition');
+  #driving = false;
 
   constructor(lock?: Lock) {
     super();
@@ -86,7 +94,8 @@ export class Condition extends SharedPrimitive {
   /**
    * Releases the lock, waits for a notify, takes the lock back. Resolves true if notified, false
    * if `timeout` ms passed. If `signal` aborts it rejects with the reason, after taking the lock
-   * back (the caller's `finally` still owns the lock, as in asyncio).
+   * back (the caller's `finally` still owns the lock, as in asyncio). A wait that gives up leaves
+   * at once: nothing of it stays behind.
    */
   async wait(options?: WaitOptions): Promise<boolean> {
     this.#checkOwned('wait');
@@ -94,27 +103,29 @@ export class Condition extends SharedPrimitive {
     const signal = options?.signal;
     if (signal?.aborted) throw abortReason(signal);
     const memory = this.memory;
-    const seq = Atomics.load(memory, SEQ);
+    // Joined while the lock is still held, so no notify can fall between the two.
+    const waiter = this.#waiters.add(deadline, signal, false, () => Atomics.sub(memory, WAITERS, 1));
+    waiter.tag = Atomics.load(memory, SEQ);
     Atomics.add(memory, WAITERS, 1);
     const saved = this.lock.releaseSave();
-    let outcome: Outcome;
-    holdEventLoop();
+    void this.#drive();
+    let notified = false;
+    let failure: { error: unknown } | undefined;
     try {
-      const wait = Atomics.waitAsync(memory, SEQ, seq, remaining(deadline));
-      outcome = !wait.async ? wait.value : signal ? await this.#raceAbort(wait.value, signal) : await wait.value;
-    } finally {
-      releaseEventLoop();
-      Atomics.sub(memory, WAITERS, 1);
-      await this.lock.acquireRestore(saved);
+      notified = await waiter.promise;
+    } catch (error) {
+      failure = { error };
     }
-    if (outcome === 'aborted') throw abortReason(signal as AbortSignal);
-    return outcome !== 'timed-out';
+    await this.lock.acquireRestore(saved);
+    if (failure) throw failure.error;
+    return notified;
   }
 
   /** `wait` for worker code: blocks this thread. */
   waitSync(options?: { timeout?: number }): boolean {
     assertMayBlock('Condition.waitSync');
     this.#checkOwned('waitSync');
+    assertNotStopped('wait on a Condition');
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     const seq = Atomics.load(memory, SEQ);
@@ -127,13 +138,17 @@ export class Condition extends SharedPrimitive {
           notified = true;
           break;
         }
-        if (performance.now() >= deadline) break;
+        if (performance.now() >= deadline || taskStopped()) break;
         waitSync(memory, SEQ, seq, deadline);
       }
     } finally {
       Atomics.sub(memory, WAITERS, 1);
+      // Stopped by the pool while waiting: a notify it took belongs to a waiter that goes on.
+      if (notified && taskStopped()) Atomics.notify(memory, SEQ, 1);
+      // For a user's lock this throws the stop error instead of taking it (see Lock.kept).
       this.lock.acquireRestoreSync(saved);
     }
+    if (taskStopped()) throw stoppedError('wait on a Condition');
     return notified;
   }
 
@@ -169,8 +184,19 @@ export class Condition extends SharedPrimitive {
   /** Wakes up to `n` waiters (default 1), oldest first. The lock must be held. */
   notify(n = 1): void {
     this.#checkOwned('notify');
+    if (!(n >= 0)) throw new RangeError(`notify(n): n must be a number >= 0, got ${String(n)}`);
     const memory = this.memory;
-    if (Atomics.load(memory, WAITERS) === 0) return;
+    const waiting = Atomics.load(memory, WAITERS);
+    if (waiting === 0) return;
+    if (waiting === this.#waiters.length) {
+      // Every waiter is in this thread (WAITERS only grows under the lock, which we hold).
+      for (let i = 0; i < n; i++) {
+        const next = this.#waiters.first();
+        if (!next) break;
+        this.#wake(next);
+      }
+      return;
+    }
     Atomics.add(memory, SEQ, 1);
     Atomics.notify(memory, SEQ, n);
   }
@@ -189,25 +215,41 @@ export class Condition extends SharedPrimitive {
     }
   }
 
-  /**
-   * The wait's outcome, or 'aborted' if the signal comes first. An aborted wait stays queued in
-   * Atomics until woken (it cannot be withdrawn); if it is then woken by a notify, it passes the
-   * wake-up on, so the notify still reaches a waiter that wants it.
-   */
-  #raceAbort(value: Promise<'ok' | 'timed-out'>, signal: AbortSignal): Promise<Outcome> {
-    return new Promise<Outcome>((resolve) => {
-      let aborted = false;
-      const onAbort = () => {
-        aborted = true;
-        resolve('aborted');
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      void value.then((result) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!aborted) resolve(result);
-        else if (result === 'ok') Atomics.notify(this.memory, SEQ, 1);
-      });
-    });
+  #wake(waiter: Waiter<boolean>): void {
+    Atomics.sub(this.memory, WAITERS, 1);
+    this.#waiters.settle(waiter, true);
+  }
+
+  /** Wakes this thread's waiters that began before SEQ became `seq` (oldest first: a prefix). */
+  #wakeBefore(seq: number): number {
+    // A task the pool stopped takes no wake-up: its waiters fail, and the wake-up is passed on.
+    this.#waiters.refuseIfStopped();
+    let woken = 0;
+    for (let next = this.#waiters.first(); next && next.tag !== seq; next = this.#waiters.first()) {
+      this.#wake(next);
+      woken++;
+    }
+    return woken;
+  }
+
+  /** Sleeps on SEQ for this thread's async waiters, as one sleeper, until none is left. */
+  async #drive(): Promise<void> {
+    if (this.#driving) return;
+    this.#driving = true;
+    const memory = this.memory;
+    try {
+      while (this.#waiters.length > 0) {
+        const seq = Atomics.load(memory, SEQ);
+        this.#wakeBefore(seq);
+        if (this.#waiters.length === 0) return;
+        const wait = Atomics.waitAsync(memory, SEQ, seq);
+        const result = wait.async ? await wait.value : wait.value;
+        // Woken by a notify, for waiters that have all given up since: it belongs to another sleeper.
+        if (result === 'ok' && this.#wakeBefore(Atomics.load(memory, SEQ)) === 0) Atomics.notify(memory, SEQ, 1);
+      }
+    } finally {
+      this.#driving = false;
+    }
   }
 
   /** @internal */
@@ -222,6 +264,12 @@ export class Condition extends SharedPrimitive {
   /** @internal */
   [THREAD_EXITED](deadThread: number): void {
     this.lock[THREAD_EXITED](deadThread);
+    // It died holding the lock: the waiters asleep on SEQ would sleep on (nobody can notify
+    // without the lock). Wake them all to find it broken.
+    if (this.lock.broken) {
+      Atomics.add(this.memory, SEQ, 1);
+      Atomics.notify(this.memory, SEQ);
+    }
   }
 }
 

@@ -19,6 +19,7 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
+import { assertNotStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
 
 const FLAG = 2;
@@ -32,7 +33,7 @@ const RESOLVED_TRUE = Promise.resolve(true);
 export class Event extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
-  readonly #waiters = new WaiterList<boolean>();
+  readonly #waiters = new WaiterList<boolean>('wait for an Event');
   #driving = false;
 
   constructor() {
@@ -87,6 +88,8 @@ export class Event extends SharedPrimitive {
     for (;;) {
       if (Atomics.load(memory, GENERATION) !== generation) return true;
       if (performance.now() >= deadline) return false;
+      // A stopped task waits no more (set() wakes every sleeper, so no wake-up is lost with it).
+      assertNotStopped('wait for an Event');
       Atomics.add(memory, SLEEPERS, 1);
       waitSync(memory, GENERATION, generation, deadline);
       Atomics.sub(memory, SLEEPERS, 1);

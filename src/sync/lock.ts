@@ -31,6 +31,7 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
+import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
 
 const STATE = 2;
@@ -61,7 +62,7 @@ export function attachLock<L extends Lock>(Kind: new () => L, memory: Int32Array
 export class Lock extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
-  readonly #waiters = new WaiterList<boolean>();
+  readonly #waiters = new WaiterList<boolean>(`take a ${this.constructor.name}`, this.obeysStop);
   #driving = false;
   #driverAsleep = false;
 
@@ -84,7 +85,7 @@ export class Lock extends SharedPrimitive {
   tryAcquire(): boolean {
     if (this.#waiters.length === 0 && Atomics.compareExchange(this.memory, STATE, FREE, HELD) === FREE) {
       this.onAcquired();
-      return true;
+      return this.kept();
     }
     if (Atomics.load(this.memory, STATE) === BROKEN) throw brokenLock();
     return false;
@@ -118,7 +119,7 @@ export class Lock extends SharedPrimitive {
         // Taken as "contended": others may still be asleep, and our release must wake one.
         if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
           this.onAcquired();
-          return true;
+          return this.kept();
         }
         continue;
       }
@@ -127,6 +128,7 @@ export class Lock extends SharedPrimitive {
         continue;
       }
       if (performance.now() >= deadline) return false;
+      if (this.obeysStop) assertNotStopped(`take a ${this.constructor.name}`);
       Atomics.add(memory, SLEEPERS, 1);
       waitSync(memory, STATE, state, deadline);
       Atomics.sub(memory, SLEEPERS, 1);
@@ -139,6 +141,12 @@ export class Lock extends SharedPrimitive {
     const state = Atomics.load(memory, STATE);
     if (state === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
     if (state === BROKEN) throw brokenLock();
+    if (state >> 1 !== THIS_THREAD && taskStopped() && this.obeysStop) {
+      // Most likely the `finally` of a Condition wait whose lock was not taken back (the task
+      // was stopped): releasing a lock another thread holds would let two threads in.
+      throw stoppedError(`release a ${this.constructor.name} held by another thread`);
+    }
+    this.#waiters.refuseIfStopped();
     const next = this.#waiters.first();
     if (next && state >> 1 === THIS_THREAD && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
       // Nobody in another thread is asleep on it: hand it to our next waiter, still held.
@@ -189,8 +197,28 @@ export class Lock extends SharedPrimitive {
     this.acquireSync();
   }
 
+  /**
+   * Whether a task the pool has stopped is refused this lock (see task-stop.ts). Only a
+   * primitive's internal lock, held for a few lines of its own code, says no (a Barrier's).
+   */
+  protected get obeysStop(): boolean {
+    return true;
+  }
+
   /** Hook: the lock was just taken by this thread. */
   protected onAcquired(): void {}
+
+  /**
+   * Just taken by this thread: keep it, unless the pool has stopped the running task; then it
+   * is given back (waking the next sleeper) and the task gets the stop error (see task-stop.ts).
+   */
+  protected kept(): true {
+    if (taskStopped() && this.obeysStop) {
+      this.release();
+      throw stoppedError(`take a ${this.constructor.name}`);
+    }
+    return true;
+  }
 
   protected checkSelfDeadlock(): void {
     if (this.isOwned()) {
@@ -217,7 +245,9 @@ export class Lock extends SharedPrimitive {
         }
         if (state === FREE) {
           if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
-            this.grant(this.#waiters.first() as Waiter<boolean>);
+            // Taken for a task the pool has stopped: give it back (release wakes the next sleeper).
+            if (this.#waiters.refuseIfStopped()) this.release();
+            else this.grant(this.#waiters.first() as Waiter<boolean>);
           }
           continue;
         }
@@ -268,7 +298,7 @@ export class RLock extends Lock {
   override tryAcquire(): boolean {
     if (this.isOwned()) {
       this.memory[COUNT] = (this.memory[COUNT] as number) + 1;
-      return true;
+      return this.kept();
     }
     return super.tryAcquire();
   }
@@ -276,6 +306,7 @@ export class RLock extends Lock {
   /** Releases one level; the lock is free when every acquire has been released. Only its owner may release it. */
   override release(): void {
     if (!this.isOwned()) {
+      if (taskStopped()) throw stoppedError('release an RLock it does not hold');
       throw new Error(
         Atomics.load(this.memory, STATE) === FREE
           ? 'release() of an unlocked RLock'

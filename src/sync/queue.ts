@@ -31,6 +31,7 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
+import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
 
 const MUTEX = 2;
@@ -51,6 +52,7 @@ const MUTEX_PATIENCE_MS = 5000;
 
 const TIMED_OUT = Symbol('timed out');
 const EMPTY = Symbol('empty');
+const STOPPED = Symbol('stopped');
 
 export interface QueueOptions {
   /** Items at most; 0 (default) means unbounded. `put` waits while the queue is full. */
@@ -69,8 +71,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
   readonly memory: Int32Array;
   readonly #buffers: RecordHeapBuffers;
   readonly #heap: RecordHeap;
-  readonly #getters = new WaiterList<T | typeof TIMED_OUT>();
-  readonly #putters = new WaiterList<true | typeof TIMED_OUT>();
+  readonly #getters = new WaiterList<T | typeof TIMED_OUT>('take an item from a Queue');
+  readonly #putters = new WaiterList<true | typeof TIMED_OUT>('wait to put an item in a Queue');
   #gettersDriving = false;
   #puttersDriving = false;
 
@@ -163,9 +165,15 @@ export class Queue<T = unknown> extends SharedPrimitive {
       const gets = Atomics.load(memory, GETS);
       if (this.#tryPut(bytes, priority)) return;
       if (performance.now() >= deadline) throw this.#full(options?.timeout);
+      assertNotStopped('wait to put an item in a Queue');
       Atomics.add(memory, PUT_SLEEPERS, 1);
       waitSync(memory, GETS, gets, deadline);
       Atomics.sub(memory, PUT_SLEEPERS, 1);
+      if (taskStopped()) {
+        // Stopped while asleep: the room this wake-up announced belongs to another putter.
+        if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+        throw stoppedError('wait to put an item in a Queue');
+      }
     }
   }
 
@@ -216,6 +224,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       const read = this.#tryGet();
       if (read !== EMPTY) return finishItem(read) as T;
       if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
+      assertNotStopped('take an item from a Queue');
       Atomics.add(memory, GET_SLEEPERS, 1);
       waitSync(memory, PUTS, puts, deadline);
       Atomics.sub(memory, GET_SLEEPERS, 1);
@@ -318,21 +327,31 @@ export class Queue<T = unknown> extends SharedPrimitive {
     return true;
   }
 
-  /** The next item as readItem left it (finishItem it), or EMPTY. */
+  /**
+   * The next item as readItem left it (finishItem it), or EMPTY. A task the pool has stopped
+   * gets none: the check is made under the mutex, so no other thread can see the queue between
+   * it and the pop, and an item never leaves for a task that was stopped before it left.
+   */
   #tryGet(): unknown {
     const memory = this.memory;
     let read: unknown;
     this.#enter();
     try {
-      read = this.#heap.pop(readItem, EMPTY);
+      if (taskStopped()) read = STOPPED;
+      else read = this.#heap.pop(readItem, EMPTY);
       if (read === EMPTY) {
         if (Atomics.load(memory, SHUTDOWN) === 1)
           throw new QueueShutDown('get() on a queue that was shut down and is empty');
         return EMPTY;
       }
-      Atomics.add(memory, GETS, 1);
+      if (read !== STOPPED) Atomics.add(memory, GETS, 1);
     } finally {
       this.#leave();
+    }
+    if (read === STOPPED) {
+      // This thread may have been woken for an item: pass the wake-up on to another getter.
+      if (this.#heap.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+      throw stoppedError('take an item from a Queue');
     }
     if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
     return read;
@@ -389,6 +408,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
         this.#getters.settle(getter, finishItem(read) as T);
         progress = true;
       }
+      this.#putters.refuseIfStopped();
       for (let putter = this.#putters.first(); putter; putter = this.#putters.first()) {
         const [bytes, priority] = putter.data as [Uint8Array, number];
         let put: boolean;

@@ -24,6 +24,7 @@ import {
   THREAD_EXITED,
   waitSync,
 } from './shared-memory.js';
+import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
 
 const PERMITS = 2;
@@ -48,7 +49,7 @@ function tooManyReleases(bound: number): RangeError {
 export class Semaphore extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
-  readonly #waiters = new WaiterList<boolean>();
+  readonly #waiters = new WaiterList<boolean>(`take a ${this.constructor.name} permit`);
   #driving = false;
   #driverAsleep = false;
 
@@ -72,7 +73,7 @@ export class Semaphore extends SharedPrimitive {
 
   /** Takes a permit if one is free and no one in this thread is queued. Never waits. */
   tryAcquire(): boolean {
-    return this.#waiters.length === 0 && this.#take();
+    return this.#waiters.length === 0 && this.#take() && this.#kept();
   }
 
   /**
@@ -94,8 +95,9 @@ export class Semaphore extends SharedPrimitive {
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {
-      if (this.#take()) return true;
+      if (this.#take()) return this.#kept();
       if (performance.now() >= deadline) return false;
+      assertNotStopped(`take a ${this.constructor.name} permit`);
       Atomics.add(memory, SLEEPERS, 1);
       waitSync(memory, PERMITS, 0, deadline);
       Atomics.sub(memory, SLEEPERS, 1);
@@ -111,6 +113,7 @@ export class Semaphore extends SharedPrimitive {
       throw tooManyReleases(bound);
     }
     let left = n;
+    this.#waiters.refuseIfStopped();
     if (this.#waiters.length > 0 && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
       // No other thread is asleep on it: give the permits straight to our own waiters.
       for (let next = this.#waiters.first(); next && left > 0; next = this.#waiters.first()) {
@@ -144,6 +147,15 @@ export class Semaphore extends SharedPrimitive {
     return runHoldingSync('withPermitSync', this, fn, options);
   }
 
+  /** A permit just taken by this thread: kept, unless the running task was stopped (see task-stop.ts). */
+  #kept(): true {
+    if (taskStopped()) {
+      this.release();
+      throw stoppedError(`take a ${this.constructor.name} permit`);
+    }
+    return true;
+  }
+
   #take(): boolean {
     const memory = this.memory;
     for (;;) {
@@ -161,7 +173,9 @@ export class Semaphore extends SharedPrimitive {
     try {
       while (this.#waiters.length > 0) {
         if (this.#take()) {
-          this.#waiters.settle(this.#waiters.first() as Waiter<boolean>, true);
+          // Taken for a task the pool has stopped: give it back (release wakes a sleeper).
+          if (this.#waiters.refuseIfStopped()) this.release();
+          else this.#waiters.settle(this.#waiters.first() as Waiter<boolean>, true);
           continue;
         }
         Atomics.add(memory, SLEEPERS, 1);

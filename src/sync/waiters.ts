@@ -10,6 +10,7 @@
  */
 import { TimeoutError } from '../futures/errors.js';
 import { deadlineOf, holdEventLoop, releaseEventLoop } from './shared-memory.js';
+import { runningTaskSignal, stoppedError, taskStopped } from './task-stop.js';
 
 export interface WaitOptions {
   /** ms to wait at most; then the wait gives up (returns false, or what the method documents). */
@@ -28,6 +29,9 @@ export class Waiter<T> {
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** In a pool worker: the signal of the task that started the wait (see task-stop.ts). */
+  taskSignal: AbortSignal | undefined;
+  onGiveUp: (() => void) | undefined;
   /** Free for the primitive's use (an Event's generation). */
   tag = 0;
   /** Free for the primitive's use (the item a Queue putter waits to put). */
@@ -57,13 +61,29 @@ export class WaiterList<T> {
   private head: Waiter<T> | undefined;
   private tail: Waiter<T> | undefined;
   length = 0;
+  /** The running task's signal that this list listens to (one listener for all its waiters). */
+  private watched: AbortSignal | undefined;
+
+  /**
+   * @param what What a waiter here wants, for the error a stopped task gets ("take a Lock").
+   * @param obeysStop False for a primitive's internal lock, which must be taken even by a stopped
+   *   task to leave the primitive in order (a Barrier's); such a list ignores task stops.
+   */
+  constructor(
+    private readonly what: string,
+    private readonly obeysStop = true,
+  ) {}
 
   /**
    * Adds a waiter. `deadline` is absolute (performance.now()); at it the waiter resolves with
-   * `timedOut`. `onGiveUp` runs when it leaves by timeout or abort.
+   * `timedOut`. `onGiveUp` runs when it leaves by timeout or abort. In a pool task, the task's
+   * own signal aborts the wait too (the pool stopped it), and a stopped task may not start one.
    */
   add(deadline: number, signal: AbortSignal | undefined, timedOut: T, onGiveUp?: () => void): Waiter<T> {
+    const taskSignal = this.obeysStop ? runningTaskSignal() : undefined;
+    if (taskSignal?.aborted || (this.obeysStop && taskStopped())) throw stoppedError(this.what, taskSignal?.reason);
     const waiter = new Waiter<T>();
+    waiter.onGiveUp = onGiveUp;
     waiter.prev = this.tail;
     if (this.tail) this.tail.next = waiter;
     else this.head = waiter;
@@ -88,11 +108,49 @@ export class WaiterList<T> {
       };
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
+    if (taskSignal) {
+      waiter.taskSignal = taskSignal;
+      this.watch(taskSignal);
+    }
     return waiter;
   }
 
+  private watch(taskSignal: AbortSignal): void {
+    if (this.watched === taskSignal) return;
+    this.watched?.removeEventListener('abort', this.onTaskAbort);
+    this.watched = taskSignal;
+    taskSignal.addEventListener('abort', this.onTaskAbort, { once: true });
+  }
+
+  /** The running task was stopped and its worker heard of it: its waits fail now. */
+  private readonly onTaskAbort = (): void => {
+    const taskSignal = this.watched as AbortSignal;
+    this.watched = undefined;
+    for (const waiter of this.all()) {
+      if (waiter.taskSignal !== taskSignal) continue;
+      this.fail(waiter, stoppedError(this.what, taskSignal.reason));
+      waiter.onGiveUp?.();
+    }
+  };
+
   first(): Waiter<T> | undefined {
     return this.head;
+  }
+
+  /**
+   * Before handing anything to a waiter here: if the pool has stopped the task running in this
+   * thread, nothing may be handed to this thread now (it is about to be killed, or its code is
+   * unwinding), so every waiter fails with the stop error and this returns true; the caller then
+   * gives back what it took for them. The task's signal does the same a little later, when the
+   * worker hears of the stop; this closes the window before that.
+   */
+  refuseIfStopped(): boolean {
+    if (this.head === undefined || !taskStopped() || !this.obeysStop) return false;
+    for (const waiter of this.all()) {
+      this.fail(waiter, stoppedError(this.what));
+      waiter.onGiveUp?.();
+    }
+    return true;
   }
 
   /** Every waiter, oldest first (a copy: settling them while iterating is safe). */
@@ -124,7 +182,11 @@ export class WaiterList<T> {
     if (waiter.next) waiter.next.prev = waiter.prev;
     else this.tail = waiter.prev;
     waiter.prev = waiter.next = undefined;
-    if (--this.length === 0) releaseEventLoop();
+    if (--this.length === 0) {
+      releaseEventLoop();
+      this.watched?.removeEventListener('abort', this.onTaskAbort);
+      this.watched = undefined;
+    }
     if (waiter.timer) clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     return true;

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Condition, Lock, RLock, SharedValue, ThreadPoolExecutor } from 'skein';
 import { takeTurns } from '../fixtures/sync-tasks.ts';
 import { rejection, sleep } from '../helpers.ts';
+import { abortedWaits } from './aborted-waits.ts';
 
 describe('Condition in one event loop', () => {
   it('wait releases the lock while waiting and holds it again when it returns', async () => {
@@ -120,5 +121,15 @@ describe('Condition across threads', () => {
     } finally {
       await pool.shutdown();
     }
+  });
+});
+
+describe('Condition waits that give up', () => {
+  it('leave nothing behind: 100,000 aborted waits keep the heap flat, and the next notify is prompt', async () => {
+    // Each aborted wait used to keep its Atomics.waitAsync until the next notify: +220 MB, and
+    // that notify then passed itself through all of them (~600 ms) to reach the live waiter.
+    const report = await abortedWaits('Condition', 100_000);
+    assert.ok(report.grewMb < 16, `the heap grew ${report.grewMb.toFixed(1)} MB`);
+    assert.ok((report.notifyMs as number) < 100, `the notify took ${report.notifyMs} ms to arrive`);
   });
 });
