@@ -1,0 +1,229 @@
+/**
+ * Parsing the rows of one byte range straight into typed columns: a float64 column fills a
+ * Float64Array from the bytes (numbers.ts), an int32 column an Int32Array, a string column a
+ * dictionary (each distinct value decoded once per partition, rows hold codes). Columns not asked
+ * for are skipped without being decoded.
+ *
+ * RFC 4180: a field may be quoted; inside quotes the delimiter and newlines are data and `""` is
+ * one quote. CRLF line ends are accepted. Blank lines are skipped (as pandas does).
+ */
+
+import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
+import { CsvParseError } from './errors.js';
+import { INVALID, parseFloat64, parseInt32 } from './numbers.js';
+import type { BadLine, Column, CsvSchema, Dtype, OnBadLines, Table } from './types.js';
+
+/** A growable column being filled. */
+interface Builder {
+  readonly dtype: Dtype;
+  numbers: Float64Array | Int32Array;
+  readonly dict: string[];
+  readonly codes: Map<string, number>;
+}
+
+function newBuilder(dtype: Dtype, capacity: number): Builder {
+  return {
+    dtype,
+    numbers: dtype === 'float64' ? new Float64Array(capacity) : new Int32Array(capacity),
+    dict: [],
+    codes: new Map(),
+  };
+}
+
+function grow(builder: Builder): void {
+  const bigger =
+    builder.numbers instanceof Float64Array
+      ? new Float64Array(builder.numbers.length * 2)
+      : new Int32Array(builder.numbers.length * 2);
+  bigger.set(builder.numbers);
+  builder.numbers = bigger;
+}
+
+function finish(builder: Builder, length: number): Column {
+  // slice, not subarray: the column that travels back holds only its rows
+  if (builder.dtype === 'float64')
+    return { dtype: 'float64', values: (builder.numbers as Float64Array).slice(0, length) };
+  if (builder.dtype === 'int32') return { dtype: 'int32', values: (builder.numbers as Int32Array).slice(0, length) };
+  return { dtype: 'string', codes: (builder.numbers as Int32Array).slice(0, length), dict: builder.dict };
+}
+
+/** Where the parse is, and what to say when a row is bad. */
+export interface ParseContext {
+  readonly file: string;
+  readonly schema: CsvSchema;
+  /** Indexes of the columns to build (others are skipped). */
+  readonly read: readonly number[];
+  readonly onBadLines: OnBadLines;
+  /** Byte offset in the file of `bytes[0]`, for errors. */
+  readonly rangeStart: number;
+  /** Newlines between `rangeStart` and the first row. */
+  readonly linesBefore: number;
+}
+
+function decodeField(bytes: Buffer, a: number, b: number, escaped: boolean): string {
+  const text = bytes.toString('utf8', a, b);
+  return escaped ? text.replaceAll('""', '"') : text;
+}
+
+/** Parses the rows in bytes [begin, stop) into a Table of the `read` columns. */
+export function parseRows(
+  bytes: Buffer,
+  begin: number,
+  stop: number,
+  context: ParseContext,
+): { table: Table; badLines: BadLine[] } {
+  const { schema, read } = context;
+  const width = schema.names.length;
+  const delimiter = schema.delimiter;
+  const slotOf = new Int32Array(width).fill(-1);
+  read.forEach((column, slot) => {
+    slotOf[column] = slot;
+  });
+  const capacity = Math.max(16, Math.ceil((stop - begin) / Math.max(2, width * 2)));
+  const builders = read.map((column) => newBuilder(schema.dtypes[column] as Dtype, capacity));
+  const badLines: BadLine[] = [];
+  let rows = 0;
+  let line = context.linesBefore;
+  let pos = begin;
+
+  const bad = (rowStart: number, rowLine: number, column: number | undefined, reason: string): void => {
+    if (context.onBadLines === 'error') {
+      throw new CsvParseError({
+        file: context.file,
+        line: rowLine + 1,
+        column: column === undefined ? undefined : column + 1,
+        columnName: column === undefined ? undefined : schema.names[column],
+        reason,
+        lineIsLocal: true,
+        rangeStart: context.rangeStart,
+      });
+    }
+    // Resume at the next row boundary by the same rule the ranges are cut with (csv-range.ts).
+    const end = nextRowEnd(bytes, rowStart, stop, false).at;
+    const next = end === -1 ? stop : end + 1;
+    if (context.onBadLines === 'collect') {
+      const text = bytes.toString('utf8', rowStart, next).replace(/\r?\n$/, '');
+      badLines.push({
+        file: context.file,
+        line: rowLine + 1,
+        column: column === undefined ? undefined : column + 1,
+        reason,
+        text,
+      });
+    }
+    line = rowLine;
+    for (let i = rowStart; i < next; i++) if (bytes[i] === NEWLINE) line++;
+    pos = next;
+  };
+
+  nextRow: while (pos < stop) {
+    const rowStart = pos;
+    const rowLine = line;
+    let c = bytes[pos];
+    if (c === NEWLINE || (c === CR && bytes[pos + 1] === NEWLINE)) {
+      pos += c === NEWLINE ? 1 : 2;
+      line++;
+      continue;
+    }
+    if (rows === (builders[0]?.numbers.length ?? Number.POSITIVE_INFINITY)) for (const b of builders) grow(b);
+    let field = 0;
+    for (;;) {
+      // One field: find [a, b), then convert it if its column is read.
+      let a = pos;
+      let b: number;
+      let escaped = false;
+      if (bytes[pos] === QUOTE) {
+        a = ++pos;
+        for (;;) {
+          if (pos >= stop) {
+            bad(rowStart, rowLine, field, 'a quoted field is not closed before the end of the data');
+            continue nextRow;
+          }
+          c = bytes[pos];
+          if (c === QUOTE) {
+            if (bytes[pos + 1] === QUOTE && pos + 1 < stop) {
+              escaped = true;
+              pos += 2;
+              continue;
+            }
+            break;
+          }
+          if (c === NEWLINE) line++;
+          pos++;
+        }
+        b = pos++;
+        c = bytes[pos];
+        if (pos < stop && c !== delimiter && c !== NEWLINE && c !== CR) {
+          bad(
+            rowStart,
+            rowLine,
+            field,
+            'text after the closing quote of a quoted field (double a quote inside a field: "")',
+          );
+          continue nextRow;
+        }
+      } else {
+        while (pos < stop) {
+          c = bytes[pos];
+          if (c === delimiter || c === NEWLINE) break;
+          if (c === QUOTE) {
+            bad(
+              rowStart,
+              rowLine,
+              field,
+              'a quote inside an unquoted field (quote the whole field and double the quote: "a""b")',
+            );
+            continue nextRow;
+          }
+          pos++;
+        }
+        b = pos;
+        if (b > a && bytes[b - 1] === CR && (pos >= stop || bytes[pos] === NEWLINE)) b--;
+      }
+      const slot = field < width ? (slotOf[field] as number) : -1;
+      if (slot >= 0) {
+        const builder = builders[slot] as Builder;
+        if (builder.dtype === 'string') {
+          if (a === b) (builder.numbers as Int32Array)[rows] = -1;
+          else {
+            const text = decodeField(bytes, a, b, escaped);
+            let code = builder.codes.get(text);
+            if (code === undefined) {
+              code = builder.dict.length;
+              builder.codes.set(text, code);
+              builder.dict.push(text);
+            }
+            (builder.numbers as Int32Array)[rows] = code;
+          }
+        } else {
+          const value = builder.dtype === 'float64' ? parseFloat64(bytes, a, b) : parseInt32(bytes, a, b);
+          if (value === INVALID) {
+            const shown = bytes.toString('utf8', a, Math.min(b, a + 40));
+            bad(
+              rowStart,
+              rowLine,
+              field,
+              `"${shown}" is not ${builder.dtype === 'float64' ? 'a number' : 'an int32 integer'} (dtype ${builder.dtype}; pass dtypes: { "${schema.names[field]}": 'string' } to read it as text)`,
+            );
+            continue nextRow;
+          }
+          builder.numbers[rows] = value;
+        }
+      }
+      field++;
+      if (pos >= stop || bytes[pos] !== delimiter) break;
+      pos++; // past the delimiter
+    }
+    if (pos < stop) {
+      pos++; // past the newline
+      line++;
+    }
+    if (field !== width) {
+      bad(rowStart, rowLine, Math.min(field, width), `expected ${width} fields, found ${field}`);
+      continue;
+    }
+    rows++;
+  }
+  const names = read.map((column) => schema.names[column] as string);
+  return { table: { names, columns: builders.map((b) => finish(b, rows)), length: rows }, badLines };
+}

@@ -1,0 +1,45 @@
+/**
+ * The task functions that run in workers, exported so that every executor names them by reference
+ * (module + export), never by code: a thread or process pool imports this module in its workers,
+ * and `skein worker --module <skein>/dist/data/tasks.js` serves them from Redis. Their arguments
+ * are plain data (a byte range, the schema, the verbs with row-function references).
+ */
+import { combinePartials, groupPartial } from './aggregate.js';
+import { parseRows } from './csv-parse.js';
+import { readRange } from './csv-range.js';
+import { applySteps, headOf } from './table-ops.js';
+import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './types.js';
+
+/**
+ * Reads, parses and reduces one byte range: the whole life of a partition in one task, so that
+ * only its (small) partial result travels back.
+ */
+export async function runPartition(job: PartitionJob): Promise<PartitionResult> {
+  const { range, schema } = job;
+  const located = readRange(range, job.startInQuotes, range.first && schema.header);
+  const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
+    file: range.file,
+    schema,
+    read: job.read,
+    onBadLines: job.onBadLines,
+    rangeStart: range.start,
+    linesBefore: located.linesBeforeBegin,
+  });
+  let rows = await applySteps(table, job.steps);
+  const terminal = job.terminal;
+  if (terminal.kind === 'groupby') {
+    return {
+      quoteParity: located.quoteParity,
+      rows: rows.length,
+      partial: groupPartial(rows, terminal.keys, terminal.aggs),
+      badLines,
+    };
+  }
+  if (terminal.limit !== undefined) rows = headOf(rows, terminal.limit);
+  return { quoteParity: located.quoteParity, rows: rows.length, partial: { kind: 'table', table: rows }, badLines };
+}
+
+/** Merges `splitEvery` partial group-bys, given in partition order, into one. */
+export function combineGroups(partials: GroupPartial[], aggs: AggSpec[]): GroupPartial {
+  return combinePartials(partials, aggs);
+}
