@@ -49,9 +49,10 @@ export interface Plan {
   readonly job: Omit<PartitionJob, 'range' | 'startInQuotes'>;
 }
 
+/** A task's outcome; `inQuotes` is the start state it used (unknown for a failed task that guessed it). */
 type Settled =
   | { ok: true; value: PartitionResult; inQuotes: boolean }
-  | { ok: false; error: unknown; inQuotes: boolean };
+  | { ok: false; error: unknown; inQuotes: boolean | undefined };
 
 /** Counts lines before offsets that only grow (ranges are confirmed in file order). */
 class LineCounter {
@@ -124,12 +125,14 @@ class Computation {
     return t.kind === 'collect' && t.limit !== undefined && this.rows >= t.limit;
   }
 
-  private submit(index: number, inQuotes: boolean): void {
-    const job: PartitionJob = { ...this.plan.job, range: this.ranges[index] as ByteRange, startInQuotes: inQuotes };
+  private submit(index: number, guess: boolean | undefined): void {
+    const range = this.ranges[index] as ByteRange;
+    const inQuotes = range.first ? false : guess; // a file's first range starts at a row
+    const job: PartitionJob = { ...this.plan.job, range, startInQuotes: inQuotes };
     const future = this.executor.submit(runPartition, job);
     this.running.set(index, future);
     future.then(
-      (value) => this.settle(index, { ok: true, value, inQuotes }),
+      (value) => this.settle(index, { ok: true, value, inQuotes: value.startInQuotes }),
       (error: unknown) => this.settle(index, { ok: false, error, inQuotes }),
     );
   }
@@ -144,7 +147,7 @@ class Computation {
     try {
       while (this.confirmed < this.ranges.length && !this.limitReached) {
         while (this.next < this.ranges.length && this.next < this.confirmed + this.window)
-          this.submit(this.next++, false);
+          this.submit(this.next++, undefined);
         if (!this.outcomes.has(this.confirmed)) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
@@ -170,7 +173,7 @@ class Computation {
       const range = this.ranges[this.confirmed] as ByteRange;
       const state = range.first ? false : this.inQuotes;
       if (outcome.inQuotes !== state) {
-        // It guessed the wrong quote state at its start: run it again with the right one.
+        // It guessed the wrong quote state at its start (or failed after guessing): run it again with the right one.
         this.outcomes.delete(this.confirmed);
         this.submit(this.confirmed, state);
         return;

@@ -47,6 +47,15 @@ function finish(builder: Builder, length: number): Column {
   return { dtype: 'string', codes: (builder.numbers as Int32Array).slice(0, length), dict: builder.dict };
 }
 
+/** Rows in [begin, stop), from the row length of its first 64 KB (columns grow if it is wrong). */
+function estimateRows(bytes: Buffer, begin: number, stop: number): number {
+  const sample = bytes.subarray(begin, Math.min(stop, begin + 65_536));
+  let lines = 0;
+  for (let i = sample.indexOf(NEWLINE); i !== -1; i = sample.indexOf(NEWLINE, i + 1)) lines++;
+  if (lines === 0) return 16;
+  return Math.ceil(((stop - begin) / sample.length) * lines * 1.1) + 16;
+}
+
 /** Where the parse is, and what to say when a row is bad. */
 export interface ParseContext {
   readonly file: string;
@@ -79,7 +88,7 @@ export function parseRows(
   read.forEach((column, slot) => {
     slotOf[column] = slot;
   });
-  const capacity = Math.max(16, Math.ceil((stop - begin) / Math.max(2, width * 2)));
+  const capacity = estimateRows(bytes, begin, stop);
   const builders = read.map((column) => newBuilder(schema.dtypes[column] as Dtype, capacity));
   const badLines: BadLine[] = [];
   let rows = 0;

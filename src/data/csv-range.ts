@@ -13,16 +13,17 @@
  * Knowing "outside quotes" at `start`. A quote character flips the state (RFC 4180's doubled
  * quote `""` flips it twice), so the state at `start` is the parity of the quote characters before
  * it. Each range task counts the quotes in its own [start, end) and reports the parity; the main
- * thread adds the parities up in file order (compute.ts). Tasks speculate that their `start` is
- * outside quotes, which is almost always true; a range whose start turns out to be inside quotes
- * (the running parity is odd) is parsed again with the right state. So the file is read once in
- * the common case, and any file, however quoted, is split correctly.
+ * thread adds the parities up in file order (compute.ts). Tasks do not wait for that: each guesses
+ * its start state (guessStartState: of the two hypotheses, the one under which the next rows parse
+ * as well-formed rows of the right width) and reports its guess; a range whose guess turns out
+ * wrong is parsed again with the right state. So the file is read once in the common case, and any
+ * file, however quoted, is split correctly (a wrong guess costs time, never correctness).
  *
  * A quote in the middle of an unquoted field also flips the state here; such a row is malformed
  * in RFC 4180, is reported as a bad line, and parsing resumes at the next boundary by this rule.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { ByteRange } from './types.js';
+import type { ByteRange, CsvSchema } from './types.js';
 
 export const QUOTE = 0x22;
 export const NEWLINE = 0x0a;
@@ -31,6 +32,19 @@ export const CR = 0x0d;
 /** Bytes read past `end` at first to finish the last row; doubled while the row goes on. */
 const OVERRUN = 64 * 1024;
 
+/**
+ * One read buffer per worker, reused: a fresh multi-megabyte Buffer per partition lives outside
+ * the JS heap, and V8 frees such memory only at its next garbage collection, so a worker would
+ * hold several partitions' worth of dead buffers. Safe to reuse: a range is read and parsed
+ * synchronously, and nothing parsed keeps a view of these bytes (strings are copied out).
+ */
+let scratch = Buffer.allocUnsafe(0);
+
+function buffer(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
+  return scratch.subarray(0, size);
+}
+
 /** The bytes of a range and where its rows are, as offsets into `bytes`. */
 export interface RangeBytes {
   readonly bytes: Buffer;
@@ -38,6 +52,8 @@ export interface RangeBytes {
   readonly begin: number;
   /** Offset just past the last row's newline (or the end of the file). `begin >= stop`: no rows. */
   readonly stop: number;
+  /** The quote state at `start` used. */
+  readonly startInQuotes: boolean;
   /** Parity of the quote characters in [start, end). */
   readonly quoteParity: 0 | 1;
   /** Newlines in [0, begin): turns a line counted from `begin` into one counted from `start`. */
@@ -65,6 +81,57 @@ export function nextRowEnd(
     else if (c === NEWLINE && !quoted) return { at: i, inQuotes: false };
   }
   return { at: -1, inQuotes: quoted };
+}
+
+/**
+ * How many rows from `at` on are well-formed: the right number of fields, quotes only around whole
+ * fields. Under the wrong quote hypothesis "rows" start inside fields and fail this at once.
+ */
+function wellFormedRows(bytes: Uint8Array, at: number, limit: number, width: number, delimiter: number): number {
+  let rows = 0;
+  let pos = at;
+  while (rows < 8 && pos < limit) {
+    let fields = 1;
+    for (;;) {
+      if (pos >= limit) return rows;
+      let c = bytes[pos];
+      if (c === QUOTE) {
+        for (pos++; ; pos++) {
+          if (pos >= limit) return rows;
+          if (bytes[pos] === QUOTE) {
+            if (bytes[pos + 1] !== QUOTE) break;
+            pos++;
+          }
+        }
+        c = bytes[++pos];
+        if (c !== delimiter && c !== NEWLINE && c !== CR) return rows;
+      }
+      while (pos < limit && c !== delimiter && c !== NEWLINE) {
+        if (c === QUOTE) return rows;
+        c = bytes[++pos];
+      }
+      if (pos >= limit) return rows;
+      pos++;
+      if (c === NEWLINE) break;
+      fields++;
+    }
+    if (fields !== width) return rows;
+    rows++;
+  }
+  return rows;
+}
+
+/** The likelier quote state at offset 0 of `bytes`: the one under which the rows that follow are well-formed. */
+export function guessStartState(
+  bytes: Uint8Array,
+  limit: number,
+  schema: Pick<CsvSchema, 'delimiter' | 'names'>,
+): boolean {
+  const score = (inQuotes: boolean) => {
+    const end = nextRowEnd(bytes, 0, limit, inQuotes).at;
+    return end === -1 ? -1 : wellFormedRows(bytes, end + 1, limit, schema.names.length, schema.delimiter);
+  };
+  return score(true) > score(false);
 }
 
 function quoteParity(bytes: Buffer, length: number): 0 | 1 {
@@ -95,20 +162,29 @@ function readAt(fd: number, into: Buffer, offset: number, length: number, positi
  * Reads `range` and locates its rows. `startInQuotes` is the quote state at `range.start`;
  * `skipHeader` drops the first row of a file's first range.
  */
-export function readRange(range: ByteRange, startInQuotes: boolean, skipHeader: boolean): RangeBytes {
+export function readRange(
+  range: ByteRange,
+  knownInQuotes: boolean | undefined,
+  skipHeader: boolean,
+  schema: Pick<CsvSchema, 'delimiter' | 'names'>,
+): RangeBytes {
   const fd = openSync(range.file, 'r');
   try {
     const own = range.end - range.start;
-    let bytes = Buffer.allocUnsafe(Math.min(own + OVERRUN, range.fileSize - range.start));
+    let bytes = buffer(Math.min(own + OVERRUN, range.fileSize - range.start));
     let filled = readAt(fd, bytes, 0, bytes.length, range.start);
     const parity = quoteParity(bytes, Math.min(own, filled));
+    const startInQuotes = range.first
+      ? false
+      : (knownInQuotes ?? guessStartState(bytes, Math.min(own, filled), schema));
 
     // A UTF-8 byte order mark is not part of the first field.
     let begin = range.first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
     if (!range.first || skipHeader) {
       const found = nextRowEnd(bytes, begin, Math.min(own, filled), range.first ? false : startInQuotes);
       // No row starts in this range: the previous range's last row covers all of it.
-      if (found.at === -1) return { bytes, begin: own, stop: own, quoteParity: parity, linesBeforeBegin: 0 };
+      if (found.at === -1)
+        return { bytes, begin: own, stop: own, startInQuotes, quoteParity: parity, linesBeforeBegin: 0 };
       begin = found.at + 1;
     }
 
@@ -122,6 +198,7 @@ export function readRange(range: ByteRange, startInQuotes: boolean, skipHeader: 
         searched = filled;
         const grown = Buffer.allocUnsafe(Math.min(bytes.length * 2, range.fileSize - range.start));
         bytes.copy(grown, 0, 0, filled);
+        scratch = grown;
         filled += readAt(fd, grown, filled, grown.length - filled, range.start + filled);
         bytes = grown;
         search = nextRowEnd(bytes, searched, filled, search.inQuotes);
@@ -132,6 +209,7 @@ export function readRange(range: ByteRange, startInQuotes: boolean, skipHeader: 
       bytes,
       begin,
       stop,
+      startInQuotes,
       quoteParity: parity,
       linesBeforeBegin: countNewlines(bytes, begin),
     };

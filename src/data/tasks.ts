@@ -16,7 +16,7 @@ import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './typ
  */
 export async function runPartition(job: PartitionJob): Promise<PartitionResult> {
   const { range, schema } = job;
-  const located = readRange(range, job.startInQuotes, range.first && schema.header);
+  const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
   const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
     file: range.file,
     schema,
@@ -30,13 +30,20 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
   if (terminal.kind === 'groupby') {
     return {
       quoteParity: located.quoteParity,
+      startInQuotes: located.startInQuotes,
       rows: rows.length,
       partial: groupPartial(rows, terminal.keys, terminal.aggs),
       badLines,
     };
   }
   if (terminal.limit !== undefined) rows = headOf(rows, terminal.limit);
-  return { quoteParity: located.quoteParity, rows: rows.length, partial: { kind: 'table', table: rows }, badLines };
+  return {
+    quoteParity: located.quoteParity,
+    startInQuotes: located.startInQuotes,
+    rows: rows.length,
+    partial: { kind: 'table', table: rows },
+    badLines,
+  };
 }
 
 /** Merges `splitEvery` partial group-bys, given in partition order, into one. */

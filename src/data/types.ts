@@ -76,8 +76,8 @@ export interface ByteRange {
 /** Everything one partition task needs. */
 export interface PartitionJob {
   readonly range: ByteRange;
-  /** Whether byte `range.start` lies inside a quoted field (speculated false; see compute.ts). */
-  readonly startInQuotes: boolean;
+  /** Whether byte `range.start` lies inside a quoted field; `undefined`: the task guesses (csv-range.ts). */
+  readonly startInQuotes: boolean | undefined;
   readonly schema: CsvSchema;
   /** Indexes (into schema.names) of the columns to build; the others are skipped unparsed. */
   readonly read: readonly number[];
@@ -120,6 +120,8 @@ export type Partial = GroupPartial | TablePartial;
 
 /** What a partition task sends back. */
 export interface PartitionResult {
+  /** The quote state at `range.start` the task parsed with (its guess, or what it was told). */
+  readonly startInQuotes: boolean;
   /** 1 when the range [start, end) holds an odd number of quote characters. */
   readonly quoteParity: 0 | 1;
   readonly rows: number;
