@@ -21,10 +21,20 @@ interface Builder {
   readonly codes: Map<string, number>;
 }
 
-function newBuilder(dtype: Dtype, capacity: number): Builder {
+/**
+ * Column memory kept by this worker between partitions, per column slot, when the parsed columns
+ * do not outlive the task (a reduction keeps only its small partial). As with the read buffer
+ * (csv-range.ts), fresh arrays per partition would pile up outside the heap until V8's next
+ * collection. Safe: a range is parsed and reduced synchronously (tasks.ts).
+ */
+const spare: (Float64Array | Int32Array | undefined)[] = [];
+
+function newBuilder(dtype: Dtype, capacity: number, slot: number, reuse: boolean): Builder {
+  const kept = reuse ? spare[slot] : undefined;
+  const fits = kept !== undefined && kept.length >= capacity && kept instanceof Float64Array === (dtype === 'float64');
   return {
     dtype,
-    numbers: dtype === 'float64' ? new Float64Array(capacity) : new Int32Array(capacity),
+    numbers: fits ? kept : dtype === 'float64' ? new Float64Array(capacity) : new Int32Array(capacity),
     dict: [],
     codes: new Map(),
   };
@@ -39,12 +49,13 @@ function grow(builder: Builder): void {
   builder.numbers = bigger;
 }
 
-function finish(builder: Builder, length: number): Column {
-  // slice, not subarray: the column that travels back holds only its rows
-  if (builder.dtype === 'float64')
-    return { dtype: 'float64', values: (builder.numbers as Float64Array).slice(0, length) };
-  if (builder.dtype === 'int32') return { dtype: 'int32', values: (builder.numbers as Int32Array).slice(0, length) };
-  return { dtype: 'string', codes: (builder.numbers as Int32Array).slice(0, length), dict: builder.dict };
+function finish(builder: Builder, length: number, slot: number, reuse: boolean): Column {
+  // A column that travels back is sliced to hold only its rows; a reused one is a view.
+  if (reuse) spare[slot] = builder.numbers;
+  const numbers = reuse ? builder.numbers.subarray(0, length) : builder.numbers.slice(0, length);
+  if (builder.dtype === 'float64') return { dtype: 'float64', values: numbers as Float64Array };
+  if (builder.dtype === 'int32') return { dtype: 'int32', values: numbers as Int32Array };
+  return { dtype: 'string', codes: numbers as Int32Array, dict: builder.dict };
 }
 
 /** Rows in [begin, stop), from the row length of its first 64 KB (columns grow if it is wrong). */
@@ -67,6 +78,8 @@ export interface ParseContext {
   readonly rangeStart: number;
   /** Newlines between `rangeStart` and the first row. */
   readonly linesBefore: number;
+  /** The columns do not outlive the task: build them in this worker's spare arrays. */
+  readonly reuse: boolean;
 }
 
 function decodeField(bytes: Buffer, a: number, b: number, escaped: boolean): string {
@@ -89,7 +102,9 @@ export function parseRows(
     slotOf[column] = slot;
   });
   const capacity = estimateRows(bytes, begin, stop);
-  const builders = read.map((column) => newBuilder(schema.dtypes[column] as Dtype, capacity));
+  const builders = read.map((column, slot) =>
+    newBuilder(schema.dtypes[column] as Dtype, capacity, slot, context.reuse),
+  );
   const badLines: BadLine[] = [];
   let rows = 0;
   let line = context.linesBefore;
@@ -234,5 +249,8 @@ export function parseRows(
     rows++;
   }
   const names = read.map((column) => schema.names[column] as string);
-  return { table: { names, columns: builders.map((b) => finish(b, rows)), length: rows }, badLines };
+  return {
+    table: { names, columns: builders.map((b, slot) => finish(b, rows, slot, context.reuse)), length: rows },
+    badLines,
+  };
 }

@@ -5,7 +5,7 @@
  */
 import type { Column, FunctionReference, Row, Step, Table } from './types.js';
 
-type RowFunction = (row: Row) => unknown;
+export type RowFunction = (row: Row) => unknown;
 
 const loaded = new Map<string, Promise<RowFunction>>();
 
@@ -91,8 +91,22 @@ function columnFrom(name: string, values: unknown[]): Column {
   return { dtype: 'string', codes: out, dict };
 }
 
-/** Applies the steps in order. */
-export async function applySteps(table: Table, steps: readonly Step[]): Promise<Table> {
+/** Loads the row functions of the steps (before any parsing: the rest of a task is synchronous). */
+export async function loadStepFunctions(steps: readonly Step[]): Promise<Map<FunctionReference, RowFunction>> {
+  const functions = new Map<FunctionReference, RowFunction>();
+  for (const step of steps) {
+    if (step.kind === 'filter') functions.set(step.fn, await loadRowFunction(step.fn));
+    if (step.kind === 'assign') for (const c of step.columns) functions.set(c.fn, await loadRowFunction(c.fn));
+  }
+  return functions;
+}
+
+/** Applies the steps in order, with their functions loaded by loadStepFunctions. */
+export function applySteps(
+  table: Table,
+  steps: readonly Step[],
+  functions: Map<FunctionReference, RowFunction>,
+): Table {
   let current = table;
   for (const step of steps) {
     if (step.kind === 'select') {
@@ -103,7 +117,7 @@ export async function applySteps(table: Table, steps: readonly Step[]): Promise<
       });
       current = { names: step.columns, columns, length: current.length };
     } else if (step.kind === 'filter') {
-      const fn = await loadRowFunction(step.fn);
+      const fn = functions.get(step.fn) as RowFunction;
       const keep = new Uint8Array(current.length);
       let count = 0;
       for (let i = 0; i < current.length; i++) {
@@ -115,7 +129,7 @@ export async function applySteps(table: Table, steps: readonly Step[]): Promise<
       const kept = current.columns.map((column) => take(column, keep, count));
       current = { names: current.names, columns: kept, length: count };
     } else {
-      const fns = await Promise.all(step.columns.map((c) => loadRowFunction(c.fn)));
+      const fns = step.columns.map((c) => functions.get(c.fn) as RowFunction);
       const names = [...current.names];
       const columns = [...current.columns];
       const rows = Array.from({ length: current.length }, (_, i) => rowAt(current, i));

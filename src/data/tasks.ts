@@ -7,7 +7,7 @@
 import { combinePartials, groupPartial } from './aggregate.js';
 import { parseRows } from './csv-parse.js';
 import { readRange } from './csv-range.js';
-import { applySteps, headOf } from './table-ops.js';
+import { applySteps, headOf, loadStepFunctions } from './table-ops.js';
 import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './types.js';
 
 /**
@@ -16,6 +16,9 @@ import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './typ
  */
 export async function runPartition(job: PartitionJob): Promise<PartitionResult> {
   const { range, schema } = job;
+  // Everything asynchronous first: from the read on, the task runs to its end without yielding,
+  // which makes this worker's reused buffers safe (csv-range.ts, csv-parse.ts).
+  const functions = await loadStepFunctions(job.steps);
   const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
   const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
     file: range.file,
@@ -24,8 +27,9 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
     onBadLines: job.onBadLines,
     rangeStart: range.start,
     linesBefore: located.linesBeforeBegin,
+    reuse: job.terminal.kind === 'groupby',
   });
-  let rows = await applySteps(table, job.steps);
+  let rows = applySteps(table, job.steps, functions);
   const terminal = job.terminal;
   if (terminal.kind === 'groupby') {
     return {
