@@ -55,10 +55,16 @@ function groupRows(
     distinct.push(values);
   }
   // Codes of all keys → one number per row (mixed radix), then → dense group index in first-seen order.
-  const groupOf = new Map<number, number>();
+  // Up to 4M key combinations: a dense table, else a Map (by number while the radix product is
+  // exact in a double, by the codes as text beyond).
+  const product = distinct.reduce((n, d) => n * d.length, 1);
+  const dense = product <= 1 << 22 ? new Int32Array(product).fill(-1) : undefined;
+  const exact = product <= Number.MAX_SAFE_INTEGER;
+  const groupOf = new Map<number | string, number>();
   const firstRow: number[] = [];
   for (let i = 0; i < table.length; i++) {
     let combined = 0;
+    let text = '';
     let missing = false;
     for (let k = 0; k < codes.length; k++) {
       const code = (codes[k] as Int32Array)[i] as number;
@@ -66,16 +72,18 @@ function groupRows(
         missing = true;
         break;
       }
-      combined = combined * (distinct[k] as unknown[]).length + code;
+      if (exact) combined = combined * (distinct[k] as unknown[]).length + code;
+      else text += `${code},`;
     }
     if (missing) {
       index[i] = -1;
       continue;
     }
-    let group = groupOf.get(combined);
-    if (group === undefined) {
+    let group = dense ? (dense[combined] as number) : (groupOf.get(exact ? combined : text) ?? -1);
+    if (group < 0) {
       group = firstRow.length;
-      groupOf.set(combined, group);
+      if (dense) dense[combined] = group;
+      else groupOf.set(exact ? combined : text, group);
       firstRow.push(i);
     }
     index[i] = group;

@@ -8,6 +8,7 @@
  * one quote. CRLF line ends are accepted. Blank lines are skipped (as pandas does).
  */
 
+import { ByteDictionary } from './byte-dictionary.js';
 import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import { CsvParseError } from './errors.js';
 import { INVALID, parseFloat64, parseInt32 } from './numbers.js';
@@ -17,8 +18,7 @@ import type { BadLine, Column, CsvSchema, Dtype, OnBadLines, Table } from './typ
 interface Builder {
   readonly dtype: Dtype;
   numbers: Float64Array | Int32Array;
-  readonly dict: string[];
-  readonly codes: Map<string, number>;
+  readonly dictionary: ByteDictionary;
 }
 
 /**
@@ -35,8 +35,7 @@ function newBuilder(dtype: Dtype, capacity: number, slot: number, reuse: boolean
   return {
     dtype,
     numbers: fits ? kept : dtype === 'float64' ? new Float64Array(capacity) : new Int32Array(capacity),
-    dict: [],
-    codes: new Map(),
+    dictionary: new ByteDictionary(),
   };
 }
 
@@ -55,7 +54,7 @@ function finish(builder: Builder, length: number, slot: number, reuse: boolean):
   const numbers = reuse ? builder.numbers.subarray(0, length) : builder.numbers.slice(0, length);
   if (builder.dtype === 'float64') return { dtype: 'float64', values: numbers as Float64Array };
   if (builder.dtype === 'int32') return { dtype: 'int32', values: numbers as Int32Array };
-  return { dtype: 'string', codes: numbers as Int32Array, dict: builder.dict };
+  return { dtype: 'string', codes: numbers as Int32Array, dict: builder.dictionary.values };
 }
 
 /** Rows in [begin, stop), from the row length of its first 64 KB (columns grow if it is wrong). */
@@ -82,9 +81,17 @@ export interface ParseContext {
   readonly reuse: boolean;
 }
 
-function decodeField(bytes: Buffer, a: number, b: number, escaped: boolean): string {
-  const text = bytes.toString('utf8', a, b);
-  return escaped ? text.replaceAll('""', '"') : text;
+let unescaped = new Uint8Array(256);
+
+/** Bytes [a, b) of a quoted field with each doubled quote made one, in a reused buffer. */
+function unescape(bytes: Uint8Array, a: number, b: number): Uint8Array {
+  if (unescaped.length < b - a) unescaped = new Uint8Array(2 * (b - a));
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    unescaped[n++] = bytes[i] as number;
+    if (bytes[i] === QUOTE) i++;
+  }
+  return unescaped.subarray(0, n);
 }
 
 /** Parses the rows in bytes [begin, stop) into a Table of the `read` columns. */
@@ -208,17 +215,12 @@ export function parseRows(
       if (slot >= 0) {
         const builder = builders[slot] as Builder;
         if (builder.dtype === 'string') {
-          if (a === b) (builder.numbers as Int32Array)[rows] = -1;
-          else {
-            const text = decodeField(bytes, a, b, escaped);
-            let code = builder.codes.get(text);
-            if (code === undefined) {
-              code = builder.dict.length;
-              builder.codes.set(text, code);
-              builder.dict.push(text);
-            }
-            (builder.numbers as Int32Array)[rows] = code;
-          }
+          const numbers = builder.numbers as Int32Array;
+          if (a === b) numbers[rows] = -1;
+          else if (escaped) {
+            const field = unescape(bytes, a, b);
+            numbers[rows] = builder.dictionary.code(field, 0, field.length);
+          } else numbers[rows] = builder.dictionary.code(bytes, a, b);
         } else {
           const value = builder.dtype === 'float64' ? parseFloat64(bytes, a, b) : parseInt32(bytes, a, b);
           if (value === INVALID) {

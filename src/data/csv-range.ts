@@ -124,9 +124,12 @@ function wellFormedRows(bytes: Uint8Array, at: number, limit: number, width: num
 /** The likelier quote state at offset 0 of `bytes`: the one under which the rows that follow are well-formed. */
 export function guessStartState(
   bytes: Uint8Array,
-  limit: number,
+  own: number,
   schema: Pick<CsvSchema, 'delimiter' | 'names'>,
 ): boolean {
+  // A few rows decide it: look no further than 64 KB (in a file without quotes, the "inside
+  // quotes" hypothesis would otherwise scan the whole range for a closing quote).
+  const limit = Math.min(own, 65_536);
   const score = (inQuotes: boolean) => {
     const end = nextRowEnd(bytes, 0, limit, inQuotes).at;
     return end === -1 ? -1 : wellFormedRows(bytes, end + 1, limit, schema.names.length, schema.delimiter);

@@ -88,6 +88,18 @@ describe('readCsv', () => {
     assertRowsClose(result.toRows(), [...typedRows(parseCsvText(a), NUMERIC), ...typedRows(parseCsvText(b), NUMERIC)]);
   });
 
+  it('decodes UTF-8 text, quoted or not, and doubled quotes', async () => {
+    const path = file('text.csv', 'name,n\n"a""b",1\nnaïve,2\n"naïve",3\n😀 ok,4\n"",5\n');
+    const result = await readCsv(path, { blocksize: 5 }).compute({ executor: pool });
+    assert.deepEqual(result.toColumns().name, ['a"b', 'naïve', 'naïve', '😀 ok', null]);
+    const counted = await readCsv(path).groupby('name').size().compute({ executor: pool });
+    assert.deepEqual(counted.toRows(), [
+      { name: 'a"b', size: 1 },
+      { name: 'naïve', size: 2 },
+      { name: '😀 ok', size: 1 },
+    ]);
+  });
+
   it('parses numbers exactly as Number() does', async () => {
     const values = [
       '0.1',
