@@ -84,7 +84,7 @@ export interface ParseContext {
 let unescaped = new Uint8Array(256);
 
 /** Bytes [a, b) of a quoted field with each doubled quote made one, in a reused buffer. */
-function unescape(bytes: Uint8Array, a: number, b: number): Uint8Array {
+function undoubleQuotes(bytes: Uint8Array, a: number, b: number): Uint8Array {
   if (unescaped.length < b - a) unescaped = new Uint8Array(2 * (b - a));
   let n = 0;
   for (let i = a; i < b; i++) {
@@ -218,7 +218,7 @@ export function parseRows(
           const numbers = builder.numbers as Int32Array;
           if (a === b) numbers[rows] = -1;
           else if (escaped) {
-            const field = unescape(bytes, a, b);
+            const field = undoubleQuotes(bytes, a, b);
             numbers[rows] = builder.dictionary.code(field, 0, field.length);
           } else numbers[rows] = builder.dictionary.code(bytes, a, b);
         } else {
