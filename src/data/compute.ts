@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Executor, Future } from '../futures/base.js';
 import { countLines } from './csv-range.js';
+import { combineGroupsRemotely, runPartitionByAddress } from './distributed-tasks.js';
 import { CsvParseError } from './errors.js';
 import { concatTables, type DataResult, finalizeGroups } from './result.js';
 import { headOf } from './table-ops.js';
@@ -46,6 +47,8 @@ export interface ComputeOptions {
 /** What compute needs from a frame: the ranges and a job for each, minus the range and quote state. */
 export interface Plan {
   readonly ranges: readonly ByteRange[];
+  /** On `skein worker`s: the tasks of distributed-tasks.ts (row functions by address only). */
+  readonly remote: boolean;
   readonly job: Omit<PartitionJob, 'range' | 'startInQuotes'>;
 }
 
@@ -129,7 +132,7 @@ class Computation {
     const range = this.ranges[index] as ByteRange;
     const inQuotes = range.first ? false : guess; // a file's first range starts at a row
     const job: PartitionJob = { ...this.plan.job, range, startInQuotes: inQuotes };
-    const future = this.executor.submit(runPartition, job);
+    const future = this.executor.submit(this.plan.remote ? runPartitionByAddress : runPartition, job);
     this.running.set(index, future);
     future.then(
       (value) => this.settle(index, { ok: true, value, inQuotes: value.startInQuotes }),
@@ -222,7 +225,7 @@ class Computation {
     const partials = await Promise.all(batch);
     const terminal = this.plan.job.terminal;
     if (terminal.kind !== 'groupby') throw new Error('combine needs a group-by');
-    return this.executor.submit(combineGroups, partials, [...terminal.aggs]);
+    return this.executor.submit(this.plan.remote ? combineGroupsRemotely : combineGroups, partials, [...terminal.aggs]);
   }
 
   /** What is left in the tree, highest level first (it holds the earliest partitions), combined once more. */

@@ -2,6 +2,7 @@
  * `Frame`: a lazy, partitioned table (Dask's DataFrame). Verbs record steps; nothing is read
  * until `compute()` or `head()`. A frame is immutable: each verb returns a new one.
  */
+import { addressOf } from '../wire/task-address.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { type ComputeOptions, type Plan, runPlan } from './compute.js';
 import type { DataResult } from './result.js';
@@ -30,8 +31,8 @@ export type RowFunction<R> = (row: Row) => R;
 
 /** A step as the frame keeps it: functions resolved to references when the plan is built. */
 type PendingStep =
-  | { kind: 'filter'; fn: Promise<FunctionReference> }
-  | { kind: 'assign'; columns: { name: string; fn: Promise<FunctionReference> }[] }
+  | { kind: 'filter'; fn: Promise<FunctionReference>; function: Function }
+  | { kind: 'assign'; columns: { name: string; fn: Promise<FunctionReference>; function: Function }[] }
   | { kind: 'select'; columns: readonly string[] };
 
 /** Column name → dtype; `undefined` for a column made by `assign` (its type is known only when it runs). */
@@ -84,7 +85,7 @@ export class Frame {
 
   /** Keeps the rows for which `fn(row)` is truthy. `fn` runs in the workers: export it, or make it self-contained. */
   filter(fn: RowFunction<unknown>): Frame {
-    return this.withStep({ kind: 'filter', fn: reference(fn, 'filter') });
+    return this.withStep({ kind: 'filter', fn: reference(fn, 'filter'), function: fn });
   }
 
   /** Keeps these columns, in this order. */
@@ -105,7 +106,10 @@ export class Frame {
     const available = new Map(this.available);
     for (const [name] of entries) available.set(name, undefined);
     return this.withStep(
-      { kind: 'assign', columns: entries.map(([name, fn]) => ({ name, fn: reference(fn, `assign "${name}"`) })) },
+      {
+        kind: 'assign',
+        columns: entries.map(([name, fn]) => ({ name, fn: reference(fn, `assign "${name}"`), function: fn })),
+      },
       available,
     );
   }
@@ -168,10 +172,13 @@ export class Frame {
   }
 
   private async run(terminal: Terminal, options: ComputeOptions | undefined): Promise<DataResult> {
-    const steps = await this.resolvedSteps(options);
+    // Known by name, so that skein/data never imports the Redis tier.
+    const remote = options?.executor?.constructor.name === 'DistributedExecutor';
+    const steps = await this.resolvedSteps(remote);
     const needed = this.readColumns(steps, terminal);
     const plan: Plan = {
       ranges: this.source.ranges,
+      remote,
       job: {
         schema: this.source.schema,
         read: needed.map((name) => this.source.schema.names.indexOf(name)),
@@ -183,26 +190,29 @@ export class Frame {
     return runPlan(plan, options);
   }
 
-  private async resolvedSteps(options: ComputeOptions | undefined): Promise<Step[]> {
-    const distributed = options?.executor?.constructor.name === 'DistributedExecutor';
-    const check = (ref: FunctionReference): FunctionReference => {
-      // No code travels through Redis: a row function reaches distributed workers only as a module they can import.
-      if (distributed && ref.kind === 'source') {
+  private async resolvedSteps(remote: boolean): Promise<Step[]> {
+    const resolve = async (pending: Promise<FunctionReference>, fn: Function): Promise<FunctionReference> => {
+      const ref = await pending;
+      if (!remote) return ref;
+      // No code travels through Redis: a row function reaches skein workers only as a module address.
+      if (ref.kind === 'source') {
         throw new TypeError(
-          'a row function sent to a DistributedExecutor must be exported from a module file (no code travels through Redis)',
+          `row function ${fn.name ? `"${fn.name}" ` : ''}sent to a DistributedExecutor must be exported from a module file (no code travels through Redis)`,
         );
       }
-      return ref;
+      const address = await addressOf(fn);
+      return { kind: 'address', module: address.module, version: address.version, export: address.export };
     };
     const steps: Step[] = [];
     for (const step of this.steps) {
       if (step.kind === 'select') steps.push(step);
-      else if (step.kind === 'filter') steps.push({ kind: 'filter', fn: check(await step.fn) });
-      else
-        steps.push({
-          kind: 'assign',
-          columns: await Promise.all(step.columns.map(async (c) => ({ name: c.name, fn: check(await c.fn) }))),
-        });
+      else if (step.kind === 'filter') steps.push({ kind: 'filter', fn: await resolve(step.fn, step.function) });
+      else {
+        const columns = await Promise.all(
+          step.columns.map(async (c) => ({ name: c.name, fn: await resolve(c.fn, c.function) })),
+        );
+        steps.push({ kind: 'assign', columns });
+      }
     }
     return steps;
   }

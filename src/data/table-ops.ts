@@ -3,13 +3,38 @@
  * functions arrive as references (an export of a module, imported here; or the source of a
  * self-contained function, checked on the main thread to use no outer variable).
  */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { moduleIdentity } from '../wire/task-address.js';
 import type { Column, FunctionReference, Row, Step, Table } from './types.js';
 
 export type RowFunction = (row: Row) => unknown;
 
 const loaded = new Map<string, Promise<RowFunction>>();
 
+/** The module file an address names, under this worker's working directory (the project root), checked. */
+function addressedFile(ref: Extract<FunctionReference, { kind: 'address' }>): string {
+  if (isAbsolute(ref.module) || ref.module.split('/').includes('..')) {
+    throw new TypeError(`row function module "${ref.module}" must be a path inside the project, relative to its root`);
+  }
+  const file = resolve(process.cwd(), ref.module);
+  const identity = moduleIdentity(file);
+  if (identity.version !== ref.version) {
+    throw new Error(
+      `row function module "${ref.module}" differs between the client (version ${ref.version}) and this worker ` +
+        `(version ${identity.version}, ${file}): deploy the same code to both`,
+    );
+  }
+  return file;
+}
+
 async function importFunction(ref: FunctionReference): Promise<RowFunction> {
+  if (ref.kind === 'address') {
+    let target: unknown = await import(pathToFileURL(addressedFile(ref)).href);
+    for (const key of ref.export.split('.')) target = (target as Record<string, unknown> | undefined)?.[key];
+    if (typeof target !== 'function') throw new TypeError(`${ref.module} has no exported function "${ref.export}"`);
+    return target as RowFunction;
+  }
   if (ref.kind === 'source') {
     // The main thread checked that this function uses only its parameters and globals.
     return new Function(`"use strict"; return (${ref.source});`)() as RowFunction;
@@ -22,7 +47,12 @@ async function importFunction(ref: FunctionReference): Promise<RowFunction> {
 
 /** A row function, loaded once per worker. */
 export function loadRowFunction(ref: FunctionReference): Promise<RowFunction> {
-  const key = ref.kind === 'source' ? `s:${ref.source}` : `m:${ref.url}#${ref.path.join('.')}`;
+  const key =
+    ref.kind === 'source'
+      ? `s:${ref.source}`
+      : ref.kind === 'module'
+        ? `m:${ref.url}#${ref.path.join('.')}`
+        : `a:${ref.module}@${ref.version}#${ref.export}`;
   let fn = loaded.get(key);
   if (!fn) {
     fn = importFunction(ref);

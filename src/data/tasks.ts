@@ -1,8 +1,8 @@
 /**
- * The task functions that run in workers, exported so that every executor names them by reference
- * (module + export), never by code: a thread or process pool imports this module in its workers,
- * and `skein worker --module <skein>/dist/data/tasks.js` serves them from Redis. Their arguments
- * are plain data (a byte range, the schema, the verbs with row-function references).
+ * The task functions that run in pool workers, exported so that executors name them by reference
+ * (module + export), never by code: a thread or process pool imports this module in its workers.
+ * Their arguments are plain data (a byte range, the schema, the verbs with row-function
+ * references). `skein worker`s serve distributed-tasks.ts instead, which takes no source.
  */
 import { combinePartials, groupPartial } from './aggregate.js';
 import { parseRows } from './csv-parse.js';

@@ -24,10 +24,16 @@ export interface Table {
 /** A row as row functions see it: column name → number, string, or null for a missing string. */
 export type Row = Record<string, number | string | null>;
 
-/** How a worker finds a row function: an export of a module, or the source of a self-contained function. */
+/**
+ * How a worker finds a row function: an export of a module (by URL: pools on this machine), the
+ * source of a self-contained function (pools only), or, for `skein worker`s, an address: the
+ * module's path relative to the project root, the hash of its bytes, and the export (no code and
+ * no absolute path travels through Redis; see distributed-tasks.ts).
+ */
 export type FunctionReference =
   | { readonly kind: 'module'; readonly url: string; readonly path: readonly string[] }
-  | { readonly kind: 'source'; readonly source: string };
+  | { readonly kind: 'source'; readonly source: string }
+  | { readonly kind: 'address'; readonly module: string; readonly version: string; readonly export: string };
 
 /** One verb applied to each partition's rows, in order. */
 export type Step =
