@@ -129,6 +129,18 @@ describe('Frame', () => {
     });
   });
 
+  describe('no rows', () => {
+    it('a group-by of nothing has no groups; a whole-frame sum of nothing is 0, as pandas', async () => {
+      const none = readCsv(path, { blocksize: 20_000 }).filter((row) => row.id === -1);
+      assert.equal((await none.groupby('key').sum().compute({ executor: pool })).length, 0);
+      assert.deepEqual((await none.sum().compute({ executor: pool })).toRows(), [{ id: 0, key2: 0, value: 0 }]);
+      assert.equal((await none.compute({ executor: pool })).length, 0);
+      const empty = join(dir, 'empty.csv');
+      writeFileSync(empty, '');
+      assert.throws(() => readCsv(empty), /empty\.csv: the file is empty \(no header line\)/);
+    });
+  });
+
   describe('filter, assign, select', () => {
     it('run exported row functions in the workers', async () => {
       const result = await readCsv(path, { blocksize: 3000 })
