@@ -11,7 +11,7 @@
 import { ByteDictionary } from './byte-dictionary.js';
 import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import { CsvParseError } from './errors.js';
-import { INVALID, parseFloat64, parseInt32 } from './numbers.js';
+import { INVALID, parseFloat64, parseInt32, scanFloat64, scanned } from './numbers.js';
 import type { BadLine, Column, CsvSchema, Dtype, OnBadLines, Table } from './types.js';
 
 /** A growable column being filled. */
@@ -159,6 +159,19 @@ export function parseRows(
     if (rows === (builders[0]?.numbers.length ?? Number.POSITIVE_INFINITY)) for (const b of builders) grow(b);
     let field = 0;
     for (;;) {
+      const slot = field < width ? (slotOf[field] as number) : -1;
+      if (slot >= 0 && (builders[slot] as Builder).dtype === 'float64') {
+        // Most number fields: parsed in the same pass that finds their end.
+        const end = scanFloat64(bytes, pos, stop, delimiter);
+        if (end >= 0) {
+          (builders[slot] as Builder).numbers[rows] = scanned[0] as number;
+          pos = end;
+          field++;
+          if (pos >= stop || bytes[pos] !== delimiter) break;
+          pos++;
+          continue;
+        }
+      }
       // One field: find [a, b), then convert it if its column is read.
       let a = pos;
       let b: number;
@@ -211,7 +224,6 @@ export function parseRows(
         b = pos;
         if (b > a && bytes[b - 1] === CR && (pos >= stop || bytes[pos] === NEWLINE)) b--;
       }
-      const slot = field < width ? (slotOf[field] as number) : -1;
       if (slot >= 0) {
         const builder = builders[slot] as Builder;
         if (builder.dtype === 'string') {

@@ -99,3 +99,45 @@ export function parseInt32(bytes: Uint8Array, a: number, b: number): number | ty
   if (negative) value = -value;
   return value > 2_147_483_647 ? INVALID : value;
 }
+
+/** Where scanFloat64 leaves its number. */
+export const scanned = new Float64Array(1);
+
+/**
+ * The hot path of a number column: reads a plain decimal (sign, digits, one point; at most 15
+ * significant digits) from `from` up to the field's end in one pass, leaving the value in
+ * `scanned[0]`. Returns the offset of the delimiter or newline that ends it (past a CR before a
+ * newline), or -1 for anything else: the caller then takes the general path (quotes, exponents,
+ * long numbers, missing-value words, bad values).
+ */
+export function scanFloat64(bytes: Uint8Array, from: number, stop: number, delimiter: number): number {
+  let i = from;
+  let c = i < stop ? (bytes[i] as number) : -1;
+  const negative = c === 45;
+  if (negative || c === 43) c = ++i < stop ? (bytes[i] as number) : -1;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let point = false;
+  let any = false;
+  for (; i < stop; c = ++i < stop ? (bytes[i] as number) : -1) {
+    if (c >= 48 && c <= 57) {
+      any = true;
+      if (mantissa !== 0 || c !== 48) {
+        mantissa = mantissa * 10 + (c - 48);
+        digits++;
+      }
+      if (point) scale--;
+    } else if (c === 46 && !point) point = true;
+    else break;
+  }
+  if (i < stop && c !== delimiter && c !== 0x0a) {
+    if (c !== 0x0d || bytes[i + 1] !== 0x0a) return -1;
+    i++; // the newline after the CR ends the row
+  }
+  if (!any) return i === from ? ((scanned[0] = Number.NaN), i) : -1;
+  if (digits > 15 || scale < -22) return -1;
+  const value = scale < 0 ? mantissa / (POW10[-scale] as number) : mantissa;
+  scanned[0] = negative ? -value : value;
+  return i;
+}
