@@ -6,6 +6,8 @@
  */
 
 const EMPTY = 0;
+export const HASH_SEED = 0x811c9dc5;
+export const HASH_PRIME = 0x01000193;
 
 export class ByteDictionary {
   /** The distinct values, decoded, in first-seen order: `values[code]`. */
@@ -21,8 +23,13 @@ export class ByteDictionary {
 
   /** The code of bytes [a, b) of `bytes`, adding the value if new. */
   code(bytes: Uint8Array, a: number, b: number): number {
-    let hash = 0x811c9dc5;
-    for (let i = a; i < b; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
+    let hash = HASH_SEED;
+    for (let i = a; i < b; i++) hash = Math.imul(hash ^ (bytes[i] as number), HASH_PRIME);
+    return this.codeHashed(bytes, a, b, hash);
+  }
+
+  /** `code`, for a caller that computed the bytes' hash (HASH_SEED, HASH_PRIME: FNV-1a) while finding them. */
+  codeHashed(bytes: Uint8Array, a: number, b: number, hash: number): number {
     const mask = this.slots.length - 1;
     const length = b - a;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {

@@ -8,7 +8,7 @@
  * one quote. CRLF line ends are accepted. Blank lines are skipped (as pandas does).
  */
 
-import { ByteDictionary } from './byte-dictionary.js';
+import { ByteDictionary, HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
 import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import { CsvParseError } from './errors.js';
 import { INVALID, parseFloat64, parseInt32, scanFloat64, scanned } from './numbers.js';
@@ -171,6 +171,26 @@ export function parseRows(
           pos++;
           continue;
         }
+      }
+      if (slot >= 0 && (builders[slot] as Builder).dtype === 'string' && bytes[pos] !== QUOTE) {
+        // An unquoted text field: hashed in the pass that finds its end.
+        const start = pos;
+        let hash = HASH_SEED;
+        for (; pos < stop; pos++) {
+          c = bytes[pos] as number;
+          if (c === delimiter || c === NEWLINE || c === QUOTE || c === CR) break;
+          hash = Math.imul(hash ^ c, HASH_PRIME);
+        }
+        if (pos >= stop || c === delimiter || c === NEWLINE) {
+          const builder = builders[slot] as Builder;
+          (builder.numbers as Int32Array)[rows] =
+            pos === start ? -1 : builder.dictionary.codeHashed(bytes, start, pos, hash);
+          field++;
+          if (pos >= stop || c !== delimiter) break;
+          pos++;
+          continue;
+        }
+        pos = start; // a quote or CR inside: the general path decides
       }
       // One field: find [a, b), then convert it if its column is read.
       let a = pos;
