@@ -70,10 +70,10 @@ export function nextRowEnd(
   let quoted = inQuotes;
   let i = from;
   if (!quoted && bytes instanceof Buffer) {
-    // Fast path (almost every row): a newline before any quote.
+    // Fast path (almost every row): a newline with no quote before it (looked for up to it only,
+    // so that many calls over a quote-free buffer stay linear).
     const nl = bytes.indexOf(NEWLINE, from);
-    const q = bytes.indexOf(QUOTE, from);
-    if (nl !== -1 && nl < limit && (q === -1 || q > nl)) return { at: nl, inQuotes: false };
+    if (nl !== -1 && nl < limit && bytes.subarray(from, nl).indexOf(QUOTE) === -1) return { at: nl, inQuotes: false };
   }
   for (; i < limit; i++) {
     const c = bytes[i];
