@@ -54,7 +54,7 @@ describe('Frame against pandas', {
       execFileSync(python as string, ['-c', PANDAS_SCRIPT, path], { encoding: 'utf8' }),
     ) as Record<string, number | string>[];
     const result = await readCsv(path, { blocksize: 3000 })
-      .assign({ last: (row) => row.value })
+      .assign({ last: (row) => row.value ?? null })
       .groupby(['key', 'key2'])
       .agg({ value: 'sum', id: 'min', note: 'count', last: 'last' })
       .compute({ executor: pool });
