@@ -135,7 +135,11 @@ export function scanFloat64(bytes: Uint8Array, from: number, stop: number, delim
     if (c !== 0x0d || bytes[i + 1] !== 0x0a) return -1;
     i++; // the newline after the CR ends the row
   }
-  if (!any) return i === from ? ((scanned[0] = Number.NaN), i) : -1;
+  if (!any) {
+    if (i !== from) return -1; // a sign or point alone, or a CR: the general path says what it is
+    scanned[0] = Number.NaN; // an empty field: missing
+    return i;
+  }
   if (digits > 15 || scale < -22) return -1;
   const value = scale < 0 ? mantissa / (POW10[-scale] as number) : mantissa;
   scanned[0] = negative ? -value : value;
