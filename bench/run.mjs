@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
+import { gpuKernels } from './gpu.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -405,6 +406,7 @@ add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
 add(await dataFrames({ measure, log }, SIZES.dataRows, WORKERS));
+add(await gpuKernels({ measure }, QUICK));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);
