@@ -13,6 +13,7 @@ export { Frame, GroupBy, type RowFunction } from './data/frame.js';
 export { DataResult, type ResultColumn } from './data/result.js';
 export type { AggOp, BadLine, Dtype, OnBadLines, Row } from './data/types.js';
 
+/** Options of `readCsv`. */
 export interface ReadCsvOptions {
   /** Bytes per partition: a number, or '64MB' (10^6 bytes per MB, as Dask), '16MiB'. Default '64MB'. */
   blocksize?: string | number;

@@ -28,11 +28,15 @@ import type { BadLine, ByteRange, GroupPartial, PartitionJob, PartitionResult, T
 export interface DataProgress {
   /** Partitions parsed and confirmed. */
   done: number;
+  /** Partitions in all. */
   total: number;
+  /** Partitions that failed (a failure ends the computation). */
   failed: number;
+  /** Milliseconds since compute() began. */
   elapsedMs: number;
 }
 
+/** Options of `compute()` and `head()`. */
 export interface ComputeOptions {
   /** Where partitions run: any skein Executor. Default: a ThreadPoolExecutor made (and shut down) for this call. */
   executor?: Executor;

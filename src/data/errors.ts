@@ -7,6 +7,7 @@
  * it has counted the lines before the range (only when an error happens: no counting otherwise).
  */
 export class CsvParseError extends Error {
+  /** Always 'CsvParseError'. */
   override name = 'CsvParseError';
   /** The file the bad row is in. */
   readonly file: string;
@@ -42,6 +43,7 @@ export class CsvParseError extends Error {
     this.rangeStart = fields.rangeStart ?? 0;
   }
 
+  /** The message for a location and a reason: `FILE line N, column C ("NAME"): REASON`. */
   static describe(file: string, line: number, column: number | undefined, name: string | undefined, reason: string) {
     const where = column === undefined ? '' : `, column ${column}${name === undefined ? '' : ` ("${name}")`}`;
     return `${file} line ${line}${where}: ${reason}`;
@@ -50,5 +52,6 @@ export class CsvParseError extends Error {
 
 /** Thrown for a file, path or glob that gives nothing to read. */
 export class DataSourceError extends Error {
+  /** Always 'DataSourceError'. */
   override name = 'DataSourceError';
 }

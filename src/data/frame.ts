@@ -48,6 +48,10 @@ function reference(fn: unknown, verb: string): Promise<FunctionReference> {
   return Promise.resolve(ref) as Promise<FunctionReference>;
 }
 
+/**
+ * A lazy, partitioned table (Dask's DataFrame), made by `readCsv`. Verbs return new frames; nothing
+ * is read until `compute()` or `head()`.
+ */
 export class Frame {
   /** @internal Made by readCsv and by the verbs. */
   constructor(

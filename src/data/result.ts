@@ -5,8 +5,10 @@
  */
 import type { AggSpec, BadLine, Column, GroupPartial, Table } from './types.js';
 
+/** A result column: numbers (Float64Array, or Int32Array for an int32 column) or strings with null for missing. */
 export type ResultColumn = Float64Array | Int32Array | (string | null)[];
 
+/** The result of `compute()` or `head()`: named columns in the main thread (Dask gives a pandas DataFrame). */
 export class DataResult {
   /** The rows that did not parse, with `onBadLines: 'collect'` (empty otherwise). */
   readonly badLines: readonly BadLine[];

@@ -41,6 +41,7 @@ export type Step =
   | { readonly kind: 'assign'; readonly columns: readonly { name: string; fn: FunctionReference }[] }
   | { readonly kind: 'select'; readonly columns: readonly string[] };
 
+/** A reduction of `groupby().agg()`: `size` counts rows (of any column). */
 export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max' | 'first' | 'last' | 'size';
 
 /** One output column of a reduction: `op` over `column` (size counts rows and has no column). */
@@ -57,6 +58,7 @@ export type Terminal =
   /** Partial aggregates per group; no keys = one group (whole-frame sum, count). */
   | { readonly kind: 'groupby'; readonly keys: readonly string[]; readonly aggs: readonly AggSpec[] };
 
+/** What a malformed row does: throw a CsvParseError, be skipped, or be skipped and listed in `result.badLines`. */
 export type OnBadLines = 'error' | 'skip' | 'collect';
 
 /** The parsed shape of a CSV, fixed on the main thread before any range is parsed. */
@@ -94,10 +96,15 @@ export interface PartitionJob {
 
 /** A line that did not parse; `line` is counted from the range's first byte until compute.ts fixes it. */
 export interface BadLine {
+  /** The file the row is in. */
   readonly file: string;
+  /** 1-based line of the row's first byte. */
   line: number;
+  /** 1-based field at fault, when one is. */
   readonly column: number | undefined;
+  /** What was wrong. */
   readonly reason: string;
+  /** The row as it is in the file. */
   readonly text: string;
 }
 
