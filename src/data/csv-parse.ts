@@ -112,6 +112,9 @@ export function parseRows(
   const builders = read.map((column, slot) =>
     newBuilder(schema.dtypes[column] as Dtype, capacity, slot, context.reuse),
   );
+  // Columns may start at different sizes (a reused array is often larger): grow at the smallest.
+  const roomOf = () => builders.reduce((n, b) => Math.min(n, b.numbers.length), Number.POSITIVE_INFINITY);
+  let room = roomOf();
   const badLines: BadLine[] = [];
   let rows = 0;
   let line = context.linesBefore;
@@ -156,7 +159,10 @@ export function parseRows(
       line++;
       continue;
     }
-    if (rows === (builders[0]?.numbers.length ?? Number.POSITIVE_INFINITY)) for (const b of builders) grow(b);
+    if (rows === room) {
+      for (const b of builders) if (b.numbers.length === room) grow(b);
+      room = roomOf();
+    }
     let field = 0;
     for (;;) {
       const slot = field < width ? (slotOf[field] as number) : -1;

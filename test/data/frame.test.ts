@@ -129,6 +129,33 @@ describe('Frame', () => {
     });
   });
 
+  describe('a worker reusing its column arrays', () => {
+    it('grows every column when a partition has more rows than its first rows suggested', async () => {
+      const single = new ThreadPoolExecutor({ maxWorkers: 1 });
+      try {
+        // First, a partition with many rows of one text column: the worker keeps a large array for slot 0.
+        const many = join(dir, 'many.csv');
+        writeFileSync(many, `k\n${'a\n'.repeat(200_000)}`);
+        assert.equal(
+          (await readCsv(many).groupby('k').size().compute({ executor: single })).toRows()[0]?.size,
+          200_000,
+        );
+        // Then long rows first (a low row estimate), short rows after: slot 0 reuses the large array, slot 1 must grow.
+        const skewed = join(dir, 'skewed.csv');
+        const long = Array.from({ length: 300 }, (_, i) => `a,${i},${'x'.repeat(400)}`);
+        const short = Array.from({ length: 50_000 }, (_, i) => `b,${i % 10},`);
+        writeFileSync(skewed, `k,v,pad\n${[...long, ...short].join('\n')}\n`);
+        const result = await readCsv(skewed).groupby('k').agg({ v: 'sum' }).compute({ executor: single });
+        assert.deepEqual(result.toRows(), [
+          { k: 'a', v: (299 * 300) / 2 },
+          { k: 'b', v: 45 * 5000 },
+        ]);
+      } finally {
+        await single.shutdown();
+      }
+    });
+  });
+
   describe('no rows', () => {
     it('a group-by of nothing has no groups; a whole-frame sum of nothing is 0, as pandas', async () => {
       const none = readCsv(path, { blocksize: 20_000 }).filter((row) => row.id === -1);
