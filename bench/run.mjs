@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
@@ -33,6 +34,7 @@ const SIZES = QUICK
       inLoop: 10_000,
       crossThread: 20_000,
       distributed: 1_000,
+      dataRows: 200_000,
     }
   : {
       tiny: 100_000,
@@ -45,6 +47,7 @@ const SIZES = QUICK
       inLoop: 200_000,
       crossThread: 1_000_000,
       distributed: 10_000,
+      dataRows: 10_000_000,
     };
 
 const python = (() => {
@@ -402,6 +405,7 @@ add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
+add(await dataFrames({ measure, log }, SIZES.dataRows, WORKERS));
 add(await gpuKernels({ measure }, QUICK));
 
 const markdown = report(results);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const refuseHeavy = fileURLToPath(new URL('./fixtures/refuse-heavy.mjs', import.meta.url));
 const HEAVY = 'bullmq,ioredis,webgpu,@duckdb/node-api,apache-arrow';
 
-function importWithHeavyRefused(entry: string) {
+function importWithHeavyRefused(entry: string, paths = '') {
   return spawnSync(
     process.execPath,
     [
@@ -20,7 +20,7 @@ function importWithHeavyRefused(entry: string) {
       '-e',
       `await import(${JSON.stringify(entry)}); console.log('loaded');`,
     ],
-    { encoding: 'utf8', env: { ...process.env, SKEIN_REFUSE: HEAVY }, timeout: 30_000 },
+    { encoding: 'utf8', env: { ...process.env, SKEIN_REFUSE: HEAVY, SKEIN_REFUSE_PATHS: paths }, timeout: 30_000 },
   );
 }
 
@@ -35,6 +35,16 @@ describe('entry points', () => {
     const run = importWithHeavyRefused('skein/distributed');
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /heavy dependency loaded: (bullmq|ioredis)/);
+  });
+
+  it("import 'skein' loads no CSV code; import 'skein/data' does (so the check can fail)", () => {
+    const core = importWithHeavyRefused('skein', '/dist/data');
+    assert.equal(core.status, 0, core.stderr);
+    const data = importWithHeavyRefused('skein/data', '/dist/data/csv-parse');
+    assert.notEqual(data.status, 0);
+    assert.match(data.stderr, /heavy module loaded: .*dist\/data\/csv-parse\.js/);
+    const light = importWithHeavyRefused('skein/data');
+    assert.equal(light.status, 0, light.stderr);
   });
 
   it("require('skein') and require('skein/distributed') work from CommonJS", () => {

@@ -119,6 +119,23 @@ describe('examples', () => {
       ].join('\n'),
     );
   });
+  it('dask-dataframe: readCsv().groupby().sum().compute() gives the sums per group', () => {
+    const rows = 30_000;
+    const out = runExample('dask-dataframe.ts', { ROWS: String(rows) });
+    const expected = new Map<string, [number, number]>();
+    for (let i = 0; i < rows; i++) {
+      const key = ['apples', 'pears', 'plums'][i % 3] as string;
+      const [amount, quantity] = expected.get(key) ?? [0, 0];
+      expected.set(key, [amount + (i % 100) / 4, quantity + (i % 7)]);
+    }
+    const lines = out.trim().split('\n');
+    assert.match(lines[0] as string, /^column +amount +quantity$/);
+    assert.deepEqual(
+      lines.slice(1, 4).map((line) => line.trim().split(/ +/)),
+      [...expected].map(([key, [amount, quantity]]) => [key, String(Number(amount.toPrecision(8))), String(quantity)]),
+    );
+    assert.equal(lines[4], '[3 rows x 3 columns]');
+  });
 
   it('gpu-square squares a CPU array and a device array alike (the device part only where an adapter is)', async () => {
     const squares = '[0 1 4 9 16 25 36 49 64 81]';

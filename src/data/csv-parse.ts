@@ -1,0 +1,296 @@
+/**
+ * Parsing the rows of one byte range straight into typed columns: a float64 column fills a
+ * Float64Array from the bytes (numbers.ts), an int32 column an Int32Array, a string column a
+ * dictionary (each distinct value decoded once per partition, rows hold codes). Columns not asked
+ * for are skipped without being decoded.
+ *
+ * RFC 4180: a field may be quoted; inside quotes the delimiter and newlines are data and `""` is
+ * one quote. CRLF line ends are accepted. Blank lines are skipped (as pandas does).
+ */
+
+import { ByteDictionary, HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
+import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
+import { CsvParseError } from './errors.js';
+import { INVALID, parseFloat64, parseInt32, scanFloat64, scanned } from './numbers.js';
+import type { BadLine, Column, CsvSchema, Dtype, OnBadLines, Table } from './types.js';
+
+/** A growable column being filled. */
+interface Builder {
+  readonly dtype: Dtype;
+  numbers: Float64Array | Int32Array;
+  readonly dictionary: ByteDictionary;
+}
+
+/**
+ * Column memory kept by this worker between partitions, per column slot, when the parsed columns
+ * do not outlive the task (a reduction keeps only its small partial). As with the read buffer
+ * (csv-range.ts), fresh arrays per partition would pile up outside the heap until V8's next
+ * collection. Safe: a range is parsed and reduced synchronously (tasks.ts).
+ */
+const spare: (Float64Array | Int32Array | undefined)[] = [];
+
+function newBuilder(dtype: Dtype, capacity: number, slot: number, reuse: boolean): Builder {
+  const kept = reuse ? spare[slot] : undefined;
+  const fits = kept !== undefined && kept.length >= capacity && kept instanceof Float64Array === (dtype === 'float64');
+  return {
+    dtype,
+    numbers: fits ? kept : dtype === 'float64' ? new Float64Array(capacity) : new Int32Array(capacity),
+    dictionary: new ByteDictionary(),
+  };
+}
+
+function grow(builder: Builder): void {
+  const bigger =
+    builder.numbers instanceof Float64Array
+      ? new Float64Array(builder.numbers.length * 2)
+      : new Int32Array(builder.numbers.length * 2);
+  bigger.set(builder.numbers);
+  builder.numbers = bigger;
+}
+
+function finish(builder: Builder, length: number, slot: number, reuse: boolean): Column {
+  // A column that travels back is sliced to hold only its rows; a reused one is a view.
+  if (reuse) spare[slot] = builder.numbers;
+  const numbers = reuse ? builder.numbers.subarray(0, length) : builder.numbers.slice(0, length);
+  if (builder.dtype === 'float64') return { dtype: 'float64', values: numbers as Float64Array };
+  if (builder.dtype === 'int32') return { dtype: 'int32', values: numbers as Int32Array };
+  return { dtype: 'string', codes: numbers as Int32Array, dict: builder.dictionary.values };
+}
+
+/** Rows in [begin, stop), from the row length of its first 64 KB (columns grow if it is wrong). */
+function estimateRows(bytes: Buffer, begin: number, stop: number): number {
+  const sample = bytes.subarray(begin, Math.min(stop, begin + 65_536));
+  let lines = 0;
+  for (let i = sample.indexOf(NEWLINE); i !== -1; i = sample.indexOf(NEWLINE, i + 1)) lines++;
+  if (lines === 0) return 16;
+  return Math.ceil(((stop - begin) / sample.length) * lines * 1.1) + 16;
+}
+
+/** Where the parse is, and what to say when a row is bad. */
+export interface ParseContext {
+  readonly file: string;
+  readonly schema: CsvSchema;
+  /** Indexes of the columns to build (others are skipped). */
+  readonly read: readonly number[];
+  readonly onBadLines: OnBadLines;
+  /** Byte offset in the file of `bytes[0]`, for errors. */
+  readonly rangeStart: number;
+  /** Newlines between `rangeStart` and the first row. */
+  readonly linesBefore: number;
+  /** The columns do not outlive the task: build them in this worker's spare arrays. */
+  readonly reuse: boolean;
+}
+
+let unescaped = new Uint8Array(256);
+
+/** Bytes [a, b) of a quoted field with each doubled quote made one, in a reused buffer. */
+function undoubleQuotes(bytes: Uint8Array, a: number, b: number): Uint8Array {
+  if (unescaped.length < b - a) unescaped = new Uint8Array(2 * (b - a));
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    unescaped[n++] = bytes[i] as number;
+    if (bytes[i] === QUOTE) i++;
+  }
+  return unescaped.subarray(0, n);
+}
+
+/** Parses the rows in bytes [begin, stop) into a Table of the `read` columns. */
+export function parseRows(
+  bytes: Buffer,
+  begin: number,
+  stop: number,
+  context: ParseContext,
+): { table: Table; badLines: BadLine[] } {
+  const { schema, read } = context;
+  const width = schema.names.length;
+  const delimiter = schema.delimiter;
+  const slotOf = new Int32Array(width).fill(-1);
+  read.forEach((column, slot) => {
+    slotOf[column] = slot;
+  });
+  const capacity = estimateRows(bytes, begin, stop);
+  const builders = read.map((column, slot) =>
+    newBuilder(schema.dtypes[column] as Dtype, capacity, slot, context.reuse),
+  );
+  // Columns may start at different sizes (a reused array is often larger): grow at the smallest.
+  const roomOf = () => builders.reduce((n, b) => Math.min(n, b.numbers.length), Number.POSITIVE_INFINITY);
+  let room = roomOf();
+  const badLines: BadLine[] = [];
+  let rows = 0;
+  let line = context.linesBefore;
+  let pos = begin;
+
+  const bad = (rowStart: number, rowLine: number, column: number | undefined, reason: string): void => {
+    if (context.onBadLines === 'error') {
+      throw new CsvParseError({
+        file: context.file,
+        line: rowLine + 1,
+        column: column === undefined ? undefined : column + 1,
+        columnName: column === undefined ? undefined : schema.names[column],
+        reason,
+        lineIsLocal: true,
+        rangeStart: context.rangeStart,
+      });
+    }
+    // Resume at the next row boundary by the same rule the ranges are cut with (csv-range.ts).
+    const end = nextRowEnd(bytes, rowStart, stop, false).at;
+    const next = end === -1 ? stop : end + 1;
+    if (context.onBadLines === 'collect') {
+      const text = bytes.toString('utf8', rowStart, next).replace(/\r?\n$/, '');
+      badLines.push({
+        file: context.file,
+        line: rowLine + 1,
+        column: column === undefined ? undefined : column + 1,
+        reason,
+        text,
+      });
+    }
+    line = rowLine;
+    for (let i = rowStart; i < next; i++) if (bytes[i] === NEWLINE) line++;
+    pos = next;
+  };
+
+  nextRow: while (pos < stop) {
+    const rowStart = pos;
+    const rowLine = line;
+    let c = bytes[pos];
+    if (c === NEWLINE || (c === CR && bytes[pos + 1] === NEWLINE)) {
+      pos += c === NEWLINE ? 1 : 2;
+      line++;
+      continue;
+    }
+    if (rows === room) {
+      for (const b of builders) if (b.numbers.length === room) grow(b);
+      room = roomOf();
+    }
+    let field = 0;
+    for (;;) {
+      const slot = field < width ? (slotOf[field] as number) : -1;
+      if (slot >= 0 && (builders[slot] as Builder).dtype === 'float64') {
+        // Most number fields: parsed in the same pass that finds their end.
+        const end = scanFloat64(bytes, pos, stop, delimiter);
+        if (end >= 0) {
+          (builders[slot] as Builder).numbers[rows] = scanned[0] as number;
+          pos = end;
+          field++;
+          if (pos >= stop || bytes[pos] !== delimiter) break;
+          pos++;
+          continue;
+        }
+      }
+      if (slot >= 0 && (builders[slot] as Builder).dtype === 'string' && bytes[pos] !== QUOTE) {
+        // An unquoted text field: hashed in the pass that finds its end.
+        const start = pos;
+        let hash = HASH_SEED;
+        for (; pos < stop; pos++) {
+          c = bytes[pos] as number;
+          if (c === delimiter || c === NEWLINE || c === QUOTE || c === CR) break;
+          hash = Math.imul(hash ^ c, HASH_PRIME);
+        }
+        if (pos >= stop || c === delimiter || c === NEWLINE) {
+          const builder = builders[slot] as Builder;
+          (builder.numbers as Int32Array)[rows] =
+            pos === start ? -1 : builder.dictionary.codeHashed(bytes, start, pos, hash);
+          field++;
+          if (pos >= stop || c !== delimiter) break;
+          pos++;
+          continue;
+        }
+        pos = start; // a quote or CR inside: the general path decides
+      }
+      // One field: find [a, b), then convert it if its column is read.
+      let a = pos;
+      let b: number;
+      let escaped = false;
+      if (bytes[pos] === QUOTE) {
+        a = ++pos;
+        for (;;) {
+          if (pos >= stop) {
+            bad(rowStart, rowLine, field, 'a quoted field is not closed before the end of the data');
+            continue nextRow;
+          }
+          c = bytes[pos];
+          if (c === QUOTE) {
+            if (bytes[pos + 1] === QUOTE && pos + 1 < stop) {
+              escaped = true;
+              pos += 2;
+              continue;
+            }
+            break;
+          }
+          if (c === NEWLINE) line++;
+          pos++;
+        }
+        b = pos++;
+        c = bytes[pos];
+        if (pos < stop && c !== delimiter && c !== NEWLINE && c !== CR) {
+          bad(
+            rowStart,
+            rowLine,
+            field,
+            'text after the closing quote of a quoted field (double a quote inside a field: "")',
+          );
+          continue nextRow;
+        }
+      } else {
+        while (pos < stop) {
+          c = bytes[pos];
+          if (c === delimiter || c === NEWLINE) break;
+          if (c === QUOTE) {
+            bad(
+              rowStart,
+              rowLine,
+              field,
+              'a quote inside an unquoted field (quote the whole field and double the quote: "a""b")',
+            );
+            continue nextRow;
+          }
+          pos++;
+        }
+        b = pos;
+        if (b > a && bytes[b - 1] === CR && (pos >= stop || bytes[pos] === NEWLINE)) b--;
+      }
+      if (slot >= 0) {
+        const builder = builders[slot] as Builder;
+        if (builder.dtype === 'string') {
+          const numbers = builder.numbers as Int32Array;
+          if (a === b) numbers[rows] = -1;
+          else if (escaped) {
+            const field = undoubleQuotes(bytes, a, b);
+            numbers[rows] = builder.dictionary.code(field, 0, field.length);
+          } else numbers[rows] = builder.dictionary.code(bytes, a, b);
+        } else {
+          const value = builder.dtype === 'float64' ? parseFloat64(bytes, a, b) : parseInt32(bytes, a, b);
+          if (value === INVALID) {
+            const shown = bytes.toString('utf8', a, Math.min(b, a + 40));
+            bad(
+              rowStart,
+              rowLine,
+              field,
+              `"${shown}" is not ${builder.dtype === 'float64' ? 'a number' : 'an int32 integer'} (dtype ${builder.dtype}; pass dtypes: { "${schema.names[field]}": 'string' } to read it as text)`,
+            );
+            continue nextRow;
+          }
+          builder.numbers[rows] = value;
+        }
+      }
+      field++;
+      if (pos >= stop || bytes[pos] !== delimiter) break;
+      pos++; // past the delimiter
+    }
+    if (pos < stop) {
+      pos++; // past the newline
+      line++;
+    }
+    if (field !== width) {
+      bad(rowStart, rowLine, Math.min(field, width), `expected ${width} fields, found ${field}`);
+      continue;
+    }
+    rows++;
+  }
+  const names = read.map((column) => schema.names[column] as string);
+  return {
+    table: { names, columns: builders.map((b, slot) => finish(b, rows, slot, context.reuse)), length: rows },
+    badLines,
+  };
+}
