@@ -1,0 +1,136 @@
+/**
+ * The worker side of graphs and `parallel`: one task that runs a *group* of calls in a row, in
+ * the worker. It is submitted to a thread or process pool like any task (by reference: this
+ * module's export), with the calls' function references and arguments as its data.
+ *
+ * A group is either a fused chain (each call uses the previous call's result: the value stays in
+ * the worker and never travels back to the main thread) or a batch of independent calls (one
+ * message for many tiny calls: the per-task cost is paid once per batch).
+ *
+ * Kept free of imports beyond Node's own: it is loaded in every worker that runs a group.
+ */
+import { createRequire } from 'node:module';
+
+/** How a worker finds a function: the pool's TaskReference shape (module + export path, or source). */
+export type GroupFunctionReference =
+  | { readonly kind: 'module'; readonly url: string; readonly path: readonly string[] }
+  | { readonly kind: 'source'; readonly source: string };
+
+/**
+ * One group of calls, flat, because the cost of sending a message grows with the number of
+ * objects in it: numbers go in typed arrays (copied as one block, and skipped by the pool's
+ * argument check), and the calls' arguments in one flat list.
+ *
+ * Call `k` runs `fns[fn[k]]` (or `fns[0]` when `fn` is 0) with the next `argc[k]` values of
+ * `args`. `links` holds triples `(call, slot, position)`, in call order: before running `call`, put
+ * the result of this group's call `slot` at argument `position`. `deepLinks` does the same for a
+ * node inside an array or object argument: `[call, slot, path]` (keys from the argument list
+ * down). `outputs` lists the calls whose results go back, in that order.
+ */
+export interface Group {
+  readonly fns: readonly GroupFunctionReference[];
+  readonly fn: Uint32Array | 0;
+  readonly argc: Uint32Array;
+  readonly args: Float64Array | readonly unknown[];
+  readonly links: Int32Array;
+  readonly deepLinks: readonly unknown[] | 0;
+  readonly outputs: Uint32Array;
+}
+
+/** What a group gives back: the `outputs`' values (packed when all are numbers), and the ms its calls took. */
+export interface GroupResult {
+  readonly values: Float64Array | unknown[];
+  readonly ms: number;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+const loaded = new Map<string, Fn>();
+const localRequire = createRequire(`${process.cwd()}/`);
+const keepName = (fn: Function, name: string) => Object.defineProperty(fn, 'name', { value: name, configurable: true });
+
+async function load(ref: GroupFunctionReference): Promise<Fn> {
+  const key = ref.kind === 'module' ? `${ref.url}#${ref.path.join('.')}` : ref.source;
+  const known = loaded.get(key);
+  if (known) return known;
+  let fn: unknown;
+  if (ref.kind === 'source') {
+    // The same contract as a source-sent task: the parent checked that it uses no outer
+    // variable; `require` and esbuild's `__name` helper are the two names provided.
+    fn = new Function('require', '__name', `"use strict"; return (${ref.source});`)(localRequire, keepName);
+  } else {
+    fn = await import(ref.url);
+    for (const key of ref.path) fn = (fn as Record<string, unknown> | undefined)?.[key];
+  }
+  if (typeof fn !== 'function') {
+    throw new TypeError(
+      `${ref.kind === 'module' ? `${ref.url} export "${ref.path.join('.')}"` : 'a source function'} is not a function in this worker`,
+    );
+  }
+  loaded.set(key, fn as Fn);
+  return fn as Fn;
+}
+
+function setAt(target: unknown, path: readonly (string | number)[], value: unknown): void {
+  let container = target as Record<string | number, unknown>;
+  for (let i = 0; i < path.length - 1; i++) container = container[path[i] as string | number] as typeof container;
+  container[path[path.length - 1] as string | number] = value;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Runs a group's calls in order; a call's error stops the group and is the task's error (so the
+ * calls after it, which may depend on it, never run). A result that a later call of the group
+ * needs is kept only until its last use.
+ */
+export async function runGraphGroup(group: Group): Promise<GroupResult> {
+  const fns: Fn[] = [];
+  for (const ref of group.fns) fns.push(await load(ref));
+  const { fn: fnOf, argc, args, links, outputs } = group;
+  const deepLinks = group.deepLinks || [];
+  const count = argc.length;
+  // How many times each result is still needed inside the group; outputs are kept to the end.
+  const uses = new Int32Array(count);
+  for (let l = 0; l < links.length; l += 3) uses[links[l + 1] as number] = (uses[links[l + 1] as number] as number) + 1;
+  for (let l = 0; l < deepLinks.length; l += 3) {
+    uses[deepLinks[l + 1] as number] = (uses[deepLinks[l + 1] as number] as number) + 1;
+  }
+  for (const slot of outputs) uses[slot] = (uses[slot] as number) + 1;
+  const results: unknown[] = new Array(count);
+  const take = (slot: number): unknown => {
+    const value = results[slot];
+    const left = (uses[slot] as number) - 1;
+    uses[slot] = left;
+    if (left === 0) results[slot] = undefined; // freed as soon as its last user has it
+    return value;
+  };
+  const started = performance.now();
+  let offset = 0;
+  let link = 0;
+  let deep = 0;
+  for (let k = 0; k < count; k++) {
+    const n = argc[k] as number;
+    const callArgs: unknown[] = new Array(n);
+    for (let a = 0; a < n; a++) callArgs[a] = args[offset + a];
+    offset += n;
+    for (; link < links.length && links[link] === k; link += 3) {
+      callArgs[links[link + 2] as number] = take(links[link + 1] as number);
+    }
+    for (; deep < deepLinks.length && deepLinks[deep] === k; deep += 3) {
+      setAt(callArgs, deepLinks[deep + 2] as (string | number)[], take(deepLinks[deep + 1] as number));
+    }
+    let value = (fns[fnOf === 0 ? 0 : (fnOf[k] as number)] as Fn)(...callArgs);
+    if (isThenable(value)) value = await value;
+    results[k] = value;
+  }
+  const ms = performance.now() - started;
+  const values = Array.from(outputs, (slot) => results[slot]);
+  return { values: values.every((v) => typeof v === 'number') ? Float64Array.from(values as number[]) : values, ms };
+}
