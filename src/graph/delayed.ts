@@ -38,6 +38,7 @@ export type Lazy<T> =
 export type LazyParameters<P extends readonly unknown[]> = { [K in keyof P]: Lazy<P[K]> };
 
 let nextId = 1;
+const NO_DEPENDENCIES: readonly Delayed<unknown>[] = Object.freeze([]);
 
 /** A recorded call: `fn(...args)` not yet run. Created by `delayed(fn)(...args)`. */
 export class Delayed<R> {
@@ -59,20 +60,22 @@ export class Delayed<R> {
     this.id = nextId++;
     this.fn = fn;
     this.args = args;
-    // The common case (a few arguments, nodes only at the top level) allocates one small array.
-    const deps: Delayed<unknown>[] = [];
+    // The common case (a few arguments, nodes only at the top level, or none) allocates at most
+    // one small array: `parallel` over a million calls makes a million nodes.
+    let deps: Delayed<unknown>[] | undefined;
     let found: Set<Delayed<unknown>> | undefined;
     let nested = false;
     for (const arg of args) {
       if (arg instanceof Delayed) {
         if (found) found.add(arg);
+        else if (!deps) deps = [arg];
         else if (!deps.includes(arg)) deps.push(arg);
       } else if (arg !== null && typeof arg === 'object') {
         found ??= new Set(deps);
         if (collectNested(arg, found, new Set())) nested = true;
       }
     }
-    this.dependencies = found ? [...found] : deps;
+    this.dependencies = found && found.size > 0 ? [...found] : (deps ?? NO_DEPENDENCIES);
     this.nested = nested;
   }
 

@@ -7,9 +7,11 @@
  * the worker and never travels back to the main thread) or a batch of independent calls (one
  * message for many tiny calls: the per-task cost is paid once per batch).
  *
- * Kept free of imports beyond Node's own: it is loaded in every worker that runs a group.
+ * Kept small (Node's own modules, and the pool's error serialiser): it is loaded in every worker
+ * that runs a group.
  */
 import { createRequire } from 'node:module';
+import { serializeError } from '../pool/values.js';
 
 /** How a worker finds a function: the pool's TaskReference shape (module + export path, or source). */
 export type GroupFunctionReference =
@@ -37,10 +39,17 @@ export interface Group {
   readonly outputs: Uint32Array;
 }
 
-/** What a group gives back: the `outputs`' values (packed when all are numbers), and the ms its calls took. */
+/**
+ * What a group gives back: the `outputs`' values (packed when all are numbers) and the ms its
+ * calls took; or, when call `failedAt` threw, that error (serialised as the pool serialises task
+ * errors, so it keeps its class, cause and properties) and no values. Answering instead of
+ * throwing tells the caller which call failed, so it can say which nodes ran.
+ */
 export interface GroupResult {
   readonly values: Float64Array | unknown[];
   readonly ms: number;
+  readonly failedAt?: number;
+  readonly error?: unknown;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -86,9 +95,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs a group's calls in order; a call's error stops the group and is the task's error (so the
- * calls after it, which may depend on it, never run). A result that a later call of the group
- * needs is kept only until its last use.
+ * Runs a group's calls in order. A call's error stops the group (the calls after it, which may
+ * depend on it, never run) and is answered with its position. A result that a later call of the
+ * group needs is kept only until its last use.
  */
 export async function runGraphGroup(group: Group): Promise<GroupResult> {
   const fns: Fn[] = [];
@@ -112,25 +121,55 @@ export async function runGraphGroup(group: Group): Promise<GroupResult> {
     return value;
   };
   const started = performance.now();
-  let offset = 0;
-  let link = 0;
-  let deep = 0;
-  for (let k = 0; k < count; k++) {
-    const n = argc[k] as number;
-    const callArgs: unknown[] = new Array(n);
-    for (let a = 0; a < n; a++) callArgs[a] = args[offset + a];
-    offset += n;
-    for (; link < links.length && links[link] === k; link += 3) {
-      callArgs[links[link + 2] as number] = take(links[link + 1] as number);
+  let k = 0;
+  try {
+    let offset = 0;
+    if (links.length === 0 && deepLinks.length === 0) {
+      // Independent calls (a `parallel` batch, a wide layer of a graph): no argument list to build.
+      for (; k < count; k++) {
+        const fn = fns[fnOf === 0 ? 0 : (fnOf[k] as number)] as Fn;
+        const n = argc[k] as number;
+        let value: unknown;
+        if (n === 1) value = fn(args[offset]);
+        else if (n === 2) value = fn(args[offset], args[offset + 1]);
+        else value = fn(...Array.prototype.slice.call(args, offset, offset + n));
+        offset += n;
+        if (isThenable(value)) value = await value;
+        results[k] = value;
+      }
+      return finish(results, outputs, performance.now() - started);
     }
-    for (; deep < deepLinks.length && deepLinks[deep] === k; deep += 3) {
-      setAt(callArgs, deepLinks[deep + 2] as (string | number)[], take(deepLinks[deep + 1] as number));
+    let link = 0;
+    let deep = 0;
+    for (; k < count; k++) {
+      const n = argc[k] as number;
+      const callArgs: unknown[] = new Array(n);
+      for (let a = 0; a < n; a++) callArgs[a] = args[offset + a];
+      offset += n;
+      for (; link < links.length && links[link] === k; link += 3) {
+        callArgs[links[link + 2] as number] = take(links[link + 1] as number);
+      }
+      for (; deep < deepLinks.length && deepLinks[deep] === k; deep += 3) {
+        setAt(callArgs, deepLinks[deep + 2] as (string | number)[], take(deepLinks[deep + 1] as number));
+      }
+      let value = (fns[fnOf === 0 ? 0 : (fnOf[k] as number)] as Fn)(...callArgs);
+      if (isThenable(value)) value = await value;
+      results[k] = value;
     }
-    let value = (fns[fnOf === 0 ? 0 : (fnOf[k] as number)] as Fn)(...callArgs);
-    if (isThenable(value)) value = await value;
-    results[k] = value;
+  } catch (error) {
+    return { values: [], ms: performance.now() - started, failedAt: k, error: serializeError(error) };
   }
-  const ms = performance.now() - started;
-  const values = Array.from(outputs, (slot) => results[slot]);
-  return { values: values.every((v) => typeof v === 'number') ? Float64Array.from(values as number[]) : values, ms };
+  return finish(results, outputs, performance.now() - started);
+}
+
+/** The outputs' values, packed in a Float64Array when all are numbers (one block to copy back). */
+function finish(results: unknown[], outputs: Uint32Array, ms: number): GroupResult {
+  let numbers = true;
+  const values: unknown[] = new Array(outputs.length);
+  for (let k = 0; k < outputs.length; k++) {
+    const value = results[outputs[k] as number];
+    if (numbers && typeof value !== 'number') numbers = false;
+    values[k] = value;
+  }
+  return { values: numbers ? new Float64Array(values as number[]) : values, ms };
 }

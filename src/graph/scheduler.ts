@@ -23,6 +23,7 @@
  */
 import type { Executor, Future } from '../futures/base.js';
 import type { TaskReference } from '../pool/protocol.js';
+import { deserializeError } from '../pool/values.js';
 import { type ProgressOption, type ProgressReporter, progressReporter } from '../progress/reporter.js';
 import { Delayed, substituteNodes } from './delayed.js';
 import { graphOf } from './draw.js';
@@ -259,6 +260,14 @@ class Run {
     }
     const future = this.executor.submit(runGraphGroup, this.buildGroup(id, members));
     this.track(future, members, (result: GroupResult) => {
+      if (result.failedAt !== undefined) {
+        members.forEach((i, k) => {
+          (this.nodes[i] as Node).state = k < (result.failedAt as number) ? 'done' : 'cancelled';
+        });
+        (this.nodes[members[result.failedAt] as number] as Node).state = 'failed';
+        this.fail(deserializeError(result.error));
+        return;
+      }
       this.measure(members, result.ms);
       this.completed(members, this.outputsOf(id, members), result.values);
     });
@@ -311,8 +320,9 @@ class Run {
       fns,
       fn: fns.length === 1 ? 0 : fn,
       argc,
-      args: numbers ? Float64Array.from(args as number[], (v) => (v === undefined ? Number.NaN : v)) : args,
-      links: Int32Array.from(links),
+      // Typed-array conversion turns undefined (a linked position) into NaN, which the worker overwrites.
+      args: numbers ? new Float64Array(args as number[]) : args,
+      links: new Int32Array(links),
       deepLinks: deepLinks.length > 0 ? deepLinks : 0,
       outputs: Uint32Array.from(this.outputsOf(id, members), (i) => this.slot[i] as number),
     };
