@@ -42,6 +42,9 @@ const AUTO_GROWTH = 8;
 
 type Call = Delayed<unknown>;
 
+/** What a delayed call gives (for a list of different calls, the union of their results). */
+export type ResultOf<T> = T extends Delayed<infer R> ? R : never;
+
 interface Batch {
   readonly start: number;
   readonly calls: Call[];
@@ -421,14 +424,14 @@ function parallelIterator(
  * iterator instead, which reads the input only as results are consumed. The first error rejects
  * (or is thrown by the iterator) and stops the rest.
  */
-export function parallel<R>(
-  tasks: Iterable<Delayed<R>> | AsyncIterable<Delayed<R>>,
+export function parallel<T extends Delayed<unknown>>(
+  tasks: Iterable<T> | AsyncIterable<T>,
   options?: ParallelOptions & { returnAs?: 'array' },
-): Promise<R[]>;
-export function parallel<R>(
-  tasks: Iterable<Delayed<R>> | AsyncIterable<Delayed<R>>,
+): Promise<ResultOf<T>[]>;
+export function parallel<T extends Delayed<unknown>>(
+  tasks: Iterable<T> | AsyncIterable<T>,
   options: ParallelOptions & { returnAs: 'generator' | 'unordered' },
-): AsyncIterableIterator<R>;
+): AsyncIterableIterator<ResultOf<T>>;
 export function parallel(
   tasks: Iterable<unknown> | AsyncIterable<unknown>,
   options: ParallelOptions = {},
