@@ -12,10 +12,11 @@
  */
 
 import { ThreadPoolExecutor } from '../executors/thread.js';
-import type { Executor } from '../futures/base.js';
+import type { Executor, TaskFunction } from '../futures/base.js';
 import { PoolExecutor } from '../pool/executor.js';
-import type { TaskReference } from '../pool/protocol.js';
 import { resolveTaskReference } from '../pool/task-reference.js';
+import { type CachedFunction, cacheSpecOf } from './memory.js';
+import type { GroupFunctionReference } from './runner.js';
 
 let shared: ThreadPoolExecutor | undefined;
 
@@ -52,12 +53,25 @@ export function groupCapacity(executor: Executor): number | undefined {
   return executor instanceof PoolExecutor ? executor.maxWorkers : undefined;
 }
 
-/** Resolves the worker-side reference of every function, at once (the first of a new ES module is async). */
-export async function referencesOf(fns: Iterable<Function>): Promise<Map<Function, TaskReference>> {
-  const refs = new Map<Function, TaskReference>();
+/**
+ * Resolves the worker-side reference of every function, at once (the first of a new ES module is
+ * async). A `Memory`-cached function is named by its plain function and its cache's spec.
+ */
+export async function referencesOf(fns: Iterable<Function>): Promise<Map<Function, GroupFunctionReference>> {
+  const refs = new Map<Function, GroupFunctionReference>();
   const pending: Promise<void>[] = [];
   for (const fn of fns) {
     if (refs.has(fn)) continue;
+    const spec = cacheSpecOf(fn);
+    if (spec) {
+      const plain = (fn as CachedFunction<TaskFunction>).fn;
+      pending.push(
+        Promise.all([resolveTaskReference(plain), spec()]).then(([ref, resolvedSpec]) => {
+          refs.set(fn, { kind: 'cached', fn: ref, spec: resolvedSpec });
+        }),
+      );
+      continue;
+    }
     const ref = resolveTaskReference(fn);
     if (ref instanceof Promise) pending.push(ref.then((resolved) => void refs.set(fn, resolved)));
     else refs.set(fn, ref);

@@ -54,7 +54,8 @@ export interface CachedFunction<F extends TaskFunction> {
   clear(): Promise<void>;
 }
 
-interface Identity {
+/** Where a cached function's entries go. */
+export interface Identity {
   /** The function's folder. */
   folder: string;
   /** Hash of its code (module + depends). */
@@ -103,6 +104,38 @@ function parameterNames(fn: Function): string[] {
   }
 }
 
+/**
+ * A cached function made by `Memory.cache` carries, under this symbol, a function giving what is
+ * needed to make the same cached function in a worker (folder, limits, ignored positions, and the
+ * key's folder and code version, computed here once). `parallel` and `compute` use it: the worker
+ * imports the plain function by reference and wraps it itself, so a cached function runs in the
+ * workers and shares the folder, although the wrapper itself is no module's export.
+ */
+export const CACHE_SPEC = Symbol.for('skein.memory.cacheSpec');
+
+export interface CacheSpec {
+  readonly location: string;
+  readonly maxAgeMs: number | undefined;
+  readonly maxBytes: number | undefined;
+  readonly ignore: readonly number[];
+  readonly identity: Identity;
+}
+
+/** In a worker: `fn` cached as `spec` says (the same entries as the caller's cached function). */
+export function cachedFromSpec(fn: TaskFunction, spec: CacheSpec): TaskFunction {
+  const memory = new Memory(spec.location, {
+    ...(spec.maxAgeMs === undefined ? {} : { maxAgeMs: spec.maxAgeMs }),
+    ...(spec.maxBytes === undefined ? {} : { maxBytes: spec.maxBytes }),
+  });
+  const identity = Promise.resolve(spec.identity);
+  return memory.wrap(fn, new Set(spec.ignore), () => identity);
+}
+
+/** The spec of a cached function (undefined for any other function). */
+export function cacheSpecOf(fn: Function): (() => Promise<CacheSpec>) | undefined {
+  return (fn as unknown as Record<symbol, (() => Promise<CacheSpec>) | undefined>)[CACHE_SPEC];
+}
+
 export class Memory {
   /** The cache folder (absolute). */
   readonly location: string;
@@ -129,7 +162,6 @@ export class Memory {
     if (typeof fn !== 'function') throw new TypeError(`Memory.cache takes a function, got ${typeof fn}`);
     const ignored = this.ignoredPositions(fn, options.ignore ?? []);
     let identity: Promise<Identity> | undefined;
-    const pending = new Map<string, Promise<unknown>>();
     const identify = () => {
       identity ??= this.identify(fn, options.depends ?? []);
       identity.catch(() => {
@@ -137,6 +169,23 @@ export class Memory {
       });
       return identity;
     };
+    const cached = this.wrap(fn, ignored, identify);
+    // What a worker needs to make the same cached function (graph/runner.ts): see CACHE_SPEC.
+    Object.defineProperty(cached, CACHE_SPEC, {
+      value: async (): Promise<CacheSpec> => ({
+        location: this.location,
+        maxAgeMs: this.maxAgeMs,
+        maxBytes: this.maxBytes,
+        ignore: [...ignored],
+        identity: await identify(),
+      }),
+    });
+    return cached;
+  }
+
+  /** @internal the cached function, its key's folder and version given by `identify`. */
+  wrap<F extends TaskFunction>(fn: F, ignored: Set<number>, identify: () => Promise<Identity>): CachedFunction<F> {
+    const pending = new Map<string, Promise<unknown>>();
     const entryFile = async (args: unknown[]): Promise<string> => {
       const { folder, version } = await identify();
       const kept = ignored.size === 0 ? args : args.filter((_, i) => !ignored.has(i));

@@ -15,12 +15,11 @@ import { availableParallelism } from 'node:os';
 import { ProcessPoolExecutor } from '../executors/process.js';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Executor, Future } from '../futures/base.js';
-import type { TaskReference } from '../pool/protocol.js';
 import { deserializeError } from '../pool/values.js';
 import { type ProgressOption, type ProgressReporter, progressReporter } from '../progress/reporter.js';
 import { Delayed } from './delayed.js';
 import { checkExecutor, groupCapacity, referencesOf } from './executors.js';
-import { type GroupResult, runGraphGroup } from './runner.js';
+import { type GroupFunctionReference, type GroupResult, runGraphGroup } from './runner.js';
 
 export interface ParallelOptions {
   /** Workers: a positive count, or -1 for every core (-2 every core but one, as joblib). Default -1. */
@@ -106,7 +105,7 @@ class ParallelRun {
   private readonly total: number | undefined;
   private readonly iterator: Iterator<unknown> | AsyncIterator<unknown>;
   private readonly progress: ProgressReporter | undefined;
-  private readonly refs = new Map<Function, TaskReference>();
+  private readonly refs = new Map<Function, GroupFunctionReference>();
   private readonly inFlight = new Set<Future<unknown>>();
   private size = 1;
   private read = 0;
@@ -227,7 +226,7 @@ class ParallelRun {
   /** One batch in runner.ts's wire form: flat arguments, packed when they are all numbers. */
   private group(calls: Call[]) {
     const fnIndex = new Map<Function, number>();
-    const fns: TaskReference[] = [];
+    const fns: GroupFunctionReference[] = [];
     const fn = new Uint32Array(calls.length);
     const argc = new Uint32Array(calls.length);
     const args: unknown[] = [];
@@ -238,7 +237,7 @@ class ParallelRun {
       if (f === undefined) {
         f = fns.length;
         fnIndex.set(call.fn, f);
-        fns.push(this.refs.get(call.fn) as TaskReference);
+        fns.push(this.refs.get(call.fn) as GroupFunctionReference);
       }
       fn[k] = f;
       argc[k] = call.args.length;

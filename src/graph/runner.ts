@@ -12,11 +12,17 @@
  */
 import { createRequire } from 'node:module';
 import { serializeError } from '../pool/values.js';
+import type { CacheSpec } from './memory.js';
 
 /** How a worker finds a function: the pool's TaskReference shape (module + export path, or source). */
-export type GroupFunctionReference =
+export type PlainFunctionReference =
   | { readonly kind: 'module'; readonly url: string; readonly path: readonly string[] }
   | { readonly kind: 'source'; readonly source: string };
+
+/** A function as a group names it: plainly, or a `Memory`-cached function (wrapped in the worker). */
+export type GroupFunctionReference =
+  | PlainFunctionReference
+  | { readonly kind: 'cached'; readonly fn: PlainFunctionReference; readonly spec: CacheSpec };
 
 /**
  * One group of calls, flat, because the cost of sending a message grows with the number of
@@ -59,6 +65,17 @@ const localRequire = createRequire(`${process.cwd()}/`);
 const keepName = (fn: Function, name: string) => Object.defineProperty(fn, 'name', { value: name, configurable: true });
 
 async function load(ref: GroupFunctionReference): Promise<Fn> {
+  if (ref.kind === 'cached') {
+    const key = `${ref.spec.identity.folder}#${ref.spec.identity.version}#${ref.spec.ignore.join(',')}`;
+    let cached = loaded.get(key);
+    if (!cached) {
+      // Imported on first need only: most groups have no cached function.
+      const { cachedFromSpec } = await import('./memory.js');
+      cached = cachedFromSpec(await load(ref.fn), ref.spec) as Fn;
+      loaded.set(key, cached);
+    }
+    return cached;
+  }
   const key = ref.kind === 'module' ? `${ref.url}#${ref.path.join('.')}` : ref.source;
   const known = loaded.get(key);
   if (known) return known;

@@ -22,13 +22,12 @@
  * client, and back to a worker for the nodes that use it.
  */
 import type { Executor, Future } from '../futures/base.js';
-import type { TaskReference } from '../pool/protocol.js';
 import { deserializeError } from '../pool/values.js';
 import { type ProgressOption, type ProgressReporter, progressReporter } from '../progress/reporter.js';
 import { Delayed, substituteNodes } from './delayed.js';
 import { graphOf } from './draw.js';
 import { checkExecutor, defaultExecutor, groupCapacity, referencesOf } from './executors.js';
-import { type Group, type GroupResult, runGraphGroup } from './runner.js';
+import { type Group, type GroupFunctionReference, type GroupResult, runGraphGroup } from './runner.js';
 
 export interface ComputeOptions {
   /** Where the nodes run. Default: skein's shared ThreadPoolExecutor (see `shutdownDefaultExecutor`). */
@@ -64,7 +63,7 @@ class Run {
   private readonly msPerCall = new Map<Function, number>();
   private readonly capacity: number | undefined;
   private readonly maxInFlight: number;
-  private refs = new Map<Function, TaskReference>();
+  private refs = new Map<Function, GroupFunctionReference>();
   private remaining = 0;
   private nextGroup = 1;
   private failed = false;
@@ -287,7 +286,7 @@ class Run {
   /** The group's wire form (runner.ts): flat, numbers packed. */
   private buildGroup(id: number, members: number[]): Group {
     const fnIndex = new Map<Function, number>();
-    const fns: TaskReference[] = [];
+    const fns: GroupFunctionReference[] = [];
     const fn = new Uint32Array(members.length);
     const argc = new Uint32Array(members.length);
     const args: unknown[] = [];
@@ -302,7 +301,7 @@ class Run {
       if (f === undefined) {
         f = fns.length;
         fnIndex.set(node.fn, f);
-        fns.push(this.refs.get(node.fn) as TaskReference);
+        fns.push(this.refs.get(node.fn) as GroupFunctionReference);
       }
       fn[k] = f;
       const linksBefore = links.length;
