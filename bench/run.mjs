@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { distributedMap } from './distributed.mjs';
+import { graphRows } from './graph.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -32,6 +33,9 @@ const SIZES = QUICK
       inLoop: 10_000,
       crossThread: 20_000,
       distributed: 1_000,
+      graphNodes: 2_000,
+      parallelCalls: 20_000,
+      memoryHits: 200,
     }
   : {
       tiny: 100_000,
@@ -44,6 +48,9 @@ const SIZES = QUICK
       inLoop: 200_000,
       crossThread: 1_000_000,
       distributed: 10_000,
+      graphNodes: 100_000,
+      parallelCalls: 1_000_000,
+      memoryHits: 2_000,
     };
 
 const python = (() => {
@@ -401,6 +408,7 @@ add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
+add(await graphRows({ measure }, SIZES));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

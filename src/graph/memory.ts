@@ -194,7 +194,7 @@ export class Memory {
 
     const cached = (async (...args: unknown[]) => {
       const file = await entryFile(args);
-      const hit = await readEntry(file, this.maxAgeMs);
+      const hit = readEntry(file, this.maxAgeMs);
       if (hit) return hit.value;
       // Calls with the same key at once in this thread compute once.
       const running = pending.get(file);
@@ -224,7 +224,7 @@ export class Memory {
       fn: { value: fn },
       name: { value: fn.name },
       check: {
-        value: async (...args: unknown[]) => (await readEntry(await entryFile(args), this.maxAgeMs)) !== undefined,
+        value: async (...args: unknown[]) => readEntry(await entryFile(args), this.maxAgeMs) !== undefined,
       },
       clear: { value: async () => rm((await identify()).folder, { recursive: true, force: true }) },
     });
