@@ -44,7 +44,7 @@ export {
 export { Delayed, delayed, type Lazy, type LazyParameters, type NodeState } from './graph/delayed.js';
 export { shutdownDefaultExecutor } from './graph/executors.js';
 export { type CachedFunction, type CacheOptions, Memory, type MemoryOptions } from './graph/memory.js';
-export { type ParallelOptions, parallel } from './graph/parallel.js';
+export { type ParallelOptions, parallel, type ResultOf } from './graph/parallel.js';
 export { type ComputeOptions, compute, persist } from './graph/scheduler.js';
 export { currentTask, type TaskContext } from './pool/current-task.js';
 export { PoolExecutor, type PoolExecutorOptions, type ProgressEvent } from './pool/executor.js';
