@@ -31,7 +31,8 @@ export function clean(lines: string[]): Reading[] {
 export function summarise(rows: Reading[]): Summary {
   const byCity: Summary['byCity'] = {};
   for (const { city, celsius } of rows) {
-    const s = (byCity[city] ??= { count: 0, sum: 0, max: Number.NEGATIVE_INFINITY });
+    byCity[city] ??= { count: 0, sum: 0, max: Number.NEGATIVE_INFINITY };
+    const s = byCity[city];
     s.count++;
     s.sum += celsius;
     s.max = Math.max(s.max, celsius);
@@ -44,7 +45,8 @@ export function combine(parts: Summary[]): string[] {
   const total: Summary['byCity'] = {};
   for (const part of parts) {
     for (const [city, s] of Object.entries(part.byCity)) {
-      const t = (total[city] ??= { count: 0, sum: 0, max: Number.NEGATIVE_INFINITY });
+      total[city] ??= { count: 0, sum: 0, max: Number.NEGATIVE_INFINITY };
+      const t = total[city];
       t.count += s.count;
       t.sum += s.sum;
       t.max = Math.max(t.max, s.max);

@@ -103,6 +103,7 @@ class ParallelRun {
   private readonly preDispatch: number;
   private readonly fixedSize: number | undefined;
   private readonly total: number | undefined;
+  private readonly array: readonly unknown[] | undefined;
   private readonly iterator: Iterator<unknown> | AsyncIterator<unknown>;
   private readonly progress: ProgressReporter | undefined;
   private readonly refs = new Map<Function, GroupFunctionReference>();
@@ -144,6 +145,7 @@ class ParallelRun {
     if (this.fixedSize !== undefined) this.size = this.fixedSize;
     this.preDispatch = options.preDispatch ?? 2 * (this.capacity ?? workers);
     this.total = Array.isArray(tasks) ? tasks.length : undefined;
+    this.array = Array.isArray(tasks) ? (tasks as readonly unknown[]) : undefined;
     if (Symbol.iterator in tasks) this.iterator = (tasks as Iterable<unknown>)[Symbol.iterator]();
     else if (Symbol.asyncIterator in tasks) this.iterator = (tasks as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     else throw new TypeError('parallel: tasks must be an array or an iterable of delayed calls');
@@ -171,6 +173,15 @@ class ParallelRun {
     const calls: Call[] = [];
     const start = this.read;
     const limit = this.capacity === undefined ? 1 : this.size;
+    const array = this.array;
+    if (array) {
+      // An array: sliced by index, no iterator step per call (a million calls is the bench's case).
+      const end = Math.min(array.length, start + limit);
+      for (let i = start; i < end; i++) calls.push(checkCall(array[i], i));
+      this.read = end;
+      if (end === array.length) this.exhausted = true;
+      return { start, calls };
+    }
     while (calls.length < limit) {
       let step = this.iterator.next();
       if (step instanceof Promise) step = await step;
