@@ -34,6 +34,7 @@ const SIZES = QUICK
       crossThread: 20_000,
       distributed: 1_000,
       graphNodes: 2_000,
+      graphChain: 2_000,
       parallelCalls: 20_000,
       memoryHits: 200,
     }
@@ -49,6 +50,7 @@ const SIZES = QUICK
       crossThread: 1_000_000,
       distributed: 10_000,
       graphNodes: 100_000,
+      graphChain: 40_000,
       parallelCalls: 1_000_000,
       memoryHits: 2_000,
     };
