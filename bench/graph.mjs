@@ -73,6 +73,11 @@ async function perNode(n, build, run) {
 
 export async function graphRows({ measure }, sizes) {
   const rows = [];
+  // Every row's note says how many Python runs had to be stopped in it.
+  const measured = async (...args) => {
+    const before = pythonStopped;
+    return withStops(await measure(...args), before);
+  };
   const note = python
     ? `Dask ${python.dask} and joblib ${python.joblib} on Python ${python.python} (${python.path}).`
     : MISSING;
@@ -90,8 +95,7 @@ export async function graphRows({ measure }, sizes) {
       ['wide', sizes.graphNodes, wide(sizes.graphNodes), 'tiny delayed nodes and a sum over them'],
       ['chain', sizes.graphChain, chain(sizes.graphChain), 'tiny delayed nodes in a chain'],
     ]) {
-      const stoppedBefore = pythonStopped;
-      const result = await measure(
+      const result = await measured(
         `Graph scheduler, ${shape}: ${n.toLocaleString('en')} ${what}, 2 threads`,
         'µs/node',
         'lower',
@@ -103,12 +107,12 @@ export async function graphRows({ measure }, sizes) {
         ],
         `${note} Building the graph is not timed, on either side.${shape === 'chain' ? ' 40,000 nodes, not 100,000: Dask 2022.12 did not finish chains of 60,000 and 80,000 nodes within 60 s on this machine, and now and then not one of 40,000 either (most take ~3 s).' : ''}`,
       );
-      rows.push(withStops(result, stoppedBefore));
+      rows.push(result);
     }
 
     const calls = sizes.parallelCalls;
     rows.push(
-      await measure(
+      await measured(
         `parallel: ${calls.toLocaleString('en')} tiny calls, 2 workers`,
         'calls/s',
         'higher',
@@ -143,7 +147,7 @@ export async function graphRows({ measure }, sizes) {
       const cached = new Memory(join(dir, 'skein')).cache(inc);
       await cached(1);
       rows.push(
-        await measure(
+        await measured(
           `Memory: a cache hit on a small value (${hits.toLocaleString('en')} hits in a row)`,
           'µs/hit',
           'lower',
