@@ -38,6 +38,12 @@ export interface ParallelOptions {
 
 const AUTO_TARGET_MS = 100;
 const AUTO_GROWTH = 8;
+/**
+ * Calls per batch at most with 'auto': past this, a batch of tiny calls gains nothing (the message
+ * cost is already spread thin) and its objects outgrow V8's young generation, which makes the main
+ * thread's garbage collection several times dearer.
+ */
+const MAX_AUTO_BATCH = 16_384;
 
 type Call = Delayed<unknown>;
 
@@ -49,11 +55,7 @@ interface Batch {
   readonly calls: Call[];
 }
 
-function identity(n: number): Uint32Array {
-  const outputs = new Uint32Array(n);
-  for (let k = 0; k < n; k++) outputs[k] = k;
-  return outputs;
-}
+const NO_LINKS = new Int32Array(0);
 
 function workerCount(nJobs: number | undefined): number {
   const n = nJobs ?? -1;
@@ -207,6 +209,10 @@ class ParallelRun {
       if (missing.length > 0) for (const [fn, ref] of await referencesOf(missing)) this.refs.set(fn, ref);
       future = this.executor.submit(runGraphGroup, this.group(batch.calls)) as Future<unknown>;
     }
+    // Only numbers from here on: the calls themselves are not kept while the batch runs, so a
+    // big batch's objects die young (cheap to collect) instead of being promoted.
+    const { start } = batch;
+    const size = batch.calls.length;
     this.inFlight.add(future);
     future.then(
       (result) => {
@@ -219,16 +225,16 @@ class ParallelRun {
           return;
         }
         const values = this.capacity === undefined ? [result] : (result as GroupResult).values;
-        if (this.capacity !== undefined) this.resize((result as GroupResult).ms, batch.calls.length);
-        this.settled += batch.calls.length;
-        this.progress?.tick(batch.calls.length);
+        if (this.capacity !== undefined) this.resize((result as GroupResult).ms, size);
+        this.settled += size;
+        this.progress?.tick(size);
         if (this.lazy) this.pendingBatches++;
-        this.onResults(batch.start, values);
+        this.onResults(start, values);
         void this.pump();
       },
       (error: unknown) => {
         this.inFlight.delete(future);
-        this.progress?.tick(0, batch.calls.length);
+        this.progress?.tick(0, size);
         this.fail(error);
       },
     );
@@ -240,31 +246,45 @@ class ParallelRun {
     const fns: GroupFunctionReference[] = [];
     const fn = new Uint32Array(calls.length);
     const argc = new Uint32Array(calls.length);
-    const args: unknown[] = [];
+    let count = 0;
     let numbers = true;
+    let last: Function | undefined;
+    let lastIndex = 0;
     for (let k = 0; k < calls.length; k++) {
       const call = calls[k] as Call;
-      let f = fnIndex.get(call.fn);
-      if (f === undefined) {
-        f = fns.length;
-        fnIndex.set(call.fn, f);
-        fns.push(this.refs.get(call.fn) as GroupFunctionReference);
+      // Calls of one function usually come in a row: the map is asked only when it changes.
+      if (call.fn !== last) {
+        let f = fnIndex.get(call.fn);
+        if (f === undefined) {
+          f = fns.length;
+          fnIndex.set(call.fn, f);
+          fns.push(this.refs.get(call.fn) as GroupFunctionReference);
+        }
+        last = call.fn;
+        lastIndex = f;
       }
-      fn[k] = f;
-      argc[k] = call.args.length;
-      for (const arg of call.args) {
-        if (numbers && typeof arg !== 'number') numbers = false;
-        args.push(arg);
-      }
+      fn[k] = lastIndex;
+      const callArgs = call.args;
+      const n = callArgs.length;
+      argc[k] = n;
+      count += n;
+      for (let a = 0; numbers && a < n; a++) if (typeof callArgs[a] !== 'number') numbers = false;
+    }
+    // The arguments, flat: straight into a Float64Array when all are numbers (no array in between).
+    const args: Float64Array | unknown[] = numbers ? new Float64Array(count) : new Array(count);
+    let at = 0;
+    for (let k = 0; k < calls.length; k++) {
+      const callArgs = (calls[k] as Call).args;
+      for (let a = 0; a < callArgs.length; a++) args[at++] = callArgs[a] as number;
     }
     return {
       fns,
       fn: fns.length === 1 ? (0 as const) : fn,
       argc,
-      args: numbers ? new Float64Array(args as number[]) : args,
-      links: new Int32Array(0),
+      args,
+      links: NO_LINKS,
       deepLinks: 0 as const,
-      outputs: identity(calls.length),
+      outputs: 0 as const,
     };
   }
 
@@ -272,7 +292,7 @@ class ParallelRun {
     if (this.fixedSize !== undefined) return;
     const perCall = Math.max(ms / calls, 1e-6);
     let next = Math.round(AUTO_TARGET_MS / perCall);
-    next = Math.min(next, this.size * AUTO_GROWTH);
+    next = Math.min(next, this.size * AUTO_GROWTH, MAX_AUTO_BATCH);
     if (this.total !== undefined) next = Math.min(next, Math.ceil(this.total / (4 * (this.capacity ?? 1))));
     this.size = Math.max(1, next);
   }
@@ -317,22 +337,19 @@ class ParallelRun {
 
 /** Results collected into an array in input order. */
 async function parallelArray(tasks: Iterable<unknown> | AsyncIterable<unknown>, options: ParallelOptions) {
-  const results: unknown[] = [];
+  // Batches finish in any order: kept as they come and put in order once at the end (writing
+  // each value at its index as it arrives would make a sparse, slow array).
+  const batches: { start: number; values: ArrayLike<unknown> }[] = [];
   let run: ParallelRun | undefined;
   try {
     await new Promise<void>((resolve) => {
-      run = new ParallelRun(
-        tasks,
-        options,
-        false,
-        (start, values) => {
-          for (let k = 0; k < values.length; k++) results[start + k] = values[k];
-        },
-        resolve,
-      );
+      run = new ParallelRun(tasks, options, false, (start, values) => void batches.push({ start, values }), resolve);
       void run.pump();
     });
     if (run?.failed) throw run.error;
+    batches.sort((a, b) => a.start - b.start);
+    const results: unknown[] = [];
+    for (const { values } of batches) for (let k = 0; k < values.length; k++) results.push(values[k]);
     return results;
   } finally {
     await run?.close();

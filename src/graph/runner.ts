@@ -42,7 +42,8 @@ export interface Group {
   readonly args: Float64Array | readonly unknown[];
   readonly links: Int32Array;
   readonly deepLinks: readonly unknown[] | 0;
-  readonly outputs: Uint32Array;
+  /** The calls whose results go back, in order; 0: every call's. */
+  readonly outputs: Uint32Array | 0;
 }
 
 /**
@@ -128,7 +129,9 @@ export async function runGraphGroup(group: Group): Promise<GroupResult> {
   for (let l = 0; l < deepLinks.length; l += 3) {
     uses[deepLinks[l + 1] as number] = (uses[deepLinks[l + 1] as number] as number) + 1;
   }
-  for (const slot of outputs) uses[slot] = (uses[slot] as number) + 1;
+  if (outputs === 0)
+    uses.fill(1 << 30); // every result goes back: none is freed early
+  else for (const slot of outputs) uses[slot] = (uses[slot] as number) + 1;
   const results: unknown[] = new Array(count);
   const take = (slot: number): unknown => {
     const value = results[slot];
@@ -180,11 +183,12 @@ export async function runGraphGroup(group: Group): Promise<GroupResult> {
 }
 
 /** The outputs' values, packed in a Float64Array when all are numbers (one block to copy back). */
-function finish(results: unknown[], outputs: Uint32Array, ms: number): GroupResult {
+function finish(results: unknown[], outputs: Uint32Array | 0, ms: number): GroupResult {
   let numbers = true;
-  const values: unknown[] = new Array(outputs.length);
-  for (let k = 0; k < outputs.length; k++) {
-    const value = results[outputs[k] as number];
+  const count = outputs === 0 ? results.length : outputs.length;
+  const values: unknown[] = outputs === 0 ? results : new Array(count);
+  for (let k = 0; k < count; k++) {
+    const value = outputs === 0 ? results[k] : results[outputs[k] as number];
     if (numbers && typeof value !== 'number') numbers = false;
     values[k] = value;
   }
