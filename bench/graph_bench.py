@@ -4,8 +4,8 @@ Runs ONE repeat of one workload and prints JSON {"seconds": ...}: only the timed
 is built before the clock starts, as on the JavaScript side).
 
 usage: python3 bench/graph_bench.py WORKLOAD N [CACHE_DIR]
-  wide    N tiny delayed(inc) nodes and one delayed(total) over them, dask.compute(scheduler='threads')
-  chain   a chain of N delayed(inc) nodes, the same scheduler
+  wide    N tiny inc tasks and one total over them, dask.threaded.get (the threaded scheduler)
+  chain   a chain of N inc tasks, the same scheduler
   joblib  joblib.Parallel(n_jobs=2)(delayed(inc)(i) for i in range(N)), default backend (loky)
   memory  N calls of a joblib.Memory-cached function, all hits on a small value
 """
@@ -25,17 +25,21 @@ def total(values):
 def main():
     workload, n = sys.argv[1], int(sys.argv[2])
     if workload in ("wide", "chain"):
-        import dask
-        from dask import delayed
+        # Plain task dicts, run by the threaded scheduler itself: dask.delayed would build the
+        # chain in quadratic time (each call copies the graph's layers), which is not scheduling.
+        from dask.threaded import get
 
         if workload == "wide":
-            target = delayed(total)([delayed(inc)(i) for i in range(n)])
+            dsk = {("inc", i): (inc, i) for i in range(n)}
+            dsk["total"] = (total, [("inc", i) for i in range(n)])
+            target = "total"
         else:
-            target = delayed(inc)(0)
-            for _ in range(n - 1):
-                target = delayed(inc)(target)
+            dsk = {("inc", 0): (inc, 0)}
+            for i in range(1, n):
+                dsk[("inc", i)] = (inc, ("inc", i - 1))
+            target = ("inc", n - 1)
         started = time.perf_counter()
-        dask.compute(target, scheduler="threads", num_workers=2)
+        get(dsk, target, num_workers=2)
     elif workload == "joblib":
         from joblib import Parallel, delayed
 

@@ -50,7 +50,7 @@ const SIZES = QUICK
       crossThread: 1_000_000,
       distributed: 10_000,
       graphNodes: 100_000,
-      graphChain: 40_000,
+      graphChain: 100_000,
       parallelCalls: 1_000_000,
       memoryHits: 2_000,
     };
