@@ -40,6 +40,8 @@ export interface ComputeOptions {
 
 /** A group's calls are expected to take about this long (ms) in the worker: long enough that the message costs little. */
 const GROUP_TARGET_MS = 10;
+/** Ready nodes (with their chains) in one group at most: bigger groups only make more garbage to collect. */
+const MAX_GROUP_CHAINS = 16_384;
 /** Weight of the newest measurement in the per-function time estimate. */
 const EMA_WEIGHT = 0.3;
 
@@ -235,7 +237,7 @@ class Run {
   private submitGroup(): void {
     const id = this.nextGroup++;
     const members: number[] = [];
-    const cap = Math.max(1, Math.ceil(this.ready.length / this.maxInFlight));
+    const cap = Math.min(MAX_GROUP_CHAINS, Math.max(1, Math.ceil(this.ready.length / this.maxInFlight)));
     let expectedMs = 0;
     let chains = 0;
     while (this.ready.length > 0 && chains < cap) {
