@@ -205,8 +205,11 @@ class ParallelRun {
       const call = batch.calls[0] as Call;
       future = this.executor.submit(call.fn, ...call.args);
     } else {
-      const missing = batch.calls.map((c) => c.fn).filter((fn) => !this.refs.has(fn));
-      if (missing.length > 0) for (const [fn, ref] of await referencesOf(missing)) this.refs.set(fn, ref);
+      let missing: Set<Function> | undefined;
+      for (const call of batch.calls) {
+        if (!this.refs.has(call.fn)) (missing ??= new Set()).add(call.fn);
+      }
+      if (missing) for (const [fn, ref] of await referencesOf(missing)) this.refs.set(fn, ref);
       future = this.executor.submit(runGraphGroup, this.group(batch.calls)) as Future<unknown>;
     }
     // Only numbers from here on: the calls themselves are not kept while the batch runs, so a
