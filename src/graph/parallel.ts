@@ -207,7 +207,9 @@ class ParallelRun {
     } else {
       let missing: Set<Function> | undefined;
       for (const call of batch.calls) {
-        if (!this.refs.has(call.fn)) (missing ??= new Set()).add(call.fn);
+        if (this.refs.has(call.fn)) continue;
+        missing ??= new Set();
+        missing.add(call.fn);
       }
       if (missing) for (const [fn, ref] of await referencesOf(missing)) this.refs.set(fn, ref);
       future = this.executor.submit(runGraphGroup, this.group(batch.calls)) as Future<unknown>;
