@@ -95,8 +95,11 @@ describe('parallel', () => {
       [1, 4, 9],
     );
     await using pool = await warmPool(2);
-    const [a, b] = await parallel([delayed(busy)(200), delayed(busy)(200)], { backend: pool, batchSize: 1 });
-    assert.ok(a && b && a.start < b.end && b.start < a.end, 'two calls of 200 ms on two workers overlap');
+    const [a, b] = await parallel([delayed(busy)(1000), delayed(busy)(1000)], { backend: pool, batchSize: 1 });
+    assert.ok(
+      a && b && a.start < b.end && b.start < a.end,
+      'two calls of 1 s on two workers overlap (generous: the machine may be loaded)',
+    );
     assert.equal(await pool.submit(inc, 1), 2, 'the caller’s pool is still open');
   });
 

@@ -133,7 +133,7 @@ describe('compute', () => {
     for (const started = Date.now(); pool.stats.idle < 2 && Date.now() - started < 10_000; ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const [a, b] = await compute(delayed(busy)(300), delayed(busy)(300), { executor: pool });
+    const [a, b] = await compute(delayed(busy)(1000), delayed(busy)(1000), { executor: pool });
     assert.ok(a.start < b.end && b.start < a.end, `they did not overlap: ${JSON.stringify([a, b])}`);
     assert.notEqual(a.threadId, b.threadId);
   });
