@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
+import { graphRows } from './graph.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -35,6 +36,10 @@ const SIZES = QUICK
       crossThread: 20_000,
       distributed: 1_000,
       dataRows: 200_000,
+      graphNodes: 2_000,
+      graphChain: 2_000,
+      parallelCalls: 20_000,
+      memoryHits: 200,
     }
   : {
       tiny: 100_000,
@@ -48,6 +53,10 @@ const SIZES = QUICK
       crossThread: 1_000_000,
       distributed: 10_000,
       dataRows: 10_000_000,
+      graphNodes: 100_000,
+      graphChain: 100_000,
+      parallelCalls: 1_000_000,
+      memoryHits: 2_000,
     };
 
 const python = (() => {
@@ -407,6 +416,7 @@ add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
 add(await dataFrames({ measure, log }, SIZES.dataRows, WORKERS));
 add(await gpuKernels({ measure }, QUICK));
+add(await graphRows({ measure }, SIZES));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

@@ -43,8 +43,20 @@ export {
   type WorkerExit,
   WorkerExitedError,
 } from './futures/errors.js';
+export { Delayed, delayed, type Lazy, type LazyParameters, type NodeState } from './graph/delayed.js';
+export { shutdownDefaultExecutor } from './graph/executors.js';
+export { type CachedFunction, type CacheOptions, Memory, type MemoryOptions } from './graph/memory.js';
+export { type ParallelOptions, parallel, type ResultOf } from './graph/parallel.js';
+export { type ComputeOptions, compute, persist } from './graph/scheduler.js';
 export { currentTask, type TaskContext } from './pool/current-task.js';
 export type { ResourceLimits } from './pool/transport.js';
+export {
+  type ProgressOption,
+  ProgressReporter,
+  type ProgressReporterOptions,
+  type ProgressSnapshot,
+  progressReporter,
+} from './progress/reporter.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
 export { Condition } from './sync/condition.js';
 export { BrokenBarrierError, BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './sync/errors.js';

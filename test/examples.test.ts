@@ -1,6 +1,9 @@
 /** Every example runs as a user would run it (`npx tsx examples/NAME.ts`) and prints what it should. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gpuInfo } from 'skein/gpu';
@@ -143,5 +146,32 @@ describe('examples', () => {
     assert.equal(lines[0], `cpu: ${squares}`);
     if ((await gpuInfo()) === null) assert.match(lines[1] ?? '', /^gpu: skipped, no WebGPU adapter/);
     else assert.equal(lines[1], `gpu: ${squares}`);
+  });
+
+  it('dask-pipeline: load → clean → summarise per file, then combine, computed lazily', () => {
+    assert.equal(
+      runExample('dask-pipeline.ts'),
+      [
+        'graph: 13 nodes, nothing run yet (state pending)',
+        'Lisbon: 1319 readings, mean 14.72, max 29.7',
+        'Oslo: 1318 readings, mean 14.83, max 29.8',
+        'Quito: 1319 readings, mean 14.95, max 29.9',
+        'after compute: done',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('joblib-cache: the second parallel pass reads every result from the cache the workers filled', () => {
+    const squares = '[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]';
+    const cache = mkdtempSync(join(tmpdir(), 'skein-example-cache-'));
+    try {
+      assert.equal(
+        runExample('joblib-cache.ts', { SKEIN_EXAMPLE_CACHE: cache }),
+        `first pass: 0 of 10 already cached -> ${squares}\nsecond pass: 10 of 10 already cached -> ${squares}\n`,
+      );
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
