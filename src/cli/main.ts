@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatTable, runDemo } from './demo.js';
+import { mapCommand } from './map.js';
 
 const USAGE = `usage: skein <command> [options]
 
@@ -12,6 +13,8 @@ commands:
          [--backend threads|processes|inline] [--workers N] [--queue NAME] [--prefix P]
          [--lock-duration MS] [--stalled-interval MS]
                                           run DistributedExecutor tasks from Redis on this machine
+  map MODULE#EXPORT --input FILE --output FILE [...]
+                                          run a function over every line of a JSON Lines file (map --help)
 
 options:
   -h, --help    show this help`;
@@ -114,6 +117,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'demo') return demo(rest);
   if (command === 'worker') return worker(rest);
+  if (command === 'map') {
+    process.exitCode = await mapCommand(rest);
+    return;
+  }
   throw new UsageError(`skein: unknown command "${command}"`);
 }
 
