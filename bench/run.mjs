@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cliMap } from './cli-map.mjs';
 import { distributedMap } from './distributed.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
@@ -401,6 +402,7 @@ add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
+add(await cliMap({ measure }, { tinyLines: QUICK ? 20_000 : 1_000_000, cpuLines: QUICK ? 500 : 20_000, workers: 2 }));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);
