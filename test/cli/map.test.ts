@@ -39,6 +39,7 @@ describe('skein map', () => {
     assertOneOkRecordPerLine(all, 10_000);
     for (const record of all) assert.equal(record.result, (record.line - 1) * 3 + 1);
     assert.match(run.stderr, /10,000 ok, 0 failed/);
+    assert.match(run.stderr, /skein map 10,000\/10,000 \(100%\)/, 'the final progress line, with the total');
     assert.ok(existsSync(`${output}.skein-map.json`), 'the sidecar that --resume checks is written');
   });
 
@@ -104,6 +105,7 @@ describe('skein map', () => {
       records(run.stdout).map((r) => r.result),
       [1, 4, 9, 16],
     );
+    assert.doesNotMatch(run.stderr, /4\/4|elapsed/, '--quiet draws no progress');
   });
 
   it('writes in completion order by default, and in input order with --keep-order', async () => {
