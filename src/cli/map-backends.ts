@@ -4,8 +4,10 @@
  * (each line is one `submitWith` of the user's own function: a `skein worker` runs only exports of
  * the modules it was started with, so it could not run `mapChunk`).
  */
+import { connectionOptions } from '../distributed/connection.js';
 import type { Executor } from '../futures/base.js';
 import { failureKindOf, failureRecord, okRecord, parseLine } from './map-records.js';
+import { MapUsageError } from './map-resume.js';
 import type { ChunkBackend } from './map-runner.js';
 import { type ChunkFailure, type ChunkResult, mapChunk } from './map-task.js';
 
@@ -94,5 +96,38 @@ export class DistributedChunkBackend implements ChunkBackend {
       records += record;
     });
     return { records, failures, ms: performance.now() - started };
+  }
+}
+
+/** How long `--connection` may take to answer before the run is refused. */
+const REDIS_CHECK_MS = 5000;
+
+/**
+ * Checks that the Redis of `--backend redis` answers, once, before anything starts: BullMQ's
+ * connections retry forever, so an unreachable Redis would otherwise be a run that waits silently.
+ */
+export async function checkRedis(connection: string): Promise<void> {
+  let options: ReturnType<typeof connectionOptions>;
+  try {
+    options = connectionOptions(connection);
+  } catch (error) {
+    throw new MapUsageError(`--connection: ${(error as Error).message}`);
+  }
+  const { Redis } = await import('ioredis');
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: REDIS_CHECK_MS,
+  });
+  client.on('error', () => {}); // the failure is reported by ping() below
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new MapUsageError(`cannot reach Redis at ${connection}: ${(error as Error).message}`);
+  } finally {
+    client.disconnect();
   }
 }

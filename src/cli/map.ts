@@ -18,7 +18,7 @@ import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Executor } from '../futures/base.js';
 import { ProgressReporter } from '../progress/reporter.js';
 import { MAP_HELP, type MapCommandOptions, parseMapArgs } from './map-args.js';
-import { DistributedChunkBackend, type LoadedTask, PoolChunkBackend } from './map-backends.js';
+import { checkRedis, DistributedChunkBackend, type LoadedTask, PoolChunkBackend } from './map-backends.js';
 import { countLines, LineReader } from './map-input.js';
 import { RecordWriter } from './map-output.js';
 import {
@@ -170,6 +170,7 @@ async function openExecutor(options: MapCommandOptions): Promise<Executor> {
 async function runMap(options: MapCommandOptions): Promise<number> {
   checkInput(options.input);
   const task = await loadTask(options.task);
+  if (options.backend === 'redis') await checkRedis(options.connection as string);
   const output = await prepareOutput(options);
   const { states } = output;
   const skip = (line: number) => {
@@ -272,7 +273,8 @@ function report(
   const kept = keptFailures > 0 ? ` (and ${count(keptFailures)} failed in an earlier run)` : '';
   log(`skein map: ${count(summary.ok)} ok, ${count(summary.failed)} failed${kept}; records in ${where}`);
   if (trouble.signalled) {
-    log('skein map: interrupted: run the same command with --resume to finish');
+    const resumable = options.input !== '-' && options.output !== '-';
+    log(`skein map: interrupted${resumable ? ': run the same command with --resume to finish' : ''}`);
     return trouble.signalled === 'SIGINT' ? 130 : 143;
   }
   if (summary.stopped === 'max-errors') {

@@ -293,6 +293,11 @@ describe('skein map', () => {
         [`${TASKS}#increment`, '-i', '-', '-o', '-', '--backend', 'redis'],
         /--connection/,
       ],
+      [
+        'an unreachable Redis',
+        [`${TASKS}#increment`, '-i', '-', '-o', '-', '--backend', 'redis', '--connection', 'redis://127.0.0.1:1'],
+        /cannot reach Redis at redis:\/\/127.0.0.1:1/,
+      ],
       ['--resume to stdout', [`${TASKS}#increment`, '-i', '-', '-o', '-', '--resume'], /--resume needs --output/],
       ['a missing module', ['./no/such/tasks.js#f', '-i', '-', '-o', '-'], /cannot find the task module/],
       ['a missing export', [`${TASKS}#nope`, '-i', '-', '-o', '-'], /has no export "nope".*increment/],
