@@ -5,11 +5,14 @@
  * line before them is written. The buffer is bounded by the runner, which reads no further input
  * while too many lines are read but not yet written (`unwritten`).
  *
- * Writes are batched (~64 KiB) because one `write` per record costs more than the record.
+ * Writes are batched (~64 KiB) because one `write` per record costs more than the record, but no
+ * record waits more than FLUSH_MS: a slow run's records reach the file (and survive a kill -9)
+ * while it runs.
  */
 import { once } from 'node:events';
 
 const FLUSH_BYTES = 64 * 1024;
+const FLUSH_MS = 200;
 
 interface Segment {
   count: number;
@@ -23,6 +26,7 @@ export class RecordWriter {
   private readonly waiting = new Map<number, Segment>();
   private written = 0;
   private accepted = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stream: NodeJS.WritableStream & { writableNeedDrain?: boolean },
@@ -65,10 +69,16 @@ export class RecordWriter {
     this.pending.push(text);
     this.pendingBytes += text.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer.unref(); // close() flushes what is left; the timer must not keep the process alive
+    }
   }
 
   /** Hands the batched records to the stream. */
   flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0) return;
     const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
     this.pending = [];

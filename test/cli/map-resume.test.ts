@@ -35,6 +35,8 @@ describe('skein map --resume', () => {
     const args = [`${TASKS}#countedSleep`, '-i', input, '-o', output, '-w', '2'];
     const first = startMap(args, { env: { MAP_RUNS_FILE: runsFile } });
     while (runs(runsFile).length < 60) await delay(50);
+    await delay(300); // longer than the writer's flush interval
+    assert.ok(readRecords(output).length > 0, 'records reach the file while the run goes on');
     first.child.kill('SIGINT');
     const interruptedAt = Date.now();
     const stopped = await first.done;
