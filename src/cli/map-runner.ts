@@ -18,7 +18,7 @@ import type { ProgressReporter } from '../progress/reporter.js';
 import type { LineReader } from './map-input.js';
 import type { RecordWriter } from './map-output.js';
 import { type FailureKind, failureKindOf, failureRecord, parseLine } from './map-records.js';
-import type { ChunkFailure, ChunkResult } from './map-task.js';
+import type { ChunkResult } from './map-task.js';
 
 const TARGET_CHUNK_MS = 2;
 const MAX_CHUNK_LINES = 4096;
@@ -255,4 +255,3 @@ export class MapRun {
   }
 }
 
-export type { ChunkFailure };
