@@ -106,6 +106,42 @@ describe('skein map --backend redis with 2 skein workers on a real Redis', () =>
     assert.equal(runs(join(dir, 'runs')).filter((v) => (v as number) >= 1000).length, 20);
   });
 
+  it('--queue and --prefix reach workers started with the same', async () => {
+    const worker = await startWorker(redis.url, [TASKS], ['--queue', 'map-queue', '--prefix', 'map-prefix']);
+    try {
+      const input = join(dir, 'queue.jsonl');
+      writeLines(input, [1, 2, 3]);
+      const run = await runMap(
+        [
+          `${TASKS}#pidOf`,
+          '-i',
+          input,
+          '-o',
+          '-',
+          '-q',
+          '--keep-order',
+          '--backend',
+          'redis',
+          '--connection',
+          redis.url,
+          '--queue',
+          'map-queue',
+          '--prefix',
+          'map-prefix',
+        ],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      // Only that worker serves this queue and prefix: the lines cannot have run anywhere else.
+      assert.deepEqual(
+        records(run.stdout).map((r) => r.result),
+        [worker.pid, worker.pid, worker.pid],
+      );
+    } finally {
+      await stopWorker(worker, 'SIGKILL');
+    }
+  });
+
   it('--timeout stops a line that spins on a worker, kind "timeout"', async () => {
     const input = join(dir, 'spin.jsonl');
     writeLines(input, [1, 'spin', 3]);
