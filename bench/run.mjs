@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cliMap } from './cli-map.mjs';
 import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
@@ -417,6 +418,7 @@ add(await distributedMap({ measure }, SIZES.distributed));
 add(await dataFrames({ measure, log }, SIZES.dataRows, WORKERS));
 add(await gpuKernels({ measure }, QUICK));
 add(await graphRows({ measure }, SIZES));
+add(await cliMap({ measure }, { tinyLines: QUICK ? 20_000 : 1_000_000, cpuLines: QUICK ? 500 : 20_000, workers: 2 }));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

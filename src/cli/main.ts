@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, commandHelp, formatDefinitions, parseCommandLine, UsageError, usageLine } from './command.js';
 import { demoCommand } from './demo.js';
+import { MAP_SUMMARY, mapCommand } from './map.js';
 import { workerCommand } from './worker.js';
 
 const COMMANDS: readonly Command[] = [demoCommand, workerCommand];
@@ -25,7 +26,10 @@ function mainHelp(): string {
     'usage: skein <command> [options]',
     '',
     'commands:',
-    formatDefinitions(COMMANDS.map((command) => [command.name, command.summary])),
+    formatDefinitions([
+      ...COMMANDS.map((command) => [command.name, command.summary] as [string, string]),
+      ['map', MAP_SUMMARY],
+    ]),
     '',
     'options:',
     formatDefinitions([
@@ -38,7 +42,8 @@ function mainHelp(): string {
 function findCommand(name: string): Command {
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    throw new UsageError(`skein: unknown command "${name}" (the commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    const names = [...COMMANDS.map((c) => c.name), 'map'].join(', ');
+    throw new UsageError(`skein: unknown command "${name}" (the commands: ${names})`);
   }
   return command;
 }
@@ -51,6 +56,11 @@ async function main(argv: string[]): Promise<void> {
   }
   if (name === '-V' || name === '--version') {
     process.stdout.write(`${version()}\n`);
+    return;
+  }
+  // `skein map` parses its own flags (its exit codes are part of its contract: 0, 1, 2, 130)
+  if (name === 'map' || (name === 'help' && rest[0] === 'map')) {
+    process.exitCode = await mapCommand(name === 'help' ? ['--help'] : rest);
     return;
   }
   // `skein help worker` is `skein worker --help`

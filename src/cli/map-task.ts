@@ -1,0 +1,113 @@
+/**
+ * The worker side of `skein map` on a local pool: one task runs the user's function over a chunk
+ * of consecutive input lines and returns their records already written as JSON text.
+ *
+ * Parsing each line, calling the function and writing each record all happen here, in the
+ * workers, so the parent only cuts the input into chunks and appends the returned text to the
+ * output: with a tiny function that is what keeps the parent from being the bottleneck.
+ *
+ * The function is found by its module's URL and export path, given by the parent (which loaded
+ * and checked them first); the import is cached per worker.
+ */
+import { type FailureKind, failureRecord, okRecord, type ParsedLine, parseLine } from './map-records.js';
+
+/** One line of a chunk that failed; its record is part of `records` too, at [start, end). */
+export interface ChunkFailure {
+  line: number;
+  kind: FailureKind;
+  start: number;
+  end: number;
+}
+
+/** What a chunk task returns. */
+export interface ChunkResult {
+  /** Every line's record, in line order, each ending in `\n`. */
+  records: string;
+  /** The lines among them that failed (a function that threw, a line that is not JSON). */
+  failures: ChunkFailure[];
+  /** ms spent on the chunk in the worker: the parent sizes the next chunks from it. */
+  ms: number;
+}
+
+type AnyFunction = (input: unknown) => unknown;
+const functions = new Map<string, Promise<AnyFunction>>();
+
+async function loadFunction(moduleUrl: string, exportPath: readonly string[]): Promise<AnyFunction> {
+  let target: unknown = await import(moduleUrl);
+  for (const key of exportPath) target = (target as Record<string, unknown> | undefined)?.[key];
+  if (typeof target !== 'function') {
+    throw new TypeError(`${moduleUrl} has no function at export "${exportPath.join('.')}" in this worker`);
+  }
+  return target as AnyFunction;
+}
+
+/**
+ * In a worker, stdout belongs to the records (`--output -` writes them there): what a task prints
+ * goes to stderr instead, so that it cannot end up between two records. Called in workers only
+ * (the parent imports this module too, and writes records to its stdout).
+ */
+function sendTaskOutputToStderr(): void {
+  const toStderr = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  process.stdout.write = toStderr;
+  const log = console.error.bind(console);
+  console.log = log;
+  console.info = log;
+  console.debug = log;
+}
+
+function functionAt(moduleUrl: string, exportPath: readonly string[]): Promise<AnyFunction> {
+  if (functions.size === 0) sendTaskOutputToStderr();
+  const key = `${moduleUrl}#${exportPath.join('.')}`;
+  let fn = functions.get(key);
+  if (!fn) {
+    fn = loadFunction(moduleUrl, exportPath);
+    functions.set(key, fn);
+  }
+  return fn;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && 'then' in value;
+}
+
+/**
+ * Runs `moduleUrl`'s export over each line of `text` (lines separated by `\n`, the first one
+ * numbered `firstLine`) and returns their records. A line that is not JSON, or whose call throws
+ * (or returns something JSON cannot hold), gets a failure record: nothing here throws for a line.
+ */
+export async function mapChunk(
+  moduleUrl: string,
+  exportPath: readonly string[],
+  firstLine: number,
+  text: string,
+  idField: string | undefined,
+): Promise<ChunkResult> {
+  const fn = await functionAt(moduleUrl, exportPath);
+  const started = performance.now();
+  const lines = text.split('\n');
+  let records = '';
+  const failures: ChunkFailure[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const lineText = lines[i] as string;
+    const line = firstLine + i;
+    const parsed: ParsedLine = parseLine(lineText);
+    if (!parsed.ok) {
+      const record = failureRecord(line, lineText, parsed, parsed.error, 'parse', idField);
+      failures.push({ line, kind: 'parse', start: records.length, end: records.length + record.length });
+      records += record;
+      continue;
+    }
+    let record: string;
+    try {
+      let result = fn(parsed.value);
+      // Only a promise is awaited: a synchronous function does not pay a microtask per line.
+      if (isThenable(result)) result = await result;
+      record = okRecord(line, parsed.value, result, idField);
+    } catch (error) {
+      record = failureRecord(line, lineText, parsed, error, 'task', idField);
+      failures.push({ line, kind: 'task', start: records.length, end: records.length + record.length });
+    }
+    records += record;
+  }
+  return { records, failures, ms: performance.now() - started };
+}
