@@ -43,6 +43,23 @@ export {
   type WorkerExit,
   WorkerExitedError,
 } from './futures/errors.js';
+export { type AsyncCallbacks, AsyncResult } from './multiprocessing/async-result.js';
+export {
+  BrokenPipeError,
+  Connection,
+  EOFError,
+  Pipe,
+  type PipeOptions,
+} from './multiprocessing/connection.js';
+export { Pool, type PoolOptions } from './multiprocessing/pool.js';
+export {
+  activeChildren,
+  cpuCount,
+  currentProcess,
+  Process,
+  type ProcessInfo,
+  type ProcessOptions,
+} from './multiprocessing/process.js';
 export { currentTask, type TaskContext } from './pool/current-task.js';
 export type { ResourceLimits } from './pool/transport.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
