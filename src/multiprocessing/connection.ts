@@ -124,13 +124,18 @@ export class Connection {
     this.#wake();
   }
 
+  /** @internal Throws if this end cannot be passed to a Process (closed, or passed already). */
+  checkCanHandOver(): void {
+    this.#checkUsable('pass to a Process');
+  }
+
   /**
    * @internal This end now lives in a child process: from now on what arrives for it goes to
    * `relay` (what had already arrived first), and it can no longer be used here. Returns the link
    * on which the child's frames are to be sent.
    */
   handOver(relay: Relay): Link {
-    this.#checkUsable('pass to a Process');
+    this.checkCanHandOver();
     this.#handedOver = true;
     this.#closed = true;
     const link = this.#link as Link;

@@ -83,6 +83,7 @@ export class Process<F extends TaskFunction = TaskFunction> {
   #exitCode: number | null = null;
   #exited: Promise<void> | undefined;
   readonly #relays = new Map<number, Link>();
+  #joiners = 0;
 
   constructor(options: ProcessOptions<F>) {
     if (options === null || typeof options !== 'object') {
@@ -131,8 +132,18 @@ export class Process<F extends TaskFunction = TaskFunction> {
   /** Starts the child. A Process can be started once. */
   start(): void {
     if (this.#child) throw new Error(`${this.name} was already started: a Process can be started once`);
-    const args = mapConnections(this.#args, (connection) => this.#handOver(connection)) as unknown[];
-    assertArgumentsCloneable(this.#target.name, args, 'process');
+    // Everything is checked before any Connection is handed over: a refused start leaves them usable here.
+    const probe = mapConnections(this.#args, (connection) => {
+      connection.checkCanHandOver();
+      return { $skeinConnection: 0, readable: true, writable: true } satisfies ConnectionDescriptor;
+    }) as unknown[];
+    assertArgumentsCloneable(this.#target.name, probe, 'process');
+    const handed = new Map<Connection, ConnectionDescriptor>(); // the same end twice: one relay
+    const args = mapConnections(this.#args, (connection) => {
+      let descriptor = handed.get(connection);
+      if (!descriptor) handed.set(connection, (descriptor = this.#handOver(connection)));
+      return descriptor;
+    }) as unknown[];
     const child = fork(PROCESS_ENTRY, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -184,15 +195,21 @@ export class Process<F extends TaskFunction = TaskFunction> {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
       throw new RangeError(`join(timeoutMs): expected a number of milliseconds >= 0, got ${String(timeoutMs)}`);
     }
-    if (timeoutMs === undefined) return this.#exited;
+    // A daemonic child does not hold the event loop, but a join() waiting for it must.
+    this.#joiners++;
+    if (this.#daemon) this.#child?.ref();
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
+    const expired =
+      timeoutMs === undefined
+        ? this.#exited
+        : new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+          });
     try {
       await Promise.race([this.#exited, expired]);
     } finally {
       clearTimeout(timer);
+      if (--this.#joiners === 0 && this.#daemon) this.#child?.unref();
     }
   }
 
