@@ -1,6 +1,7 @@
 /** Every example runs as a user would run it (`npx tsx examples/NAME.ts`) and prints what it should. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -116,6 +117,31 @@ describe('examples', () => {
         'squares [ 1, 4, 9, 16, 25, 36 ] with at most 2 at once',
         '',
       ].join('\n'),
+    );
+  });
+
+  it('multiprocessing-pool-map: Pool(4) as a context manager, then Pool(processes=4)', () => {
+    assert.equal(runExample('multiprocessing-pool-map.ts'), '[ 1, 4, 9, 16, 25 ]\n[ 1, 4, 9, 16 ]\n');
+  });
+
+  it('multiprocessing-pool-context: every square computed in a worker, results in order', () => {
+    const lines = runExample('multiprocessing-pool-context.ts').trim().split('\n');
+    assert.deepEqual(
+      lines.slice(0, 4).sort(),
+      [1, 2, 3, 4].map((n) => `Computing square of ${n}`),
+    );
+    assert.equal(lines[4], 'Squares: [ 1, 4, 9, 16 ]');
+  });
+
+  it('multiprocessing-process prints 0..4 from a child process', () => {
+    assert.equal(runExample('multiprocessing-process.ts', { DELAY_MS: '10' }), '0\n1\n2\n3\n4\nexit code 0\n');
+  });
+
+  it('multiprocessing-cpu-count runs square_numbers in one process per CPU', () => {
+    const cpus = availableParallelism();
+    assert.equal(
+      runExample('multiprocessing-cpu-count.ts'),
+      `Completed multiprocessing example.\n${cpus} processes, exit codes ${Array(cpus).fill(0).join(',')}\n`,
     );
   });
 });
