@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { distributedMap } from './distributed.mjs';
+import { pipeRoundTrip, poolMap } from './multiprocessing.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -32,6 +33,7 @@ const SIZES = QUICK
       inLoop: 10_000,
       crossThread: 20_000,
       distributed: 1_000,
+      pipe: 500,
     }
   : {
       tiny: 100_000,
@@ -44,6 +46,7 @@ const SIZES = QUICK
       inLoop: 200_000,
       crossThread: 1_000_000,
       distributed: 10_000,
+      pipe: 10_000,
     };
 
 const python = (() => {
@@ -395,6 +398,8 @@ add(await startup(THREAD_SYSTEMS));
 add(await tinyTasks(PROCESS_SYSTEMS, SIZES.processTiny, 'Tiny tasks (processes)'));
 add(await bulkMap(PROCESS_SYSTEMS, SIZES.bulk, SIZES.processBulkPeers, 'Bulk map (processes)'));
 const syncContext = { measure, python, pythonRun };
+add(await poolMap(syncContext, WORKERS, SIZES.bulk));
+add(await pipeRoundTrip(syncContext, SIZES.pipe));
 add(await inLoopLock(syncContext, SIZES.inLoop));
 add(await inLoopSemaphore(syncContext, SIZES.inLoop));
 add(await inLoopGather(syncContext, SIZES.inLoop));

@@ -38,6 +38,8 @@ export interface Link {
   close(): void;
   /** Keep the program alive (a recv is waiting) or not. */
   setKeepAlive(keepAlive: boolean): void;
+  /** Drops the transport without telling either end (it is being replaced by a direct one). */
+  dispose?(): void;
 }
 
 /** A link over a MessagePort (the same process, or the parent's side of a relay). */
@@ -49,6 +51,11 @@ export function portLink(port: MessagePort, onFrame: (frame: Frame) => void, onC
     post: (frame) => port.postMessage(frame),
     close: () => port.close(),
     setKeepAlive: (keepAlive) => (keepAlive ? port.ref() : port.unref()),
+    dispose: () => {
+      port.off('message', onFrame);
+      port.off('close', onClose);
+      port.close();
+    },
   };
 }
 
@@ -88,6 +95,11 @@ export class Connection {
   #closed = false;
   #handedOver = false;
   #relay: Relay | undefined;
+  /** The other end, while both live in this thread (set by Pipe). */
+  #peer: Connection | undefined;
+  /** Frames this end has posted, and received: equal counts on both sides mean nothing is in flight. */
+  #posted = 0;
+  #received = 0;
   readonly #waiters: Waiter[] = [];
 
   /** @internal Made by `Pipe()` (and by a child process for an end it was given). */
@@ -101,8 +113,15 @@ export class Connection {
     this.#link = link;
   }
 
+  /** @internal Pipe() links the two ends it made in this thread. */
+  static pair(a: Connection, b: Connection): void {
+    a.#peer = b;
+    b.#peer = a;
+  }
+
   /** @internal A frame arrived from the other end. */
   deliver(frame: Frame): void {
+    this.#received++;
     if (this.#relay) {
       this.#relay.forward(frame);
       return;
@@ -148,6 +167,33 @@ export class Connection {
     return link;
   }
 
+  /**
+   * @internal Hands this end to a child process with its peer end (in this thread) talking to the
+   * child directly: the MessageChannel between them is dropped, which saves the relay's two hops
+   * per message. Only when nothing is in flight between the two ends (else frames would be lost
+   * or reordered); returns the peer and the frames to send the child first, or undefined (then
+   * `handOver` relays through the channel instead).
+   */
+  handOverDirect(): { peer: Connection; backlog: Frame[] } | undefined {
+    this.checkCanHandOver();
+    const peer = this.#peer;
+    if (!peer || peer.#handedOver || peer.#closed || peer.#relay || !peer.#link || !this.#link) return undefined;
+    if (this.#posted !== peer.#received || peer.#posted !== this.#received) return undefined;
+    if (!this.#link.dispose || !peer.#link.dispose) return undefined;
+    this.#link.dispose();
+    peer.#link.dispose();
+    this.#link = undefined;
+    peer.#link = undefined;
+    this.#peer = peer.#peer = undefined;
+    this.#handedOver = true;
+    this.#closed = true;
+    const backlog: Frame[] = this.#inbox.slice(this.#head).map((value): Frame => [value]);
+    if (this.#eof) backlog.push(null);
+    this.#inbox.length = 0;
+    this.#head = 0;
+    return { peer, backlog };
+  }
+
   /** Whether `close()` was called (or this end was handed to a Process). */
   get closed(): boolean {
     return this.#closed;
@@ -164,6 +210,7 @@ export class Connection {
       throw new BrokenPipeError('send(): the other end of the Pipe is closed; nobody would receive this');
     }
     (this.#link as Link).post([value]);
+    this.#posted++;
   }
 
   /**
@@ -211,6 +258,7 @@ export class Connection {
     if (link) {
       try {
         link.post(null);
+        this.#posted++;
       } catch {
         // the transport is already gone: the other end sees its close instead
       }
@@ -274,6 +322,7 @@ export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
   const { port1, port2 } = new MessageChannel();
   const a = new Connection(true, duplex);
   const b = new Connection(duplex, true);
+  Connection.pair(a, b);
   a.attach(
     portLink(
       port1,

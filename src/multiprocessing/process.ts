@@ -140,8 +140,10 @@ export class Process<F extends TaskFunction = TaskFunction> {
     assertArgumentsCloneable(this.#target.name, probe, 'process');
     const handed = new Map<Connection, ConnectionDescriptor>(); // the same end twice: one relay
     const args = mapConnections(this.#args, (connection) => {
-      let descriptor = handed.get(connection);
-      if (!descriptor) handed.set(connection, (descriptor = this.#handOver(connection)));
+      const known = handed.get(connection);
+      if (known) return known;
+      const descriptor = this.#handOver(connection);
+      handed.set(connection, descriptor);
       return descriptor;
     }) as unknown[];
     const child = fork(PROCESS_ENTRY, [], {
@@ -253,12 +255,40 @@ export class Process<F extends TaskFunction = TaskFunction> {
   /** A Connection in the arguments: the child owns it from now on; this parent relays its frames. */
   #handOver(connection: Connection): ConnectionDescriptor {
     const id = ++connectionIds;
+    const descriptor = { $skeinConnection: id, readable: connection.readable, writable: connection.writable };
+    const direct = connection.handOverDirect();
+    if (direct) {
+      // The other end is in this thread: it talks to the child over IPC, no MessageChannel between.
+      const { peer, backlog } = direct;
+      for (const frame of backlog) this.#toChild({ t: 'conn', id, frame });
+      peer.attach({
+        post: (frame) => this.#toChild({ t: 'conn', id, frame }),
+        close: () => {},
+        setKeepAlive: (keepAlive) => this.#holdLoop(keepAlive),
+      });
+      this.#relays.set(id, {
+        post: (frame) => peer.deliver(frame),
+        close: () => peer.linkClosed(),
+        setKeepAlive: () => {},
+      });
+      return descriptor;
+    }
     const link = connection.handOver({
       forward: (frame) => this.#toChild({ t: 'conn', id, frame }),
       closed: () => this.#toChild({ t: 'conn', id, frame: null }),
     });
     this.#relays.set(id, link);
-    return { $skeinConnection: id, readable: connection.readable, writable: connection.writable };
+    return descriptor;
+  }
+
+  /**
+   * A recv waiting on an end that talks to this child directly: a daemonic child's channel does
+   * not hold the event loop, so it is held while someone waits.
+   */
+  #holdLoop(keepAlive: boolean): void {
+    if (!this.#daemon || this.#exitCode !== null) return;
+    if (keepAlive) this.#child?.channel?.ref();
+    else this.#child?.channel?.unref();
   }
 
   /** The child exited: the other ends of what it held see EOF. */
