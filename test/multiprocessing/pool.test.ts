@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AsyncResult, CancelledError, ExecutorShutdownError, Pool, TimeoutError, WorkerExitedError } from 'skein';
-import { add, readStamp, sleepSync, square, squareOrDie, squareUnless, stamp, workerId } from '../fixtures/mp-tasks.ts';
+import {
+  add,
+  readStamp,
+  resultWithFunction,
+  sleepSync,
+  square,
+  squareOrDie,
+  squareUnless,
+  stamp,
+  workerId,
+} from '../fixtures/mp-tasks.ts';
 import { countedEndless, rejection } from '../helpers.ts';
 
 for (const backend of ['process', 'thread'] as const) {
@@ -163,6 +173,13 @@ for (const backend of ['process', 'thread'] as const) {
         await using pool = make(2, { initializer: stamp, initArgs: ['ready'] });
         const stamps = await pool.map(readStamp as (x: number) => string, [1, 2, 3, 4], 1);
         for (const s of stamps) assert.match(String(s), /^ready-\d+$/);
+      });
+
+      it('a result that cannot be cloned fails its task with a clear error; the pool goes on', async () => {
+        await using pool = make(1);
+        const error = await rejection(pool.apply(resultWithFunction, [1]));
+        assert.match(String(error), /cannot be sent back from the worker: result\.callback is a function/);
+        assert.equal(await pool.apply(square, [5]), 25);
       });
 
       it('a worker killed mid-map fails that map only; the pool goes on', async () => {
