@@ -51,6 +51,17 @@ export {
   Pipe,
   type PipeOptions,
 } from './multiprocessing/connection.js';
+export {
+  ArrayProxy,
+  DictProxy,
+  ListProxy,
+  LockProxy,
+  ManagedProxy,
+  Manager,
+  NamespaceProxy,
+  QueueProxy,
+  ValueProxy,
+} from './multiprocessing/manager.js';
 export { Pool, type PoolOptions } from './multiprocessing/pool.js';
 export {
   activeChildren,

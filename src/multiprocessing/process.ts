@@ -23,9 +23,11 @@ import { inspect } from 'node:util';
 import type { TaskFunction } from '../futures/base.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
+import { serializeError } from '../wire/errors.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import type { Connection, Link } from './connection.js';
 import { type ConnectionDescriptor, mapConnections } from './handles.js';
+import { dropCallerEverywhere, findBroker } from './manager-broker.js';
 import type { FromChild, ToChild } from './process-entry.js';
 
 /** Where a Process child keeps its name and daemon flag (set by process-entry.ts). */
@@ -162,6 +164,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
         alive.delete(this);
         daemons.delete(child);
         this.#closeRelays();
+        // Its waits on Manager objects are dropped; a Manager Lock it held is broken.
+        if (child.pid !== undefined) dropCallerEverywhere(child.pid);
         resolve();
       };
       child.on('exit', exited);
@@ -238,6 +242,10 @@ export class Process<F extends TaskFunction = TaskFunction> {
   }
 
   #fromChild(message: FromChild): void {
+    if (message?.t === 'mcall') {
+      this.#managerCall(message);
+      return;
+    }
     if (message?.t !== 'conn') return;
     const link = this.#relays.get(message.id);
     if (!link) return;
@@ -250,6 +258,19 @@ export class Process<F extends TaskFunction = TaskFunction> {
       this.#relays.delete(message.id);
       link.close();
     }
+  }
+
+  /** A Manager proxy in the child called: the broker here runs it and the answer goes back. */
+  #managerCall(message: Extract<FromChild, { t: 'mcall' }>): void {
+    const caller = this.#child?.pid ?? -1;
+    new Promise((resolve) => {
+      const broker = findBroker(message.id);
+      if (!broker) throw new Error('the Manager of this object was shut down');
+      resolve(broker.call(message.id, message.method, message.args, caller));
+    }).then(
+      (value) => this.#toChild({ t: 'mreply', call: message.call, ok: true, value }),
+      (error: unknown) => this.#toChild({ t: 'mreply', call: message.call, ok: false, value: serializeError(error) }),
+    );
   }
 
   /** A Connection in the arguments: the child owns it from now on; this parent relays its frames. */

@@ -27,7 +27,7 @@ const HANDLE_RULES: readonly HandleRule[] = [
       const kind = value.constructor.name;
       const instead =
         kind === 'SharedValue' || kind === 'SharedArray'
-          ? `a ThreadPoolExecutor's tasks can share it; between processes, keep the value in the parent and pass results back (a Manager's ${kind === 'SharedValue' ? 'Value' : 'Array'} is planned)`
+          ? `a ThreadPoolExecutor's tasks can share it; between processes, use a Manager's (const manager = await Manager.start(); manager.${kind === 'SharedValue' ? 'Value' : 'Array'}(...)), passed to a Process`
           : "share it with a ThreadPoolExecutor's tasks instead";
       return `a ${kind}, which lives in shared memory that a child process cannot see: ${instead}`;
     },
