@@ -103,7 +103,9 @@ const METHODS: Record<ManagedKind, Record<string, Method>> = {
   },
   list: {
     get: (l: unknown[], [i]) => l[index(l, i)],
-    set: (l: unknown[], [i, value]) => void (l[index(l, i)] = value),
+    set: (l: unknown[], [i, value]) => {
+      l[index(l, i)] = value;
+    },
     append: (l: unknown[], [value]) => void l.push(value),
     extend: (l: unknown[], [values]) => void l.push(...(values as unknown[])),
     insert: (l: unknown[], [i, value]) => void l.splice(number(i, 'the index'), 0, value),
@@ -119,13 +121,17 @@ const METHODS: Record<ManagedKind, Record<string, Method>> = {
   },
   namespace: {
     get: (ns: Record<string, unknown>, [name]) => ns[String(name)],
-    set: (ns: Record<string, unknown>, [name, value]) => void (ns[String(name)] = value),
+    set: (ns: Record<string, unknown>, [name, value]) => {
+      ns[String(name)] = value;
+    },
     delete: (ns: Record<string, unknown>, [name]) => delete ns[String(name)],
     toObject: (ns: Record<string, unknown>) => ({ ...ns }),
   },
   value: {
     get: (box: { v: unknown }) => box.v,
-    set: (box: { v: unknown }, [value]) => void (box.v = value),
+    set: (box: { v: unknown }, [value]) => {
+      box.v = value;
+    },
     add: (box: { v: unknown }, [n]) => {
       box.v = number(box.v, 'the value') + number(n, 'add(n): n');
       return box.v;
@@ -138,7 +144,9 @@ const METHODS: Record<ManagedKind, Record<string, Method>> = {
   },
   array: {
     get: (a: unknown[], [i]) => a[index(a, i)],
-    set: (a: unknown[], [i, value]) => void (a[index(a, i)] = number(value, 'the value')),
+    set: (a: unknown[], [i, value]) => {
+      a[index(a, i)] = number(value, 'the value');
+    },
     add: (a: unknown[], [i, n]) => {
       const at = index(a, i);
       a[at] = number(a[at], 'the element') + number(n, 'add(i, n): n');
