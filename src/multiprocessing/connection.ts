@@ -16,6 +16,7 @@
  * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 
 /** Raised by `recv()` once the other end is closed and everything it sent has been read. */
 export class EOFError extends Error {
@@ -192,6 +193,11 @@ export class Connection {
     this.#inbox.length = 0;
     this.#head = 0;
     return { peer, backlog };
+  }
+
+  /** @internal Why a pool task cannot receive a Connection (see wire/arguments.ts). */
+  [NOT_FOR_POOL_TASKS](): string {
+    return 'a Pipe Connection, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [conn] }))';
   }
 
   /** Whether `close()` was called (or this end was handed to a Process). */

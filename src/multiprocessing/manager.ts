@@ -7,6 +7,7 @@
  * is a copy, so mutating a nested value does not change the managed one (as in Python, bpo-6766):
  * `set` it again. A value that cannot be cloned is refused by the call that tries to store it.
  */
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 import type { Caller, ManagedKind, ManagerBroker } from './manager-broker.js';
 import { ManagerBroker as Broker } from './manager-broker.js';
 
@@ -41,6 +42,11 @@ export abstract class ManagedProxy {
   constructor(objectId: number, channel: ManagerChannel) {
     this.objectId = objectId;
     this.#channel = channel;
+  }
+
+  /** @internal Why a pool task cannot receive a proxy (see wire/arguments.ts). */
+  [NOT_FOR_POOL_TASKS](): string {
+    return `a Manager ${this.kind} proxy, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [proxy] }))`;
   }
 
   protected call<R>(method: string, ...args: unknown[]): Promise<R> {

@@ -1,7 +1,7 @@
 /** `Manager` (api.md section 3): objects held by the manager, used from this process and from Process children. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokenLockError, Manager, Process, ProcessPoolExecutor, QueueEmpty, SharedValue } from 'skein';
+import { BrokenLockError, Manager, Pipe, Pool, Process, ProcessPoolExecutor, QueueEmpty, SharedValue } from 'skein';
 import {
   consume,
   holdLockForever,
@@ -123,6 +123,20 @@ describe('Manager', () => {
     await manager.shutdown();
     await assert.rejects(waiting, /shut down while this call waited/);
     await assert.rejects(q.put(1), /shut down/);
+  });
+
+  it('a proxy or a Connection passed to a pool task is refused, saying to use a Process', async () => {
+    await using manager = await Manager.start();
+    await using pool = new Pool({ processes: 1, backend: 'thread' });
+    const [conn] = Pipe();
+    assert.throws(
+      () => pool.apply(returnNothing as (v: unknown) => void, [{ d: manager.dict() }]),
+      /args\[0\]\.d is a Manager dict proxy.*pass it to a Process/,
+    );
+    assert.throws(
+      () => pool.apply(returnNothing as (v: unknown) => void, [conn]),
+      /a Pipe Connection.*pass it to a Process/,
+    );
   });
 
   it('SharedValue passed to a process task is refused, naming manager.Value', async () => {
