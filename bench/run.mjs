@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { distributedMap } from './distributed.mjs';
+import { gpuKernels } from './gpu.mjs';
 import { pipeRoundTrip, poolMap } from './multiprocessing.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
@@ -406,6 +407,7 @@ add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
+add(await gpuKernels({ measure }, QUICK));
 
 const markdown = report(results);
 const outFile = flags.out ?? (QUICK ? undefined : new URL('./results.md', import.meta.url).pathname);

@@ -4,5 +4,10 @@
  * skein does not slow every worker's start).
  */
 export type { RedisConnection } from './distributed/connection.js';
+export { ConnectionError } from './distributed/errors.js';
 export { startWorker, type WorkerOptions } from './distributed/worker.js';
-export { DistributedExecutor, type DistributedExecutorOptions } from './executors/distributed.js';
+export {
+  DistributedExecutor,
+  type DistributedExecutorOptions,
+  type DistributedSubmitOptions,
+} from './executors/distributed.js';

@@ -17,7 +17,8 @@ export function redisAvailable(): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on (it was free a moment ago): for "Redis is not there" tests. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -28,7 +29,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -42,16 +43,19 @@ export class TestRedis {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly password: string | undefined,
   ) {}
 
-  static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'skein-redis-')));
+  /** On `port` if given (a port a client already points at), else on a free one; `password`: requirepass. */
+  static async start(port?: number, password?: string): Promise<TestRedis> {
+    const dir = mkdtempSync(join(tmpdir(), 'skein-redis-'));
+    const redis = new TestRedis(port ?? (await freePort()), dir, password);
     await redis.run();
     return redis;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${this.password}@` : ''}127.0.0.1:${this.port}`;
   }
 
   private async run(): Promise<void> {
@@ -72,6 +76,7 @@ export class TestRedis {
         '',
         '--maxmemory-policy',
         'noeviction',
+        ...(this.password ? ['--requirepass', this.password] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -92,7 +97,8 @@ export class TestRedis {
   /** SIGKILL: it has no chance to save more than its append-only file already holds. */
   async kill(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    // Killed already (a signal leaves exitCode null): its 'exit' has been and will not come again.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -167,12 +173,10 @@ export class CuttableLine {
   }
 }
 
-/** A `skein worker` child process; resolves once it serves. */
-export async function startWorker(
-  url: string,
-  modules: string[],
-  extra: string[] = [],
-): Promise<ChildProcess & { log: () => string }> {
+type WorkerProcess = ChildProcess & { log: () => string };
+
+/** A `skein worker` child process, started and not waited for; `log()` is its output so far. */
+export function spawnWorker(url: string, modules: string[], extra: string[] = []): WorkerProcess {
   const args = [
     '--import',
     'tsx',
@@ -183,9 +187,7 @@ export async function startWorker(
     ...modules.flatMap((m) => ['--module', m]),
     ...extra,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
-    log: () => string;
-  };
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }) as WorkerProcess;
   let log = '';
   child.stderr?.on('data', (chunk) => {
     log += chunk;
@@ -194,8 +196,14 @@ export async function startWorker(
     log += chunk;
   });
   child.log = () => log;
-  await waitFor(() => log.includes('serving') || child.exitCode !== null, 'the worker to start', 20_000);
-  if (child.exitCode !== null) throw new Error(`the worker exited: ${log}`);
+  return child;
+}
+
+/** A `skein worker` child process; resolves once it serves. */
+export async function startWorker(url: string, modules: string[], extra: string[] = []): Promise<WorkerProcess> {
+  const child = spawnWorker(url, modules, extra);
+  await waitFor(() => child.log().includes('serving') || child.exitCode !== null, 'the worker to start', 20_000);
+  if (child.exitCode !== null) throw new Error(`the worker exited: ${child.log()}`);
   return child;
 }
 

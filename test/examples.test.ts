@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gpuInfo } from 'skein/gpu';
 
 function runExample(name: string, env: Record<string, string> = {}) {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -143,5 +144,13 @@ describe('examples', () => {
       runExample('multiprocessing-cpu-count.ts'),
       `Completed multiprocessing example.\n${cpus} processes, exit codes ${Array(cpus).fill(0).join(',')}\n`,
     );
+  });
+
+  it('gpu-square squares a CPU array and a device array alike (the device part only where an adapter is)', async () => {
+    const squares = '[0 1 4 9 16 25 36 49 64 81]';
+    const lines = runExample('gpu-square.ts').trim().split('\n');
+    assert.equal(lines[0], `cpu: ${squares}`);
+    if ((await gpuInfo()) === null) assert.match(lines[1] ?? '', /^gpu: skipped, no WebGPU adapter/);
+    else assert.equal(lines[1], `gpu: ${squares}`);
   });
 });

@@ -4,54 +4,47 @@
  * delay), each run four ways: sequentially, concurrently in one event loop, on a
  * ThreadPoolExecutor and on a ProcessPoolExecutor. Pool timings include starting and shutting
  * down the pool, as a script that uses one would pay.
+ *
+ * Each mode runs several times, interleaved (round 1 runs every mode, then round 2...) so that a
+ * burst of load from elsewhere hits all modes alike rather than one; the report (demo-report.ts)
+ * compares medians and says when the runs are too far apart, or the machine too busy, to trust it.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { PoolExecutor } from '../executors/pool.js';
 import { ProcessPoolExecutor } from '../executors/process.js';
 import { ThreadPoolExecutor } from '../executors/thread.js';
+import { type Command, wholeNumberOption } from './command.js';
+import {
+  buildReport,
+  currentLoadAverage,
+  type DemoReport,
+  type DemoSetup,
+  formatReport,
+  MODES,
+  type Mode,
+  machineLoad,
+  ownCpuTimeMs,
+  readCpuCounters,
+  type Sample,
+  type Workload,
+} from './demo-report.js';
 import { countPrimesInRange, countPrimesInRangeAsync, fetchText } from './demo-tasks.js';
 
 export interface DemoOptions {
   quick: boolean;
-  json: boolean;
   workers: number;
+  /** Runs per mode. Default: 5, or 3 with `quick`. */
+  runs?: number;
 }
 
-type Mode = 'sequential' | 'event loop' | 'threads' | 'processes';
-const MODES: Mode[] = ['sequential', 'event loop', 'threads', 'processes'];
-
-export interface DemoRow {
-  workload: 'CPU-bound' | 'I/O-bound';
-  mode: Mode;
-  wallMs: number;
-  cpuMs: number | undefined;
-  speedup: number;
-  /** CPU time / wall time: 100% is one core busy all along. */
-  cpuPercent: number | undefined;
-}
-
-/** CPU time (ms) of this process (all its threads) plus its reaped children, from /proc (Linux). */
-function cpuTimeMs(): number | undefined {
-  const own = process.cpuUsage();
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // after "pid (comm) ": state is field 3; cutime and cstime are fields 16 and 17
-    const ticks = Number(fields[13]) + Number(fields[14]);
-    return (own.user + own.system) / 1000 + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
-async function measure(run: () => Promise<unknown>): Promise<{ wallMs: number; cpuMs: number | undefined }> {
-  const cpu0 = cpuTimeMs();
+async function measure(run: () => Promise<unknown>): Promise<Sample> {
+  const cpu0 = ownCpuTimeMs();
   const t0 = performance.now();
   await run();
   const wallMs = performance.now() - t0;
-  const cpu1 = cpuTimeMs();
+  const cpu1 = ownCpuTimeMs();
   return { wallMs, cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0 };
 }
 
@@ -76,110 +69,119 @@ function startSlowServer(delayMs: number): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-export async function runDemo(options: DemoOptions, log: (line: string) => void): Promise<DemoRow[]> {
-  const { workers } = options;
-  // Sized so the sequential CPU run takes ~1.5 s on this 2-core machine (~0.3 s with --quick).
-  const limit = options.quick ? 1_500_000 : 5_000_000;
+/** The eight runs (two workloads, four modes) as functions, and a line describing each workload. */
+function workloads(quick: boolean, workers: number, url: string, requests: number, delayMs: number) {
+  // Sized so the sequential CPU run takes ~1.5 s on a 2-core machine (~0.3 s with --quick).
+  const limit = quick ? 1_500_000 : 5_000_000;
   // Many parts: later ranges cost more (trial division), and small parts keep every worker busy to the end.
   const parts = Math.max(32, workers * 16);
   const ranges = Array.from(
     { length: parts },
     (_, i) => [Math.floor((i * limit) / parts), Math.floor(((i + 1) * limit) / parts)] as const,
   );
-  const requests = options.quick ? 12 : 32;
+  const cpu: Record<Mode, () => Promise<unknown>> = {
+    sequential: async () => {
+      for (const [from, to] of ranges) countPrimesInRange(from, to);
+    },
+    'event loop': () => Promise.all(ranges.map(([from, to]) => countPrimesInRangeAsync(from, to))),
+    threads: () =>
+      onPool(ThreadPoolExecutor, workers, (p) =>
+        Promise.all(ranges.map(([a, b]) => p.submit(countPrimesInRange, a, b))),
+      ),
+    processes: () =>
+      onPool(ProcessPoolExecutor, workers, (p) =>
+        Promise.all(ranges.map(([a, b]) => p.submit(countPrimesInRange, a, b))),
+      ),
+  };
+  const io: Record<Mode, () => Promise<unknown>> = {
+    sequential: async () => {
+      for (let i = 0; i < requests; i++) await fetchText(url);
+    },
+    'event loop': () => Promise.all(Array.from({ length: requests }, () => fetchText(url))),
+    threads: () =>
+      onPool(ThreadPoolExecutor, workers, (p) =>
+        Promise.all(Array.from({ length: requests }, () => p.submit(fetchText, url))),
+      ),
+    processes: () =>
+      onPool(ProcessPoolExecutor, workers, (p) =>
+        Promise.all(Array.from({ length: requests }, () => p.submit(fetchText, url))),
+      ),
+  };
+  return [
+    ['CPU-bound', cpu, `count primes below ${limit.toLocaleString('en')} in ${parts} parts`],
+    ['I/O-bound', io, `${requests} HTTP requests, each answered after ${delayMs} ms`],
+  ] as const;
+}
+
+/** Runs every mode `runs` times and reports; progress lines go to `log`. */
+export async function runDemo(options: DemoOptions, log: (line: string) => void): Promise<DemoReport> {
+  const setup: DemoSetup = {
+    workers: options.workers,
+    runs: options.runs ?? (options.quick ? 3 : 5),
+    quick: options.quick,
+    requests: options.quick ? 12 : 32,
+  };
   const delayMs = 50;
   const server = await startSlowServer(delayMs);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const rows: DemoRow[] = [];
+  const samples = {} as Record<Workload, Record<Mode, Sample[]>>;
+  // Read before the first run, so the demo's own load is not in it.
+  const loadAverage = currentLoadAverage();
+  const before = readCpuCounters();
   try {
-    const cpu: Record<Mode, () => Promise<unknown>> = {
-      sequential: async () => {
-        for (const [from, to] of ranges) countPrimesInRange(from, to);
-      },
-      'event loop': () => Promise.all(ranges.map(([from, to]) => countPrimesInRangeAsync(from, to))),
-      threads: () =>
-        onPool(ThreadPoolExecutor, workers, (p) =>
-          Promise.all(ranges.map(([a, b]) => p.submit(countPrimesInRange, a, b))),
-        ),
-      processes: () =>
-        onPool(ProcessPoolExecutor, workers, (p) =>
-          Promise.all(ranges.map(([a, b]) => p.submit(countPrimesInRange, a, b))),
-        ),
-    };
-    const io: Record<Mode, () => Promise<unknown>> = {
-      sequential: async () => {
-        for (let i = 0; i < requests; i++) await fetchText(url);
-      },
-      'event loop': () => Promise.all(Array.from({ length: requests }, () => fetchText(url))),
-      threads: () =>
-        onPool(ThreadPoolExecutor, workers, (p) =>
-          Promise.all(Array.from({ length: requests }, () => p.submit(fetchText, url))),
-        ),
-      processes: () =>
-        onPool(ProcessPoolExecutor, workers, (p) =>
-          Promise.all(Array.from({ length: requests }, () => p.submit(fetchText, url))),
-        ),
-    };
-    for (const [workload, runs, what] of [
-      ['CPU-bound', cpu, `count primes below ${limit.toLocaleString('en')} in ${parts} parts`],
-      ['I/O-bound', io, `${requests} HTTP requests, each answered after ${delayMs} ms`],
-    ] as const) {
+    const all = workloads(setup.quick, setup.workers, url, setup.requests, delayMs);
+    for (const [workload, , what] of all) {
       log(`${workload}: ${what}`);
-      let baseline = 0;
-      for (const mode of MODES) {
-        log(`  ${mode}...`);
-        const { wallMs, cpuMs } = await measure(runs[mode]);
-        if (mode === 'sequential') baseline = wallMs;
-        rows.push({
-          workload,
-          mode,
-          wallMs,
-          cpuMs,
-          speedup: baseline / wallMs,
-          cpuPercent: cpuMs === undefined ? undefined : (100 * cpuMs) / wallMs,
-        });
+      samples[workload] = { sequential: [], 'event loop': [], threads: [], processes: [] };
+    }
+    for (let round = 0; round < setup.runs; round++) {
+      log(`run ${round + 1} of ${setup.runs}...`);
+      // Each round starts with a different mode, so none always runs first (on a cold cache) or last.
+      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
+      for (const [workload, runs] of all) {
+        for (const mode of order) samples[workload][mode].push(await measure(runs[mode]));
       }
     }
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
-  return rows;
+  return buildReport(setup, samples, machineLoad(loadAverage, before, readCpuCounters()));
 }
 
-export function verdict(rows: DemoRow[], workload: DemoRow['workload']): string {
-  const mine = rows.filter((r) => r.workload === workload);
-  const best = mine.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-  const loop = mine.find((r) => r.mode === 'event loop');
-  if (workload === 'CPU-bound') {
-    return (
-      `${best.mode} wins (${best.speedup.toFixed(2)}x): CPU work needs more cores, which only worker threads or ` +
-      `processes give; the event loop alone gives ${loop?.speedup.toFixed(2)}x, because JavaScript runs on one thread.`
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'measure concurrency against parallelism on this machine',
+  description:
+    'Runs a CPU-bound workload (counting primes) and an I/O-bound one (HTTP requests to a local server that ' +
+    'answers after 50 ms) four ways: sequentially, concurrently in one event loop, on a ThreadPoolExecutor ' +
+    'and on a ProcessPoolExecutor. Each mode runs several times; the table shows the median and the range, ' +
+    'and the verdicts say which mode won each workload, why, and whether the runs were too close or the ' +
+    'machine too busy to be sure. Progress goes to stderr, the report to stdout.',
+  options: {
+    quick: {
+      type: 'boolean',
+      description: 'a smaller workload and 3 runs per mode (about 10 s instead of 30–50 s on 2 cores)',
+    },
+    json: { type: 'boolean', description: 'print the report as JSON (every run, the load, the verdicts)' },
+    workers: {
+      type: 'string',
+      valueName: 'N',
+      description: 'workers in each pool (default: the number of cores)',
+    },
+    runs: {
+      type: 'string',
+      valueName: 'N',
+      description: 'runs per mode (default: 5, or 3 with --quick); the median of them is compared',
+    },
+  },
+  async run(parsed) {
+    const workers = wholeNumberOption('demo', parsed, 'workers', 1) ?? availableParallelism();
+    const runs = wholeNumberOption('demo', parsed, 'runs', 1);
+    const report = await runDemo(
+      { quick: parsed.values.quick === true, workers, ...(runs === undefined ? {} : { runs }) },
+      (line) => process.stderr.write(`${line}\n`),
     );
-  }
-  return (
-    `${best.mode} wins (${best.speedup.toFixed(2)}x): waiting needs no CPU, so one event loop overlaps every request; ` +
-    'pools overlap only as many requests as they have workers, and pay to start them.'
-  );
-}
-
-export function formatTable(rows: DemoRow[], workers: number): string {
-  const header = ['workload', 'mode', 'wall time', 'speed-up', 'CPU use'];
-  const lines = rows.map((r) => [
-    r.workload,
-    r.mode === 'threads' || r.mode === 'processes' ? `${r.mode} (${workers})` : r.mode,
-    `${r.wallMs.toFixed(0)} ms`,
-    `${r.speedup.toFixed(2)}x`,
-    r.cpuPercent === undefined ? 'n/a' : `${r.cpuPercent.toFixed(0)}%`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-  const out = [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)];
-  out.push('', `CPU-bound: ${verdict(rows, 'CPU-bound')}`, `I/O-bound: ${verdict(rows, 'I/O-bound')}`);
-  out.push(
-    '',
-    `${availableParallelism()} cores, Node ${process.version}. Pool times include starting and shutting down the pool.`,
-    'CPU use is CPU time over wall time: 100% is one core busy throughout.',
-  );
-  return out.join('\n');
-}
+    process.stdout.write(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+  },
+};

@@ -1,125 +1,75 @@
 #!/usr/bin/env node
-/** The `skein` command. */
-import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { formatTable, runDemo } from './demo.js';
+/**
+ * The `skein` command: finds the subcommand, parses its options, runs it. Each command declares its
+ * options and help text in its own file; to add one, import it and add it to COMMANDS.
+ */
+import { readFileSync } from 'node:fs';
+import { type Command, commandHelp, formatDefinitions, parseCommandLine, UsageError, usageLine } from './command.js';
+import { demoCommand } from './demo.js';
+import { workerCommand } from './worker.js';
 
-const USAGE = `usage: skein <command> [options]
+const COMMANDS: readonly Command[] = [demoCommand, workerCommand];
 
-commands:
-  demo [--quick] [--json] [--workers N]   measure concurrency against parallelism on this machine
-  worker --connection URL --module PATH [--module PATH ...] [--concurrency N]
-         [--backend threads|processes|inline] [--workers N] [--queue NAME] [--prefix P]
-         [--lock-duration MS] [--stalled-interval MS]
-                                          run DistributedExecutor tasks from Redis on this machine
-
-options:
-  -h, --help    show this help`;
-
-class UsageError extends Error {}
-
-async function demo(args: string[]): Promise<void> {
-  let values: { quick?: boolean; json?: boolean; workers?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, workers: { type: 'string' } },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`skein demo: ${(error as Error).message}`);
-  }
-  const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) {
-    throw new UsageError(`skein demo: --workers must be a whole number >= 1, got "${values.workers}"`);
-  }
-  const options = { quick: values.quick ?? false, json: values.json ?? false, workers };
-  const rows = await runDemo(options, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(
-    options.json ? `${JSON.stringify({ workers, rows }, null, 2)}\n` : `${formatTable(rows, workers)}\n`,
-  );
+/** The installed package's version: dist/cli/main.js sits two folders below package.json. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
-function wholeNumber(command: string, flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`skein ${command}: --${flag} must be a whole number >= ${min}, got "${value}"`);
-  }
-  return n;
+function mainHelp(): string {
+  return [
+    `skein ${version()}: Python's concurrency vocabulary for Node.js`,
+    '',
+    'usage: skein <command> [options]',
+    '',
+    'commands:',
+    formatDefinitions(COMMANDS.map((command) => [command.name, command.summary])),
+    '',
+    'options:',
+    formatDefinitions([
+      ['-h, --help', 'show this help; skein <command> --help shows that command and its options'],
+      ['-V, --version', "print skein's version"],
+    ]),
+  ].join('\n');
 }
 
-async function worker(args: string[]): Promise<void> {
-  let values: Record<string, string | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        connection: { type: 'string' },
-        module: { type: 'string', multiple: true },
-        concurrency: { type: 'string' },
-        backend: { type: 'string' },
-        workers: { type: 'string' },
-        queue: { type: 'string' },
-        prefix: { type: 'string' },
-        'lock-duration': { type: 'string' },
-        'stalled-interval': { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    throw new UsageError(`skein worker: ${(error as Error).message}`);
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    throw new UsageError(`skein: unknown command "${name}" (the commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   }
-  const connection = values.connection as string | undefined;
-  if (!connection) throw new UsageError('skein worker: --connection URL is required (e.g. redis://127.0.0.1:6379)');
-  const modules = (values.module as string[] | undefined) ?? [];
-  if (modules.length === 0) throw new UsageError('skein worker: give at least one --module PATH whose exports it runs');
-  const backend = (values.backend as string | undefined) ?? 'threads';
-  if (backend !== 'threads' && backend !== 'processes' && backend !== 'inline') {
-    throw new UsageError(`skein worker: --backend must be threads, processes or inline, got "${backend}"`);
-  }
-  const { startWorker } = await import('../distributed/worker.js');
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const running = await startWorker({
-    connection,
-    modules,
-    backend,
-    concurrency: wholeNumber('worker', 'concurrency', values.concurrency as string | undefined, 1),
-    workers: wholeNumber('worker', 'workers', values.workers as string | undefined, 1),
-    queue: values.queue as string | undefined,
-    prefix: values.prefix as string | undefined,
-    lockDuration: wholeNumber('worker', 'lock-duration', values['lock-duration'] as string | undefined, 1),
-    stalledInterval: wholeNumber('worker', 'stalled-interval', values['stalled-interval'] as string | undefined, 1),
-    log,
-  });
-  log(`skein worker: serving ${running.served.join(', ')} (pid ${process.pid})`);
-  // Graceful stop: running jobs finish (or, after a second signal, are left to BullMQ to run again).
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log(`skein worker: ${signal}: finishing the running jobs`);
-      process.once(signal, () => process.exit(130));
-      void running.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  log('skein worker: stopped');
+  return command;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || (name === 'help' && rest[0] === undefined)) {
+    process.stdout.write(`${mainHelp()}\n`);
     return;
   }
-  if (command === 'demo') return demo(rest);
-  if (command === 'worker') return worker(rest);
-  throw new UsageError(`skein: unknown command "${command}"`);
+  if (name === '-V' || name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  // `skein help worker` is `skein worker --help`
+  const command = findCommand(name === 'help' ? (rest[0] as string) : name);
+  if (name === 'help') {
+    process.stdout.write(`${commandHelp(command)}\n`);
+    return;
+  }
+  const parsed = parseCommandLine(command, rest);
+  if (parsed) await command.run(parsed);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+    const command = COMMANDS.find((c) => c.name === error.command);
+    const hint = command
+      ? `${usageLine(command)}\nRun "skein ${command.name} --help" to see every option.`
+      : 'usage: skein <command> [options]\nRun "skein --help" to see the commands.';
+    process.stderr.write(`${error.message}\n\n${hint}\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`skein: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -8,6 +8,10 @@
  *
  * A job naming a module, version or export this worker does not serve fails at once, with an
  * UnrecoverableError that says which and why (BullMQ does not retry it).
+ *
+ * While Redis does not answer, BullMQ reconnects by itself (every ~2 s, see connection.ts) and
+ * reports each failed attempt of each of its two connections; the worker says so once every
+ * REPORT_EVERY_MS instead, naming the URL (password masked), and once more when Redis is back.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +26,8 @@ import type { ChunkOutcome } from '../pool/protocol.js';
 import { serializeError } from '../wire/errors.js';
 import { moduleIdentity } from '../wire/task-address.js';
 import { decodeValue, encodeFailure, encodeValue } from './codec.js';
-import { connectionOptions, type RedisConnection } from './connection.js';
+import { connectionOptions, describeConnection, type RedisConnection } from './connection.js';
+import { isUnreachable, RedisLink } from './link.js';
 
 export interface WorkerOptions {
   connection: RedisConnection;
@@ -47,6 +52,34 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** The same complaint (an unreachable Redis, a repeated error) is logged at most this often. */
+const REPORT_EVERY_MS = 5000;
+
+/**
+ * How long a worker told to stop waits for an absent Redis. BullMQ's close waits for Redis (to
+ * store the running jobs' results, then to close), forever; past this the worker stops anyway,
+ * and the jobs it was running are run again elsewhere once their locks expire (at least once).
+ */
+const STOP_WITHOUT_REDIS_MS = 5000;
+
+/** A log that says a thing (by key) at most once per `ms`; forget(key) lets it be said at once again. */
+function throttledLog(log: ((line: string) => void) | undefined, ms: number) {
+  const said = new Map<string, number>();
+  return {
+    say(key: string, line: string): void {
+      const now = performance.now();
+      const last = said.get(key);
+      if (last !== undefined && now - last < ms) return;
+      if (said.size > 100) said.clear(); // keys are error messages: keep the map small
+      said.set(key, now);
+      log?.(line);
+    },
+    forget(key: string): void {
+      said.delete(key);
+    },
+  };
+}
+
 interface ServedModule {
   readonly file: string;
   readonly version: string;
@@ -54,8 +87,13 @@ interface ServedModule {
 }
 
 export interface RunningWorker {
-  /** Stops taking jobs, lets the running ones finish, closes the pool and the connection. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets the running ones finish, closes the pool and the connection.
+   * Resolves true; false when it stopped without Redis (away for STOP_WITHOUT_REDIS_MS): then
+   * BullMQ, still waiting for that connection to end, keeps timers alive, and the process
+   * should exit by itself (the CLI does).
+   */
+  close(): Promise<boolean>;
   readonly served: readonly string[];
 }
 
@@ -180,13 +218,52 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       maxStalledCount: 10,
     },
   );
-  worker.on('error', (error) => options.log?.(`skein worker: ${error.message}`));
+  const url = describeConnection(options.connection);
+  const link = new RedisLink(url);
+  link.watch(worker.getBackend());
+  const report = throttledLog(options.log, REPORT_EVERY_MS);
+  let away = false;
+  worker.on('error', (error) => {
+    if (!isUnreachable(error)) return report.say(error.message, `skein worker: ${error.message}`);
+    away = true;
+    report.say(
+      'unreachable',
+      `skein worker: cannot reach Redis at ${url} (${error.message}); retrying until it answers ` +
+        '(jobs wait in Redis meanwhile)',
+    );
+  });
+  worker.getBackend().on('ready', () => {
+    if (!away) return;
+    away = false;
+    report.forget('unreachable');
+    options.log?.(`skein worker: Redis at ${url} answers again`);
+  });
   await worker.waitUntilReady();
   return {
     served: [...served.keys()],
-    async close() {
-      await worker.close();
+    async close(): Promise<boolean> {
+      const closing = worker.close();
+      if (await link.settledUnlessAway(closing, STOP_WITHOUT_REDIS_MS)) {
+        try {
+          await closing; // its error, if any, is the caller's
+        } finally {
+          await pool?.shutdown();
+        }
+        return true;
+      }
+      options.log?.(
+        `skein worker: Redis at ${url} has been away for ${STOP_WITHOUT_REDIS_MS / 1000} s: stopping without it ` +
+          '(the jobs running here will run again elsewhere once their locks expire)',
+      );
+      // Forced: without waiting for the 'end' that a connection between two attempts never
+      // sends, and so that BullMQ's job-fetching loop stops reconnecting (it does unless closing).
+      await worker
+        .getBackend()
+        .close(true)
+        .catch(() => undefined);
+      void closing.catch(() => undefined);
       await pool?.shutdown();
+      return false;
     },
   };
 }

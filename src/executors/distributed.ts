@@ -9,10 +9,20 @@
  * Adds made in one turn go to Redis as one addBulk. A map sends chunks of items as jobs (a
  * million tiny items do not become a million jobs). Delivery is BullMQ's: at least once; a job
  * whose worker dies is run again by another once BullMQ sees it stalled.
+ *
+ * When Redis does not answer (see RedisLink), nothing waits without a deadline:
+ *   - a task is handed to Redis only while the connection is up; one that cannot be within
+ *     `connectTimeout` of its submit fails with a ConnectionError, and is never sent later;
+ *   - a task already handed over waits through an outage of any length (its result is read
+ *     back once Redis is there again), except in shutdown(), which stops waiting once Redis
+ *     has been away for `connectTimeout` and fails such tasks with a ConnectionError;
+ *   - closing is bounded too, so that the process can exit.
  */
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { checkPayload, decodeFailure, decodeValue, encodeValue } from '../distributed/codec.js';
-import { connectionOptions, type RedisConnection } from '../distributed/connection.js';
+import { connectionOptions, describeConnection, type RedisConnection } from '../distributed/connection.js';
+import { notSentError, resultLostError } from '../distributed/errors.js';
+import { RedisLink } from '../distributed/link.js';
 import {
   type ExecutorStats,
   Future,
@@ -29,6 +39,22 @@ import { BaseExecutor, type ChunkCall, type Outcome } from './base.js';
  * when its job finished can still read the result when it is back (see sweep()).
  */
 const KEEP_FINISHED_JOBS = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } } as const;
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * How long shutdown() lets BullMQ close its connections. Closing one whose Redis is away waits
+ * for an 'end' event that ioredis never sends once it is between two attempts: past this, the
+ * connections (already told to stop reconnecting) are left to go.
+ */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * XREAD's block time on the events connection (BullMQ's default: 10 s). While Redis is away,
+ * BullMQ's own watchdog waits for this plus 1 s before it lets a closed reader go, which is how
+ * long a process could stay alive after shutdown(); results still arrive at once.
+ */
+const EVENTS_BLOCK_MS = 2000;
 
 /** `submitWith` options of a DistributedExecutor: the local ones, and BullMQ's priority. */
 export interface DistributedSubmitOptions extends SubmitOptions {
@@ -49,6 +75,15 @@ export interface DistributedExecutorOptions {
   retryBackoff?: number;
   /** Chunk jobs of one `map` in flight at once. Default 16. */
   mapWindow?: number;
+  /**
+   * How long (ms) Redis may not answer before a task fails with a ConnectionError. It applies
+   * to handing each task to Redis, at the first connection as after a lost one: a task not
+   * handed over within this time of its submit fails (it is never sent later, so it will not
+   * run). It applies to shutdown() too, which stops waiting for results once Redis has been away
+   * this long. A task already in Redis otherwise waits for its result through any outage (at
+   * least once). Default 10,000.
+   */
+  connectTimeout?: number;
 }
 
 /** What the job data holds (short keys: it is stored once per job). */
@@ -69,7 +104,27 @@ interface PendingJob {
   readonly future: Future<unknown>;
   /** A map chunk's items (for the progress counts), or undefined. */
   readonly chunk: unknown[] | Float64Array | undefined;
+  /** Handed to Redis (addBulk called): from then on only Redis can tell its fate. */
+  sent: boolean;
   started: boolean;
+}
+
+/** A job waiting to be handed to Redis, until `deadline` (performance.now() ms). */
+interface WaitingAdd {
+  readonly name: string;
+  readonly data: TaskJobData;
+  readonly opts: Record<string, unknown> & { jobId: string };
+  readonly deadline: number;
+}
+
+function checkConnectTimeout(ms: unknown): number {
+  if (ms === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+    throw new TypeError(
+      `connectTimeout must be a positive, finite number of milliseconds (how long Redis may not answer), got ${typeof ms === 'string' ? `"${ms}" (a string)` : String(ms)}`,
+    );
+  }
+  return ms;
 }
 
 let clients = 0;
@@ -77,45 +132,73 @@ let clients = 0;
 export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> {
   readonly queueName: string;
   private readonly queue: Queue;
-  private readonly events: QueueEvents;
-  private readonly ready: Promise<unknown>;
+  /** Created once the queue's connection is up (see listen()), so that closing never waits on it before. */
+  private events: QueueEvents | undefined;
+  /** The queue's connection: whether adds can go now. */
+  private readonly link: RedisLink;
+  /** BullMQ has set both connections up (the first time): adds wait for it. */
+  private connected = false;
+  private readonly connectTimeout: number;
   private readonly maxPayloadBytes: number;
   private readonly retryBackoff: number;
+  protected readonly mapParallelism: number;
   private readonly clientId = `${process.pid}.${Date.now().toString(36)}.${++clients}`;
   private nextJob = 0;
   private readonly pending = new Map<string, PendingJob>();
-  private adds: { name: string; data: TaskJobData; opts: Record<string, unknown> & { jobId: string } }[] = [];
+  private adds: WaitingAdd[] = [];
   private flushing: Promise<void> | undefined;
+  /** Its connections are being closed: nothing new may open one. */
+  private closed = false;
   private closing: Promise<void> | undefined;
-  protected readonly mapParallelism: number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: DistributedExecutorOptions) {
     super();
     const connection = connectionOptions(options.connection);
+    this.connectTimeout = checkConnectTimeout(options.connectTimeout);
     this.queueName = options.queue ?? 'skein';
     const prefix = options.prefix ?? 'skein';
     this.maxPayloadBytes = options.maxPayloadBytes ?? 16 * 1024 * 1024;
     this.retryBackoff = options.retryBackoff ?? 1000;
     this.mapParallelism = options.mapWindow ?? 16;
+    this.link = new RedisLink(describeConnection(options.connection));
     this.queue = new Queue(this.queueName, { connection, prefix });
-    this.events = new QueueEvents(this.queueName, { connection, prefix });
-    this.events.on('active', ({ jobId }) => {
+    this.queue.on('error', () => {}); // the link keeps the reason; each attempt's error is no news
+    this.link.watch(this.queue.getBackend());
+    this.queue
+      .waitUntilReady()
+      .then(() => this.listen(connection, prefix))
+      .then(
+        () => {
+          this.connected = true;
+          this.link.wake();
+        },
+        (error: Error) => {
+          this.link.lastError = error; // adds fail with it as the reason, within connectTimeout
+        },
+      );
+  }
+
+  /** Starts reading the queue's events, once its connection is up; resolves once they flow. */
+  private async listen(connection: ReturnType<typeof connectionOptions>, prefix: string): Promise<void> {
+    if (this.closed) return;
+    const events = new QueueEvents(this.queueName, { connection, prefix, blockingTimeout: EVENTS_BLOCK_MS });
+    this.events = events;
+    events.on('active', ({ jobId }) => {
       const job = this.pending.get(jobId);
       if (job && !job.started) {
         job.started = true;
         job.future.setRunningOrNotifyCancel();
       }
     });
-    this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
-    this.events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
+    events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
+    events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
     // ioredis reconnects by itself, and QueueEvents reads on from the last event it saw. But the
     // events stream is capped (10,000 by default): events sent while we were cut off may have been
     // trimmed. So after a connection error we also ask Redis about every job still pending (until
     // that works). The distributed test that cuts the client's line trims the events, to cover it.
-    this.queue.on('error', () => {});
-    this.events.on('error', () => this.scheduleSweep());
-    this.ready = Promise.all([this.events.waitUntilReady(), this.queue.waitUntilReady()]);
+    events.on('error', () => this.scheduleSweep());
+    await events.waitUntilReady();
   }
 
   protected checkTask(fn: TaskFunction): void {
@@ -144,10 +227,10 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
     // Redis, and should a worker have taken it meanwhile, its result is ignored.
     const future: Future<unknown> = new Future<unknown>(() => {
       if (!this.pending.delete(jobId)) return;
-      void this.queue.remove(jobId).catch(() => 0);
+      this.forget(jobId, job);
       this.afterSettle('cancelled', job, undefined);
     });
-    const job: PendingJob = { future, chunk: chunk === undefined ? undefined : args, started: false };
+    const job: PendingJob = { future, chunk: chunk === undefined ? undefined : args, sent: false, started: false };
     this.pending.set(jobId, job);
     const signal = options.signal;
     if (signal) {
@@ -160,7 +243,7 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
       }
       const onAbort = () => {
         // A job still waiting is removed; one running cannot be reached, its result is ignored.
-        void this.queue.remove(jobId).catch(() => 0);
+        if (this.pending.has(jobId)) this.forget(jobId, job);
         this.settleCancelled(jobId, new CancelledError('the task was aborted', { cause: signal.reason }));
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -194,23 +277,53 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
     return future;
   }
 
-  /** Adds made in the same turn go to Redis as one addBulk. */
+  /** A cancelled job: removed from Redis if it was sent there; if not, the sender drops it (woken to see it). */
+  private forget(jobId: string, job: PendingJob): void {
+    if (job.sent) void this.queue.remove(jobId).catch(() => 0);
+    else this.link.wake();
+  }
+
   private enqueueAdd(data: TaskJobData, opts: Record<string, unknown> & { jobId: string }): void {
-    this.adds.push({ name: data.e, data, opts });
-    if (this.flushing) return;
-    this.flushing = this.ready.then(async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (this.adds.length > 0) {
-        const batch = this.adds;
-        this.adds = [];
-        try {
-          await this.queue.addBulk(batch);
-        } catch (error) {
-          for (const add of batch) this.settle(add.opts.jobId, false, error);
+    this.adds.push({ name: data.e, data, opts, deadline: performance.now() + this.connectTimeout });
+    this.flushing ??= this.flush();
+  }
+
+  /**
+   * Hands the waiting adds to Redis: those made in the same turn as one addBulk, and only while
+   * the connection is up, so that a task either reaches Redis or fails with a ConnectionError
+   * within connectTimeout, never both. (An addBulk under way when the line drops is resent by
+   * ioredis on reconnect: its tasks count as sent; the job ids make a resend harmless.)
+   */
+  private async flush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      this.adds = this.adds.filter((add) => this.pending.has(add.opts.jobId)); // not cancelled meanwhile
+      const first = this.adds[0];
+      if (first === undefined) break;
+      if (!(this.connected && this.link.up)) {
+        const now = performance.now();
+        if (first.deadline > now) {
+          await this.link.changed(first.deadline - now);
+          continue;
         }
+        const expired = this.adds.filter((add) => add.deadline <= now);
+        this.adds = this.adds.filter((add) => add.deadline > now);
+        const { url, reason, lastError } = this.link;
+        for (const add of expired) {
+          this.settle(add.opts.jobId, false, notSentError(url, this.connectTimeout, reason, lastError));
+        }
+        continue;
       }
-      this.flushing = undefined;
-    });
+      const batch = this.adds.map(({ name, data, opts }) => ({ name, data, opts }));
+      this.adds = [];
+      for (const add of batch) (this.pending.get(add.opts.jobId) as PendingJob).sent = true;
+      try {
+        await this.queue.addBulk(batch);
+      } catch (error) {
+        for (const add of batch) this.settle(add.opts.jobId, false, error);
+      }
+    }
+    this.flushing = undefined;
   }
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
@@ -299,17 +412,48 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
 
   /**
    * Stops accepting tasks; with `wait` (default) resolves once every task has settled and the
-   * Redis connections are closed. `cancelFutures` removes the jobs still waiting in Redis.
+   * Redis connections are closed. `cancelFutures` removes the jobs still waiting in Redis. It
+   * always resolves: while Redis is away, it waits for results no longer than connectTimeout.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.state === 'open') this.state = 'shutdown';
     if (options.cancelFutures) for (const job of [...this.pending.values()]) if (!job.started) job.future.cancel();
     this.closing ??= (async () => {
-      await this.flushing;
-      if (this.pending.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await this.flushing; // bounded: a task waits connectTimeout at most to be sent
+      await this.drain();
+      this.closed = true;
       clearTimeout(this.sweepTimer);
-      await Promise.all([this.queue.close(), this.events.close()]);
+      await this.closeConnections();
     })();
     return options.wait === false ? Promise.resolve() : this.closing;
+  }
+
+  /**
+   * Waits for every task in Redis to settle, as long as Redis answers (as Python waits for
+   * running tasks); once it has been away for connectTimeout, fails those left with a
+   * ConnectionError.
+   */
+  private async drain(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (await this.link.settledUnlessAway(idle, this.connectTimeout)) return;
+    const { url, reason, lastError } = this.link;
+    for (const jobId of [...this.pending.keys()]) {
+      this.settle(jobId, false, resultLostError(url, this.connectTimeout, reason, lastError));
+    }
+  }
+
+  /**
+   * Closes both connections. Bounded: BullMQ's close of a connection whose Redis is away may
+   * never resolve (see CLOSE_GRACE_MS); by then it has told ioredis to stop reconnecting.
+   */
+  private async closeConnections(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    const closed = Promise.all([this.queue.close(), this.events?.close()]).catch(() => undefined);
+    await Promise.race([closed, grace]);
+    clearTimeout(timer);
   }
 }

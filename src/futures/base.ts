@@ -15,6 +15,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { CancelledError, TimeoutError } from './errors.js';
 import { Wakeup } from './wakeup.js';
 
+/** Where a future is in its life: PENDING → RUNNING → FINISHED, or CANCELLED (Python's states). */
 export type FutureState = 'PENDING' | 'RUNNING' | 'FINISHED' | 'CANCELLED';
 
 type DoneCallback<T> = (future: Future<T>) => void;
@@ -41,6 +42,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._onCancel = onCancel;
   }
 
+  /** PENDING, RUNNING, FINISHED (with a value or an error) or CANCELLED. */
   get state(): FutureState {
     return this._state;
   }
@@ -52,6 +54,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   get running(): boolean {
     return this._state === 'RUNNING';
   }
+  /** True once cancelled (by `cancel()`, an abort signal, or `shutdown({ cancelFutures: true })`). */
   get cancelled(): boolean {
     return this._state === 'CANCELLED';
   }
@@ -108,17 +111,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._asPromise().then(onFulfilled, onRejected);
   }
 
+  /** As `Promise.prototype.catch`, on the task's result. */
   catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
     return this._asPromise().catch(onRejected);
   }
 
+  /** As `Promise.prototype.finally`, on the task's result. */
   finally(onFinally?: (() => void) | null): Promise<T> {
     return this._asPromise().finally(onFinally);
   }
 
-  // ---- for executors (CPython's "internal use only" methods; public so any backend can use them)
+  // ---- for executors (CPython's "internal use only" methods; public so any backend can use them,
+  // and marked @internal so that they are stripped from the published types and the API reference)
 
-  /** PENDING → RUNNING. Returns false if the future was cancelled meanwhile: skip the task. */
+  /**
+   * PENDING → RUNNING. Returns false if the future was cancelled meanwhile: skip the task.
+   * @internal
+   */
   setRunningOrNotifyCancel(): boolean {
     if (this._state === 'PENDING') {
       this._state = 'RUNNING';
@@ -127,19 +136,30 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return false;
   }
 
+  /**
+   * Settles the future with its task's value; false if it was already done (a late answer).
+   * @internal
+   */
   setResult(value: T): boolean {
     if (this.done) return false;
     this._settle('FINISHED', value, undefined);
     return true;
   }
 
+  /**
+   * Settles the future with its task's error; false if it was already done (a late answer).
+   * @internal
+   */
   setException(error: unknown): boolean {
     if (this.done) return false;
     this._settle('FINISHED', undefined, error, true);
     return true;
   }
 
-  /** Cancels a pending or running future (an abort signal, or shutdown with cancelFutures). */
+  /**
+   * Cancels a pending or running future (an abort signal, or shutdown with cancelFutures).
+   * @internal
+   */
   setCancelled(error: CancelledError): boolean {
     if (this.done) return false;
     this._settle('CANCELLED', undefined, error);
@@ -210,13 +230,20 @@ function invokeCallback<T>(cb: DoneCallback<T>, future: Future<T>): void {
 // ---------------------------------------------------------------------------------------------
 // wait / asCompleted
 
+/** When `wait` returns: at the first future done, at the first failure (or all done), or when all are done. */
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED';
+/** `wait` returns as soon as any future is done. */
 export const FIRST_COMPLETED: ReturnWhen = 'FIRST_COMPLETED';
+/** `wait` returns as soon as any future fails, or when all are done. */
 export const FIRST_EXCEPTION: ReturnWhen = 'FIRST_EXCEPTION';
+/** `wait` returns when every future is done (the default). */
 export const ALL_COMPLETED: ReturnWhen = 'ALL_COMPLETED';
 
+/** What `wait` resolves: the futures done by the time it returned, and the others. */
 export interface WaitResult<T> {
+  /** Finished or cancelled when `wait` returned. */
   done: Set<Future<T>>;
+  /** Still pending or running when `wait` returned (on timeout, or before all were done). */
   notDone: Set<Future<T>>;
 }
 
