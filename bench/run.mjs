@@ -12,6 +12,7 @@ import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { graphRows } from './graph.mjs';
+import { pipeRoundTrip, poolMap } from './multiprocessing.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -41,6 +42,7 @@ const SIZES = QUICK
       graphChain: 2_000,
       parallelCalls: 20_000,
       memoryHits: 200,
+      pipe: 500,
     }
   : {
       tiny: 100_000,
@@ -58,6 +60,7 @@ const SIZES = QUICK
       graphChain: 100_000,
       parallelCalls: 1_000_000,
       memoryHits: 2_000,
+      pipe: 10_000,
     };
 
 const python = (() => {
@@ -409,6 +412,8 @@ add(await startup(THREAD_SYSTEMS));
 add(await tinyTasks(PROCESS_SYSTEMS, SIZES.processTiny, 'Tiny tasks (processes)'));
 add(await bulkMap(PROCESS_SYSTEMS, SIZES.bulk, SIZES.processBulkPeers, 'Bulk map (processes)'));
 const syncContext = { measure, python, pythonRun };
+add(await poolMap(syncContext, WORKERS, SIZES.bulk));
+add(await pipeRoundTrip(syncContext, SIZES.pipe));
 add(await inLoopLock(syncContext, SIZES.inLoop));
 add(await inLoopSemaphore(syncContext, SIZES.inLoop));
 add(await inLoopGather(syncContext, SIZES.inLoop));

@@ -48,6 +48,34 @@ export { shutdownDefaultExecutor } from './graph/executors.js';
 export { type CachedFunction, type CacheOptions, Memory, type MemoryOptions } from './graph/memory.js';
 export { type ParallelOptions, parallel, type ResultOf } from './graph/parallel.js';
 export { type ComputeOptions, compute, persist } from './graph/scheduler.js';
+export { type AsyncCallbacks, AsyncResult } from './multiprocessing/async-result.js';
+export {
+  BrokenPipeError,
+  Connection,
+  EOFError,
+  Pipe,
+  type PipeOptions,
+} from './multiprocessing/connection.js';
+export {
+  ArrayProxy,
+  DictProxy,
+  ListProxy,
+  LockProxy,
+  ManagedProxy,
+  Manager,
+  NamespaceProxy,
+  QueueProxy,
+  ValueProxy,
+} from './multiprocessing/manager.js';
+export { Pool, type PoolOptions } from './multiprocessing/pool.js';
+export {
+  activeChildren,
+  cpuCount,
+  currentProcess,
+  Process,
+  type ProcessInfo,
+  type ProcessOptions,
+} from './multiprocessing/process.js';
 export { currentTask, type TaskContext } from './pool/current-task.js';
 export type { ResourceLimits } from './pool/transport.js';
 export {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,31 @@ describe('examples', () => {
       [...expected].map(([key, [amount, quantity]]) => [key, String(Number(amount.toPrecision(8))), String(quantity)]),
     );
     assert.equal(lines[4], '[3 rows x 3 columns]');
+  });
+
+  it('multiprocessing-pool-map: Pool(4) as a context manager, then Pool(processes=4)', () => {
+    assert.equal(runExample('multiprocessing-pool-map.ts'), '[ 1, 4, 9, 16, 25 ]\n[ 1, 4, 9, 16 ]\n');
+  });
+
+  it('multiprocessing-pool-context: every square computed in a worker, results in order', () => {
+    const lines = runExample('multiprocessing-pool-context.ts').trim().split('\n');
+    assert.deepEqual(
+      lines.slice(0, 4).sort(),
+      [1, 2, 3, 4].map((n) => `Computing square of ${n}`),
+    );
+    assert.equal(lines[4], 'Squares: [ 1, 4, 9, 16 ]');
+  });
+
+  it('multiprocessing-process prints 0..4 from a child process', () => {
+    assert.equal(runExample('multiprocessing-process.ts', { DELAY_MS: '10' }), '0\n1\n2\n3\n4\nexit code 0\n');
+  });
+
+  it('multiprocessing-cpu-count runs square_numbers in one process per CPU', () => {
+    const cpus = availableParallelism();
+    assert.equal(
+      runExample('multiprocessing-cpu-count.ts'),
+      `Completed multiprocessing example.\n${cpus} processes, exit codes ${Array(cpus).fill(0).join(',')}\n`,
+    );
   });
 
   it('gpu-square squares a CPU array and a device array alike (the device part only where an adapter is)', async () => {

@@ -15,11 +15,11 @@
  * an uncaught error is reported ('fatal') before Node ends us.
  */
 import { writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { findUncloneable } from '../wire/cloneable.js';
 import { serializeError } from '../wire/errors.js';
+import { loadTaskFunction } from '../wire/load-function.js';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import {
   packNumbers,
@@ -128,15 +128,6 @@ const CURRENT = Symbol.for('skein.currentTask');
 
 // ---- loading task functions
 
-const localRequire = createRequire(`${process.cwd()}/`);
-const keepName = (fn: Function, name: string) => Object.defineProperty(fn, 'name', { value: name, configurable: true });
-
-function evaluateSource(source: string): Fn {
-  // The parent checked that the function uses no outer variable; `require` and esbuild's
-  // `__name` helper (present in code compiled by tsx) are the two names we provide.
-  return new Function('require', '__name', `"use strict"; return (${source});`)(localRequire, keepName) as Fn;
-}
-
 function ensureTsx(): Promise<void> {
   if (!tsxApi) return Promise.resolve();
   tsxReady ??= import(tsxApi).then((api: { register: () => unknown }) => {
@@ -145,15 +136,8 @@ function ensureTsx(): Promise<void> {
   return tsxReady;
 }
 
-async function loadFunction(ref: TaskReference): Promise<Fn> {
-  if (ref.kind === 'source') return evaluateSource(ref.source);
-  await ensureTsx();
-  let target: unknown = await import(ref.url);
-  for (const key of ref.path) target = (target as Record<string, unknown> | undefined)?.[key];
-  if (typeof target !== 'function') {
-    throw new TypeError(`${ref.url} has no function at export "${ref.path.join('.')}" in this worker`);
-  }
-  return target as Fn;
+function loadFunction(ref: TaskReference): Promise<Fn> {
+  return loadTaskFunction(ref, ensureTsx);
 }
 
 // ---- running

@@ -19,7 +19,21 @@ interface HandleRule {
   readonly process: 'share' | ((value: object) => string);
 }
 
+/**
+ * An object that a pool task cannot receive says so with a method under this symbol, returning
+ * why and what to do instead (a Pipe Connection or a Manager proxy: only a Process can take them).
+ * A symbol, so the layers above declare it without this one importing them.
+ */
+export const NOT_FOR_POOL_TASKS: unique symbol = Symbol.for('skein.notForPoolTasks') as never;
+
+const refusal = (value: object): string => (value as { [NOT_FOR_POOL_TASKS]: () => string })[NOT_FOR_POOL_TASKS]();
+
 const HANDLE_RULES: readonly HandleRule[] = [
+  {
+    matches: (value) => typeof (value as { [NOT_FOR_POOL_TASKS]?: unknown })[NOT_FOR_POOL_TASKS] === 'function',
+    thread: refusal,
+    process: refusal,
+  },
   {
     matches: (value) => value instanceof SharedPrimitive,
     thread: 'share',
@@ -27,7 +41,7 @@ const HANDLE_RULES: readonly HandleRule[] = [
       const kind = value.constructor.name;
       const instead =
         kind === 'SharedValue' || kind === 'SharedArray'
-          ? `a ThreadPoolExecutor's tasks can share it; between processes, keep the value in the parent and pass results back (a Manager's ${kind === 'SharedValue' ? 'Value' : 'Array'} is planned)`
+          ? `a ThreadPoolExecutor's tasks can share it; between processes, use a Manager's (const manager = await Manager.start(); manager.${kind === 'SharedValue' ? 'Value' : 'Array'}(...)), passed to a Process`
           : "share it with a ThreadPoolExecutor's tasks instead";
       return `a ${kind}, which lives in shared memory that a child process cannot see: ${instead}`;
     },

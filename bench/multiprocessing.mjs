@@ -1,0 +1,78 @@
+// The multiprocessing rows of `npm run bench` (issue 11): skein's Pool.map on processes against
+// Python's multiprocessing.Pool.map, and a Pipe round trip between the parent and a child
+// process against Python's Pipe. Python runs with the machine's python3, in the same run.
+import { execFileSync } from 'node:child_process';
+import { Pipe, Pool, Process } from 'skein';
+import { echo } from './mp-tasks.mjs';
+import { inc } from './tasks.mjs';
+
+const pythonPipe = (python, n) =>
+  JSON.parse(
+    execFileSync(python, [new URL('./multiprocessing_bench.py', import.meta.url).pathname, 'pipe', String(n)], {
+      encoding: 'utf8',
+    }),
+  ).us;
+
+/** Pool.map of `n` tiny items on `workers` processes, vs Python's Pool.map (default chunksize). */
+export function poolMap({ measure, python, pythonRun }, workers, n) {
+  return measure(
+    `Pool.map (processes): ${n.toLocaleString('en')} tiny items, ${workers} workers`,
+    'items/s',
+    'higher',
+    [
+      {
+        name: 'skein Pool.map',
+        once: async () => {
+          const pool = new Pool(workers);
+          try {
+            await pool.map(
+              inc,
+              Array.from({ length: workers * 2 }, (_, i) => i),
+              1,
+            ); // start the workers
+            const input = Array.from({ length: n }, (_, i) => i);
+            const t0 = performance.now();
+            const out = await pool.map(inc, input);
+            const s = (performance.now() - t0) / 1000;
+            if (out.length !== n || out[n - 1] !== n) throw new Error('Pool.map: wrong result');
+            return n / s;
+          } finally {
+            pool.close();
+            await pool.join();
+          }
+        },
+      },
+      ...(python
+        ? [{ name: 'Python multiprocessing Pool.map', once: () => n / (pythonRun('pool-map', workers, n).ms / 1000) }]
+        : []),
+    ],
+  );
+}
+
+/** One value sent to a child and echoed back, `n` times in a row: µs per round trip. */
+export function pipeRoundTrip({ measure, python }, n) {
+  return measure(`Pipe round trip: parent → child process → parent, ${n.toLocaleString('en')} times`, 'µs', 'lower', [
+    {
+      name: 'skein Pipe + Process',
+      once: async () => {
+        const [mine, theirs] = Pipe();
+        const child = new Process({ target: echo, args: [theirs] });
+        child.start();
+        for (let i = 0; i < 500; i++) {
+          mine.send(i);
+          await mine.recv();
+        }
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) {
+          mine.send(i);
+          if ((await mine.recv()) !== i) throw new Error('Pipe: wrong echo');
+        }
+        const us = ((performance.now() - t0) * 1000) / n;
+        mine.close();
+        await child.join();
+        return us;
+      },
+    },
+    ...(python ? [{ name: 'Python multiprocessing Pipe + Process', once: () => pythonPipe(python, n) }] : []),
+  ]);
+}

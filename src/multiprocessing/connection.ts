@@ -1,0 +1,347 @@
+/**
+ * `Pipe()` and `Connection`, Python's `multiprocessing.Pipe`: two ends; what one end sends, the
+ * other receives, in order, as a structured clone (Map, Date, typed arrays, nested objects).
+ *
+ * The transport (a "link") depends on where the two ends are:
+ *
+ *   same process           end A ◄── MessageChannel (port1 ⇄ port2) ──► end B
+ *   B passed to a Process  end A ◄── MessageChannel ──► parent relay (process.ts) ◄─ IPC ─► end B in the child
+ *
+ * A child process cannot hold a MessagePort, so the parent keeps B's port and relays its frames
+ * over the child's IPC channel, which Node already has open ('advanced' serialization: the same
+ * structured clone). Frames are `[value]` for data and `null` for end-of-file: closing an end
+ * sends `null` first, so the reader drains everything sent before it and then sees EOF, whatever
+ * the order in which the transport reports the close.
+ *
+ * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
+
+/** Raised by `recv()` once the other end is closed and everything it sent has been read. */
+export class EOFError extends Error {
+  override name = 'EOFError';
+}
+
+/** Raised by `send()` when the other end is closed: nobody will ever read what is sent. */
+export class BrokenPipeError extends Error {
+  override name = 'BrokenPipeError';
+}
+
+/** A frame on a link: `[value]` carries one value, `null` says the sender closed its end. */
+export type Frame = [unknown] | null;
+
+/** What a Connection sends through and hears from: a MessagePort, or a child's IPC relay. */
+export interface Link {
+  /** Sends a frame; throws (DataCloneError) in the caller if the value cannot be cloned. */
+  post(frame: Frame): void;
+  /** Stops the link; no frame is delivered afterwards. */
+  close(): void;
+  /** Keep the program alive (a recv is waiting) or not. */
+  setKeepAlive(keepAlive: boolean): void;
+  /** Drops the transport without telling either end (it is being replaced by a direct one). */
+  dispose?(): void;
+}
+
+/** A link over a MessagePort (the same process, or the parent's side of a relay). */
+export function portLink(port: MessagePort, onFrame: (frame: Frame) => void, onClose: () => void): Link {
+  port.on('message', onFrame);
+  port.on('close', onClose);
+  port.unref();
+  return {
+    post: (frame) => port.postMessage(frame),
+    close: () => port.close(),
+    setKeepAlive: (keepAlive) => (keepAlive ? port.ref() : port.unref()),
+    dispose: () => {
+      port.off('message', onFrame);
+      port.off('close', onClose);
+      port.close();
+    },
+  };
+}
+
+/** Where frames go once an end was handed to a child process (process.ts relays them over IPC). */
+export interface Relay {
+  forward(frame: Frame): void;
+  /** The other end's transport closed without an EOF frame. */
+  closed(): void;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+/** Options of `Pipe()`. */
+export interface PipeOptions {
+  /** Both ends send and receive (default). With false, the first end only receives, the second only sends. */
+  duplex?: boolean;
+}
+
+const HANDED_OVER = 'this end of the Pipe was passed to a Process, which owns it now';
+
+/**
+ * One end of a Pipe. `send(value)`; `await recv()`; `await poll(timeoutMs)`; `close()`.
+ * Made by `Pipe()`; in a child process, rebuilt from the arguments of its `Process`.
+ */
+export class Connection {
+  /** Whether this end can receive. */
+  readonly readable: boolean;
+  /** Whether this end can send. */
+  readonly writable: boolean;
+  #link: Link | undefined;
+  readonly #inbox: unknown[] = [];
+  #head = 0;
+  #eof = false;
+  #closed = false;
+  #handedOver = false;
+  #relay: Relay | undefined;
+  /** The other end, while both live in this thread (set by Pipe). */
+  #peer: Connection | undefined;
+  /** Frames this end has posted, and received: equal counts on both sides mean nothing is in flight. */
+  #posted = 0;
+  #received = 0;
+  readonly #waiters: Waiter[] = [];
+
+  /** @internal Made by `Pipe()` (and by a child process for an end it was given). */
+  constructor(readable: boolean, writable: boolean) {
+    this.readable = readable;
+    this.writable = writable;
+  }
+
+  /** @internal Connects this end to its transport. */
+  attach(link: Link): void {
+    this.#link = link;
+  }
+
+  /** @internal Pipe() links the two ends it made in this thread. */
+  static pair(a: Connection, b: Connection): void {
+    a.#peer = b;
+    b.#peer = a;
+  }
+
+  /** @internal A frame arrived from the other end. */
+  deliver(frame: Frame): void {
+    this.#received++;
+    if (this.#relay) {
+      this.#relay.forward(frame);
+      return;
+    }
+    if (this.#eof) return;
+    if (frame === null) this.#eof = true;
+    else this.#inbox.push(frame[0]);
+    this.#wake();
+  }
+
+  /** @internal The transport is gone (the other end's process died): EOF after what arrived. */
+  linkClosed(): void {
+    if (this.#relay) {
+      this.#relay.closed();
+      return;
+    }
+    if (this.#eof) return;
+    this.#eof = true;
+    this.#wake();
+  }
+
+  /** @internal Throws if this end cannot be passed to a Process (closed, or passed already). */
+  checkCanHandOver(): void {
+    this.#checkUsable('pass to a Process');
+  }
+
+  /**
+   * @internal This end now lives in a child process: from now on what arrives for it goes to
+   * `relay` (what had already arrived first), and it can no longer be used here. Returns the link
+   * on which the child's frames are to be sent.
+   */
+  handOver(relay: Relay): Link {
+    this.checkCanHandOver();
+    this.#handedOver = true;
+    this.#closed = true;
+    const link = this.#link as Link;
+    this.#link = undefined;
+    this.#relay = relay;
+    for (let i = this.#head; i < this.#inbox.length; i++) relay.forward([this.#inbox[i]]);
+    this.#inbox.length = 0;
+    this.#head = 0;
+    if (this.#eof) relay.forward(null);
+    return link;
+  }
+
+  /**
+   * @internal Hands this end to a child process with its peer end (in this thread) talking to the
+   * child directly: the MessageChannel between them is dropped, which saves the relay's two hops
+   * per message. Only when nothing is in flight between the two ends (else frames would be lost
+   * or reordered); returns the peer and the frames to send the child first, or undefined (then
+   * `handOver` relays through the channel instead).
+   */
+  handOverDirect(): { peer: Connection; backlog: Frame[] } | undefined {
+    this.checkCanHandOver();
+    const peer = this.#peer;
+    if (!peer || peer.#handedOver || peer.#closed || peer.#relay || !peer.#link || !this.#link) return undefined;
+    if (this.#posted !== peer.#received || peer.#posted !== this.#received) return undefined;
+    if (!this.#link.dispose || !peer.#link.dispose) return undefined;
+    this.#link.dispose();
+    peer.#link.dispose();
+    this.#link = undefined;
+    peer.#link = undefined;
+    this.#peer = peer.#peer = undefined;
+    this.#handedOver = true;
+    this.#closed = true;
+    const backlog: Frame[] = this.#inbox.slice(this.#head).map((value): Frame => [value]);
+    if (this.#eof) backlog.push(null);
+    this.#inbox.length = 0;
+    this.#head = 0;
+    return { peer, backlog };
+  }
+
+  /** @internal Why a pool task cannot receive a Connection (see wire/arguments.ts). */
+  [NOT_FOR_POOL_TASKS](): string {
+    return 'a Pipe Connection, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [conn] }))';
+  }
+
+  /** Whether `close()` was called (or this end was handed to a Process). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a value to the other end, as a structured clone. A value that cannot be cloned (a
+   * function, a socket) throws here, in the caller.
+   */
+  send(value: unknown): void {
+    this.#checkUsable('send on');
+    if (!this.writable) throw new Error('send(): this end of a one-way Pipe only receives; send on the other end');
+    if (this.#eof && this.readable) {
+      throw new BrokenPipeError('send(): the other end of the Pipe is closed; nobody would receive this');
+    }
+    (this.#link as Link).post([value]);
+    this.#posted++;
+  }
+
+  /**
+   * The next value the other end sent. Rejects with EOFError once the other end is closed and
+   * every value it sent has been received.
+   */
+  async recv(): Promise<unknown> {
+    for (;;) {
+      this.#checkUsable('recv on');
+      if (!this.readable) throw new Error('recv(): this end of a one-way Pipe only sends; receive on the other end');
+      if (this.#head < this.#inbox.length) return this.#take();
+      if (this.#eof) throw new EOFError('recv(): the other end of the Pipe was closed and everything it sent was read');
+      await this.#waitFor(undefined);
+    }
+  }
+
+  /**
+   * Whether there is something to receive (a value, or the EOF that `recv` would throw), waiting
+   * up to `timeoutMs` for it. Default 0: answer at once, as Python's `poll()`; `Infinity` waits
+   * for as long as it takes.
+   */
+  async poll(timeoutMs = 0): Promise<boolean> {
+    if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+      throw new RangeError(`poll(timeoutMs): expected a number of milliseconds >= 0, got ${String(timeoutMs)}`);
+    }
+    this.#checkUsable('poll on');
+    if (!this.readable) throw new Error('poll(): this end of a one-way Pipe only sends');
+    const ready = () => this.#head < this.#inbox.length || this.#eof;
+    if (ready() || timeoutMs === 0) return ready();
+    const deadline = performance.now() + timeoutMs;
+    while (!ready() && !this.#closed) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await this.#waitFor(Number.isFinite(left) ? left : undefined);
+    }
+    return ready();
+  }
+
+  /** Closes this end: the other end reads what was sent, then gets EOFError. Closing twice is harmless. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const link = this.#link;
+    this.#link = undefined;
+    if (link) {
+      try {
+        link.post(null);
+        this.#posted++;
+      } catch {
+        // the transport is already gone: the other end sees its close instead
+      }
+      link.close();
+    }
+    this.#wake();
+  }
+
+  #take(): unknown {
+    const value = this.#inbox[this.#head];
+    this.#inbox[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#inbox.length) {
+      this.#inbox.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  #checkUsable(what: string): void {
+    if (this.#handedOver) throw new Error(`cannot ${what} this Connection: ${HANDED_OVER}`);
+    if (this.#closed) throw new Error(`cannot ${what} a closed Connection`);
+  }
+
+  #waitFor(timeoutMs: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = {
+        resolve,
+        timer: timeoutMs === undefined ? undefined : setTimeout(() => this.#drop(waiter), timeoutMs),
+      };
+      this.#waiters.push(waiter);
+      this.#link?.setKeepAlive(true);
+    });
+  }
+
+  #drop(waiter: Waiter): void {
+    const i = this.#waiters.indexOf(waiter);
+    if (i >= 0) this.#waiters.splice(i, 1);
+    if (this.#waiters.length === 0) this.#link?.setKeepAlive(false);
+    waiter.resolve();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters.splice(0);
+    for (const waiter of waiters) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+    this.#link?.setKeepAlive(false);
+  }
+}
+
+/**
+ * Two connected ends: `const [a, b] = Pipe()`. With `duplex: false`, `a` only receives and `b`
+ * only sends (Python's order). Either end can be passed to a `Process` in its `args`.
+ */
+export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Pipe(options): expected an options object such as { duplex: false }, got ${String(options)}`);
+  }
+  const duplex = options.duplex ?? true;
+  const { port1, port2 } = new MessageChannel();
+  const a = new Connection(true, duplex);
+  const b = new Connection(duplex, true);
+  Connection.pair(a, b);
+  a.attach(
+    portLink(
+      port1,
+      (frame) => a.deliver(frame),
+      () => a.linkClosed(),
+    ),
+  );
+  b.attach(
+    portLink(
+      port2,
+      (frame) => b.deliver(frame),
+      () => b.linkClosed(),
+    ),
+  );
+  return [a, b];
+}

@@ -1,0 +1,68 @@
+/**
+ * Connections and Manager proxies inside a Process's arguments, at any depth of its arrays and
+ * plain objects: the parent replaces each with a small descriptor (and relays a Connection's end,
+ * see process.ts); the child puts a Connection or a proxy back in its place. Other values travel
+ * as they are, by structured clone.
+ */
+import { Connection } from './connection.js';
+import { ManagedProxy } from './manager.js';
+import type { ManagedKind } from './manager-broker.js';
+
+/** What a Manager proxy becomes on its way to a child. */
+export interface ManagedDescriptor {
+  readonly $skeinManaged: number;
+  readonly kind: ManagedKind;
+}
+
+/** What a Connection becomes on its way to a child. */
+export interface ConnectionDescriptor {
+  readonly $skeinConnection: number;
+  readonly readable: boolean;
+  readonly writable: boolean;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of `value` with every Connection replaced by `replace(connection)` and every Manager
+ * proxy by its descriptor; `value` itself is untouched.
+ */
+export function mapConnections(value: unknown, replace: (connection: Connection) => unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Connection) return replace(value);
+  if (value instanceof ManagedProxy) {
+    return { $skeinManaged: value.objectId, kind: value.kind } satisfies ManagedDescriptor;
+  }
+  if (Array.isArray(value)) return value.map((item) => mapConnections(item, replace));
+  if (!isPlainObject(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = mapConnections((value as Record<string, unknown>)[key], replace);
+  return copy;
+}
+
+function isDescriptor(value: object): value is ConnectionDescriptor {
+  return typeof (value as { $skeinConnection?: unknown }).$skeinConnection === 'number';
+}
+
+/** How a child rebuilds what the parent replaced. */
+export interface Revivers {
+  connection(descriptor: ConnectionDescriptor): Connection;
+  managed(descriptor: ManagedDescriptor): ManagedProxy;
+}
+
+/** In the child: descriptors back to Connections and proxies. */
+export function reviveConnections(value: unknown, revive: Revivers): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => reviveConnections(item, revive));
+  if (!isPlainObject(value)) return value;
+  if (isDescriptor(value)) return revive.connection(value);
+  if (typeof (value as { $skeinManaged?: unknown }).$skeinManaged === 'number') {
+    return revive.managed(value as ManagedDescriptor);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = reviveConnections((value as Record<string, unknown>)[key], revive);
+  return copy;
+}

@@ -1,0 +1,333 @@
+/**
+ * `Manager`, Python's `multiprocessing.Manager()`: objects held in the process that started it
+ * (manager-broker.ts), reached through proxies whose methods are async, from this process or from
+ * any `Process` child they are passed to (in its `args`, at any depth).
+ *
+ * Every value crosses by structured clone, both ways, even in this process: what a proxy returns
+ * is a copy, so mutating a nested value does not change the managed one (as in Python, bpo-6766):
+ * `set` it again. A value that cannot be cloned is refused by the call that tries to store it.
+ */
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
+import type { Caller, ManagedKind, ManagerBroker } from './manager-broker.js';
+import { ManagerBroker as Broker } from './manager-broker.js';
+
+/** How a proxy reaches its object: directly in the manager's process, over IPC in a child. */
+export interface ManagerChannel {
+  call(id: number, method: string, args: unknown[]): Promise<unknown>;
+}
+
+/** The channel of this process to the manager's broker (a local one; process-entry.ts installs the IPC one). */
+function localChannel(broker: ManagerBroker, caller: Caller): ManagerChannel {
+  return {
+    call: (id, method, args) => {
+      try {
+        const sent = structuredClone(args);
+        return Promise.resolve(broker.call(id, method, sent, caller)).then((value) => structuredClone(value));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+  };
+}
+
+/** Base of every proxy: which object, and the channel to reach it. */
+export abstract class ManagedProxy {
+  /** @internal */
+  readonly objectId: number;
+  /** @internal */
+  abstract readonly kind: ManagedKind;
+  readonly #channel: ManagerChannel;
+
+  /** @internal Made by a Manager (or, in a child, from the descriptor in its arguments). */
+  constructor(objectId: number, channel: ManagerChannel) {
+    this.objectId = objectId;
+    this.#channel = channel;
+  }
+
+  /** @internal Why a pool task cannot receive a proxy (see wire/arguments.ts). */
+  [NOT_FOR_POOL_TASKS](): string {
+    return `a Manager ${this.kind} proxy, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [proxy] }))`;
+  }
+
+  protected call<R>(method: string, ...args: unknown[]): Promise<R> {
+    return this.#channel.call(this.objectId, method, args) as Promise<R>;
+  }
+}
+
+/** `manager.dict()`: a Map held by the manager. */
+export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
+  readonly kind = 'dict';
+  get(key: K): Promise<V | undefined>;
+  get<D>(key: K, fallback: D): Promise<V | D>;
+  get(key: K, fallback?: unknown): Promise<unknown> {
+    return this.call('get', key, fallback);
+  }
+  set(key: K, value: V): Promise<void> {
+    return this.call('set', key, value);
+  }
+  has(key: K): Promise<boolean> {
+    return this.call('has', key);
+  }
+  /** Removes the key; true if it was there. */
+  delete(key: K): Promise<boolean> {
+    return this.call('delete', key);
+  }
+  pop(key: K, fallback?: V): Promise<V | undefined> {
+    return this.call('pop', key, fallback);
+  }
+  /** The value at `key`, storing `value` first if there is none (Python's `setdefault`), atomically. */
+  setDefault(key: K, value: V): Promise<V> {
+    return this.call('setDefault', key, value);
+  }
+  update(entries: Map<K, V> | Record<string, V>): Promise<void> {
+    return this.call('update', entries);
+  }
+  keys(): Promise<K[]> {
+    return this.call('keys');
+  }
+  values(): Promise<V[]> {
+    return this.call('values');
+  }
+  items(): Promise<[K, V][]> {
+    return this.call('items');
+  }
+  size(): Promise<number> {
+    return this.call('size');
+  }
+  clear(): Promise<void> {
+    return this.call('clear');
+  }
+  /** A copy of the whole Map. */
+  copy(): Promise<Map<K, V>> {
+    return this.call('copy');
+  }
+}
+
+/** `manager.list()`: an array held by the manager. Negative indexes count from the end. */
+export class ListProxy<T = unknown> extends ManagedProxy {
+  readonly kind = 'list';
+  get(index: number): Promise<T> {
+    return this.call('get', index);
+  }
+  set(index: number, value: T): Promise<void> {
+    return this.call('set', index, value);
+  }
+  append(value: T): Promise<void> {
+    return this.call('append', value);
+  }
+  extend(values: readonly T[]): Promise<void> {
+    return this.call('extend', values);
+  }
+  insert(index: number, value: T): Promise<void> {
+    return this.call('insert', index, value);
+  }
+  /** Removes and returns the item at `index` (default: the last). */
+  pop(index?: number): Promise<T> {
+    return this.call('pop', index);
+  }
+  remove(value: T): Promise<void> {
+    return this.call('remove', value);
+  }
+  indexOf(value: T): Promise<number> {
+    return this.call('indexOf', value);
+  }
+  length(): Promise<number> {
+    return this.call('length');
+  }
+  /** A copy of the whole list. */
+  toArray(): Promise<T[]> {
+    return this.call('toArray');
+  }
+}
+
+/** `manager.Namespace()`: named attributes, read and written one at a time. */
+export class NamespaceProxy extends ManagedProxy {
+  readonly kind = 'namespace';
+  get(name: string): Promise<unknown> {
+    return this.call('get', name);
+  }
+  set(name: string, value: unknown): Promise<void> {
+    return this.call('set', name, value);
+  }
+  delete(name: string): Promise<boolean> {
+    return this.call('delete', name);
+  }
+  toObject(): Promise<Record<string, unknown>> {
+    return this.call('toObject');
+  }
+}
+
+/** `manager.Value(type, v)`: one value; `add` and `compareExchange` are atomic on the manager. */
+export class ValueProxy<T = number> extends ManagedProxy {
+  readonly kind = 'value';
+  get(): Promise<T> {
+    return this.call('get');
+  }
+  set(value: T): Promise<void> {
+    return this.call('set', value);
+  }
+  /** Adds `n` and returns the new value, in one step (Python's `v.value += n` is not atomic). */
+  add(n: number): Promise<number> {
+    return this.call('add', n);
+  }
+  /** Stores `value` if the current value is `expected`; returns the value found. */
+  compareExchange(expected: T, value: T): Promise<T> {
+    return this.call('compareExchange', expected, value);
+  }
+}
+
+/** `manager.Array(type, values)`: numbers; `add` and `compareExchange` per element are atomic. */
+export class ArrayProxy extends ManagedProxy {
+  readonly kind = 'array';
+  get(index: number): Promise<number> {
+    return this.call('get', index);
+  }
+  set(index: number, value: number): Promise<void> {
+    return this.call('set', index, value);
+  }
+  add(index: number, n: number): Promise<number> {
+    return this.call('add', index, n);
+  }
+  compareExchange(index: number, expected: number, value: number): Promise<number> {
+    return this.call('compareExchange', index, expected, value);
+  }
+  length(): Promise<number> {
+    return this.call('length');
+  }
+  toArray(): Promise<number[]> {
+    return this.call('toArray');
+  }
+}
+
+/** `manager.Queue()`: FIFO; a waiting `get` is served in order, from any process. */
+export class QueueProxy<T = unknown> extends ManagedProxy {
+  readonly kind = 'queue';
+  /** Adds an item (a copy). A value that cannot be cloned is refused here. */
+  put(item: T): Promise<void> {
+    return this.call('put', item);
+  }
+  /** The next item, waiting for one up to `timeout` ms (forever by default); then QueueEmpty. */
+  get(options: { timeout?: number } = {}): Promise<T> {
+    return this.call('get', options.timeout);
+  }
+  /** The next item, or QueueEmpty at once. */
+  getNowait(): Promise<T> {
+    return this.call('getNowait');
+  }
+  qsize(): Promise<number> {
+    return this.call('qsize');
+  }
+  empty(): Promise<boolean> {
+    return this.call('empty');
+  }
+}
+
+/**
+ * `manager.Lock()`: held by the manager for one caller at a time, FIFO. If a child process dies
+ * holding it, it is broken: every waiting and later `acquire` rejects with BrokenLockError.
+ */
+export class LockProxy extends ManagedProxy {
+  readonly kind = 'lock';
+  /** Resolves true once held, or false after `timeout` ms. */
+  acquire(options: { timeout?: number } = {}): Promise<boolean> {
+    return this.call('acquire', options.timeout);
+  }
+  release(): Promise<void> {
+    return this.call('release');
+  }
+  locked(): Promise<boolean> {
+    return this.call('locked');
+  }
+  /** Runs `fn` holding the lock, and releases it whatever happens. */
+  async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      await this.release();
+    }
+  }
+}
+
+const PROXIES = {
+  dict: DictProxy,
+  list: ListProxy,
+  namespace: NamespaceProxy,
+  value: ValueProxy,
+  array: ArrayProxy,
+  queue: QueueProxy,
+  lock: LockProxy,
+} as const;
+
+/** @internal A proxy of `kind` for object `id`, calling through `channel` (a child rebuilding its arguments). */
+export function makeProxy(kind: ManagedKind, id: number, channel: ManagerChannel): ManagedProxy {
+  const ProxyClass = PROXIES[kind] as (new (id: number, channel: ManagerChannel) => ManagedProxy) | undefined;
+  if (!ProxyClass) throw new TypeError(`unknown managed kind ${String(kind)}`);
+  return new ProxyClass(id, channel);
+}
+
+/**
+ * Python's `Manager()`: `await using manager = await Manager.start()`. Its objects live in this
+ * process; pass their proxies to a `Process` in its `args` to use them there.
+ */
+export class Manager {
+  readonly #broker = new Broker();
+  readonly #channel = localChannel(this.#broker, 0);
+
+  private constructor() {}
+
+  /** Starts a manager (in this process: no server process is needed in Node). */
+  static async start(): Promise<Manager> {
+    return new Manager();
+  }
+
+  #make<P extends ManagedProxy>(kind: ManagedKind, state: unknown): P {
+    return makeProxy(kind, this.#broker.create(kind, state), this.#channel) as P;
+  }
+
+  dict<K = unknown, V = unknown>(entries?: Iterable<readonly [K, V]>): DictProxy<K, V> {
+    return this.#make('dict', new Map(structuredClone(entries ? [...entries] : [])));
+  }
+
+  list<T = unknown>(items: Iterable<T> = []): ListProxy<T> {
+    return this.#make('list', structuredClone([...items]));
+  }
+
+  Namespace(attributes: Record<string, unknown> = {}): NamespaceProxy {
+    return this.#make('namespace', structuredClone({ ...attributes }));
+  }
+
+  /** `type` is Python's typecode or a name (`'i'`, `'d'`, `'int32'`...), kept for parity: any number fits. */
+  Value<T = number>(_type: string, value: T): ValueProxy<T> {
+    return this.#make('value', { v: structuredClone(value) });
+  }
+
+  /** Numbers, or a length (filled with zeros), as Python's `Array(typecode, size_or_initializer)`. */
+  Array(_type: string, values: readonly number[] | number): ArrayProxy {
+    if (typeof values === 'number') {
+      if (!(Number.isInteger(values) && values >= 0)) {
+        throw new RangeError(`Array(type, length): length must be an integer >= 0, got ${values}`);
+      }
+      return this.#make('array', new globalThis.Array(values).fill(0));
+    }
+    if (!values.every((v) => typeof v === 'number')) throw new TypeError('Array(type, values): values must be numbers');
+    return this.#make('array', [...values]);
+  }
+
+  Queue<T = unknown>(): QueueProxy<T> {
+    return this.#make('queue', []);
+  }
+
+  Lock(): LockProxy {
+    return this.#make('lock', { owner: undefined, broken: false });
+  }
+
+  /** Drops every object; calls still waiting reject. */
+  async shutdown(): Promise<void> {
+    this.#broker.shutdown();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}

@@ -1,0 +1,153 @@
+/** `Pipe` and `Connection` (api.md section 3): in one process, and between the parent and a Process child. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BrokenPipeError, Connection, EOFError, Pipe, Process } from 'skein';
+import { echo, runForever, sendNumbers } from '../fixtures/mp-tasks.ts';
+import { rejection } from '../helpers.ts';
+
+const samples = (): unknown[] => [
+  new Map<string, unknown>([
+    ['when', new Date(86_400_000)],
+    ['nested', { list: [1, 'two', null] }],
+  ]),
+  new Date(0),
+  new Float64Array([1.5, -0, Number.NaN]),
+  new BigInt64Array([2n ** 60n]),
+  new Set(['a', 'b']),
+  'text',
+  undefined,
+];
+
+describe('Pipe', () => {
+  describe('in one process', () => {
+    it('sends Map, Date, typed arrays and more both ways, in order, as copies', async () => {
+      const [a, b] = Pipe();
+      assert.ok(a instanceof Connection);
+      for (const value of samples()) a.send(value);
+      for (const value of samples()) assert.deepEqual(await b.recv(), value);
+      const original = { n: 1 };
+      b.send(original);
+      const copy = await a.recv();
+      assert.deepEqual(copy, original);
+      assert.notEqual(copy, original);
+      a.close();
+      b.close();
+    });
+
+    it('recv drains what was sent, then rejects with EOFError once the other end is closed', async () => {
+      const [a, b] = Pipe();
+      a.send(1);
+      a.send(2);
+      a.close();
+      assert.equal(await b.recv(), 1);
+      assert.equal(await b.recv(), 2);
+      assert.ok((await rejection(b.recv())) instanceof EOFError);
+      assert.ok((await rejection(b.recv())) instanceof EOFError);
+      assert.throws(() => b.send(3), BrokenPipeError);
+      b.close();
+      await assert.rejects(b.recv(), /closed Connection/);
+      assert.throws(() => a.send(1), /closed Connection/);
+    });
+
+    it('a waiting recv is woken by a send and by the close of the other end', async () => {
+      const [a, b] = Pipe();
+      const first = b.recv();
+      setTimeout(() => a.send('late'), 30);
+      assert.equal(await first, 'late');
+      const second = b.recv();
+      setTimeout(() => a.close(), 30);
+      assert.ok((await rejection(second)) instanceof EOFError);
+    });
+
+    it('poll: at once by default, or waits up to timeoutMs; true at EOF', async () => {
+      const [a, b] = Pipe();
+      assert.equal(await b.poll(), false);
+      assert.equal(await b.poll(30), false);
+      setTimeout(() => a.send('x'), 30);
+      assert.equal(await b.poll(10_000), true);
+      assert.equal(await b.recv(), 'x');
+      a.close();
+      assert.equal(await b.poll(10_000), true);
+      await assert.rejects(b.poll(-1), /poll\(timeoutMs\): expected a number of milliseconds >= 0/);
+    });
+
+    it('duplex: false gives a receiving end and a sending end', async () => {
+      const [reader, writer] = Pipe({ duplex: false });
+      assert.deepEqual(
+        [reader.readable, reader.writable, writer.readable, writer.writable],
+        [true, false, false, true],
+      );
+      writer.send(5);
+      assert.equal(await reader.recv(), 5);
+      assert.throws(() => reader.send(1), /only receives/);
+      await assert.rejects(writer.recv(), /only sends/);
+      assert.throws(() => Pipe(3 as never), /expected an options object/);
+    });
+
+    it('a value that cannot be cloned is refused in the caller, and the pipe still works', async () => {
+      const [a, b] = Pipe();
+      assert.throws(() => a.send({ callback: () => 1 }), /could not be cloned/);
+      a.send('after');
+      assert.equal(await b.recv(), 'after');
+    });
+  });
+
+  describe('with a Process', () => {
+    it('round trips values to a child and back; EOF travels both ways; the child exits 0', async () => {
+      const [mine, theirs] = Pipe();
+      const child = new Process({ target: echo, args: [theirs] });
+      child.start();
+      assert.throws(() => theirs.send(1), /passed to a Process, which owns it now/);
+      for (const value of samples()) {
+        mine.send(value);
+        assert.deepEqual(await mine.recv(), value);
+      }
+      for (let i = 0; i < 500; i++) mine.send(i);
+      for (let i = 0; i < 500; i++) assert.equal(await mine.recv(), i);
+      mine.close(); // the child's recv gets EOF, it closes its end and returns
+      await child.join();
+      assert.equal(child.exitCode, 0);
+    });
+
+    it('what a child sent just before exiting is all received, then EOF', async () => {
+      const [mine, theirs] = Pipe({ duplex: false });
+      const child = new Process({ target: sendNumbers, args: [theirs, 1000] });
+      child.start();
+      const received: unknown[] = [];
+      for (;;) {
+        try {
+          received.push(await mine.recv());
+        } catch (error) {
+          assert.ok(error instanceof EOFError, String(error));
+          break;
+        }
+      }
+      assert.deepEqual(
+        received,
+        Array.from({ length: 1000 }, (_, i) => i),
+      );
+      await child.join();
+    });
+
+    it('a child killed while the parent waits in recv: EOFError, no hang', async () => {
+      const [mine, theirs] = Pipe();
+      const child = new Process({ target: runForever, args: [theirs] as never });
+      child.start();
+      const waiting = mine.recv();
+      setTimeout(() => child.kill(), 100);
+      assert.ok((await rejection(waiting)) instanceof EOFError);
+      await child.join();
+      assert.equal(child.exitCode, -9);
+    });
+
+    it('an end that was closed or already handed over cannot be passed', () => {
+      const [a, b] = Pipe();
+      a.close();
+      assert.throws(() => new Process({ target: echo, args: [a] }).start(), /closed Connection/);
+      const first = new Process({ target: echo, args: [b] });
+      first.start();
+      assert.throws(() => new Process({ target: echo, args: [b] }).start(), /passed to a Process/);
+      first.kill();
+    });
+  });
+});
