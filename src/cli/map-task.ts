@@ -66,6 +66,14 @@ function functionAt(moduleUrl: string, exportPath: readonly string[]): Promise<A
   return fn;
 }
 
+/**
+ * The pool's `initializer`: loads the task's module once per worker before its first chunk, so
+ * that importing it (compiling it, for a .ts module under tsx) never counts against `--timeout`.
+ */
+export async function prepareWorker(moduleUrl: string, exportPath: readonly string[]): Promise<void> {
+  await functionAt(moduleUrl, exportPath);
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && 'then' in value;
 }

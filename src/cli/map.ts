@@ -31,6 +31,7 @@ import {
   writeSidecar,
 } from './map-resume.js';
 import { type ChunkBackend, MapRun, type MapRunSummary } from './map-runner.js';
+import { prepareWorker } from './map-task.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -158,10 +159,15 @@ async function prepareOutput(options: MapCommandOptions): Promise<PreparedOutput
   return { stream, ownStream: true, states: continued, keptFailures: continued.failed };
 }
 
-async function openExecutor(options: MapCommandOptions): Promise<Executor> {
-  if (options.backend === 'threads') return new ThreadPoolExecutor({ maxWorkers: options.workers, name: 'skein-map' });
-  if (options.backend === 'processes')
-    return new ProcessPoolExecutor({ maxWorkers: options.workers, name: 'skein-map' });
+async function openExecutor(options: MapCommandOptions, task: LoadedTask): Promise<Executor> {
+  const pool = {
+    maxWorkers: options.workers,
+    name: 'skein-map',
+    initializer: prepareWorker,
+    initArgs: [task.moduleUrl, task.exportPath],
+  };
+  if (options.backend === 'threads') return new ThreadPoolExecutor(pool);
+  if (options.backend === 'processes') return new ProcessPoolExecutor(pool);
   const { DistributedExecutor } = await import('../executors/distributed.js');
   return new DistributedExecutor({
     connection: options.connection as string,
@@ -213,7 +219,7 @@ async function runMap(options: MapCommandOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const executor = await openExecutor(options);
+  const executor = await openExecutor(options, task);
   const backendOptions = { task, timeout: options.timeout, idField: options.idField };
   const backend: ChunkBackend =
     options.backend === 'redis'

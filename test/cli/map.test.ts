@@ -172,13 +172,13 @@ describe('skein map', () => {
     const input = join(dir, 'spin.jsonl');
     writeLines(input, [1, 'spin', 3, 4, 5, 6]);
     const started = Date.now();
-    const run = await runMap([`${TASKS}#spinOn`, '-i', input, '-o', '-', '-q', '-w', '2', '--timeout', '300']);
+    const run = await runMap([`${TASKS}#spinOn`, '-i', input, '-o', '-', '-q', '-w', '2', '--timeout', '1000']);
     assert.equal(run.code, 1, run.stderr);
     const all = records(run.stdout);
     assert.equal(all.length, 6);
     const spun = all.find((r) => r.line === 2);
     assert.equal(spun?.error?.kind, 'timeout');
-    assert.match(spun?.error?.message ?? '', /--timeout 300 ms/);
+    assert.match(spun?.error?.message ?? '', /--timeout 1000 ms/);
     assert.equal(all.filter((r) => r.ok).length, 5);
     assert.ok(Date.now() - started < 30_000);
   });
