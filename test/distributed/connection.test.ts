@@ -70,6 +70,21 @@ describe('DistributedExecutor when Redis cannot be reached', () => {
     await within(3000, 'shutdown resolves', client.shutdown());
   });
 
+  it('masks the password of ioredis options too', async () => {
+    const port = await freePort();
+    const client = track(
+      new DistributedExecutor({
+        connection: { host: '127.0.0.1', port, username: 'app', password: PASSWORD, db: 3 },
+        connectTimeout: 300,
+      }),
+      closeClient,
+    );
+    const error = await within(5000, 'submit settles', rejection(client.submit(square, 3)));
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.url, `redis://app:***@127.0.0.1:${port}/3`);
+    assert.ok(!error.message.includes(PASSWORD), error.message);
+  });
+
   for (const mode of ['wait', 'cancel'] as const) {
     it(`shutdown(${mode === 'cancel' ? '{ cancelFutures: true }' : ''}) resolves, and the process then exits by itself`, async () => {
       const port = await freePort();
