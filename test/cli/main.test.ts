@@ -196,7 +196,7 @@ describe('skein command line', () => {
     for (const args of [['frobnicate'], ['help', 'frobnicate']]) {
       const run = skein(...args);
       assert.equal(run.status, 2);
-      assert.match(run.stderr, /unknown command "frobnicate" \(the commands: demo, worker\)/);
+      assert.match(run.stderr, /unknown command "frobnicate" \(the commands: demo, worker, map\)/);
     }
     assert.match(skein('help').stdout, /usage: skein <command> \[options\]/);
   });
