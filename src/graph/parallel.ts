@@ -206,8 +206,13 @@ class ParallelRun {
       future = this.executor.submit(call.fn, ...call.args);
     } else {
       let missing: Set<Function> | undefined;
+      let known: Function | undefined;
       for (const call of batch.calls) {
-        if (this.refs.has(call.fn)) continue;
+        // Calls of one function usually come in a row: the map is asked only when it changes.
+        if (call.fn === known || this.refs.has(call.fn)) {
+          known = call.fn;
+          continue;
+        }
         missing ??= new Set();
         missing.add(call.fn);
       }
