@@ -10,8 +10,8 @@
  * Kept small (Node's own modules, and the pool's error serialiser): it is loaded in every worker
  * that runs a group.
  */
-import { createRequire } from 'node:module';
 import { serializeError } from '../wire/errors.js';
+import { loadTaskFunction } from '../wire/load-function.js';
 import type { CacheSpec } from './memory.js';
 
 /** How a worker finds a function: the pool's TaskReference shape (module + export path, or source). */
@@ -62,8 +62,6 @@ export interface GroupResult {
 type Fn = (...args: unknown[]) => unknown;
 
 const loaded = new Map<string, Fn>();
-const localRequire = createRequire(`${process.cwd()}/`);
-const keepName = (fn: Function, name: string) => Object.defineProperty(fn, 'name', { value: name, configurable: true });
 
 async function load(ref: GroupFunctionReference): Promise<Fn> {
   if (ref.kind === 'cached') {
@@ -80,20 +78,8 @@ async function load(ref: GroupFunctionReference): Promise<Fn> {
   const key = ref.kind === 'module' ? `${ref.url}#${ref.path.join('.')}` : ref.source;
   const known = loaded.get(key);
   if (known) return known;
-  let fn: unknown;
-  if (ref.kind === 'source') {
-    // The same contract as a source-sent task: the parent checked that it uses no outer
-    // variable; `require` and esbuild's `__name` helper are the two names provided.
-    fn = new Function('require', '__name', `"use strict"; return (${ref.source});`)(localRequire, keepName);
-  } else {
-    fn = await import(ref.url);
-    for (const key of ref.path) fn = (fn as Record<string, unknown> | undefined)?.[key];
-  }
-  if (typeof fn !== 'function') {
-    throw new TypeError(
-      `${ref.kind === 'module' ? `${ref.url} export "${ref.path.join('.')}"` : 'a source function'} is not a function in this worker`,
-    );
-  }
+  // Loaded as a task's function is (wire/load-function.ts): this runs inside a pool worker.
+  const fn = await loadTaskFunction(ref);
   loaded.set(key, fn as Fn);
   return fn as Fn;
 }
