@@ -23,10 +23,15 @@ export interface GpuInfo {
   readonly architecture: string;
   /** A CPU emulation (lavapipe, SwiftShader): right results, no speed. `device: 'auto'` skips it. */
   readonly software: boolean;
+  /** The adapter's limits that decide how a kernel is split, in bytes or counts as WebGPU names them. */
   readonly limits: {
+    /** Largest buffer, in bytes. */
     readonly maxBufferSize: number;
+    /** Largest storage buffer one binding may see, in bytes: a longer array is processed in slices. */
     readonly maxStorageBufferBindingSize: number;
+    /** Workgroups per dispatch dimension at most. */
     readonly maxComputeWorkgroupsPerDimension: number;
+    /** Alignment, in bytes, of a binding's offset into a buffer. */
     readonly minStorageBufferOffsetAlignment: number;
   };
 }
