@@ -33,7 +33,10 @@ export interface ProgressReporterOptions {
   /** Items expected, if known; `setTotal` can give it later. */
   total?: number;
   /** Where to draw. Default `process.stderr`. A TTY gets a bar, anything else a line every `intervalMs`. */
-  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  stream?: NodeJS.WritableStream & {
+    /** True for a terminal: the bar is redrawn in place; otherwise a line every `intervalMs`. */
+    isTTY?: boolean;
+  };
   /** ms between lines when the stream is not a TTY. Default 5000. */
   intervalMs?: number;
   /** Called with a snapshot on ticks (at most every `CALLBACK_INTERVAL_MS`), and once on `finish()`. */
