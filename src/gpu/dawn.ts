@@ -23,11 +23,11 @@ export interface GpuInfo {
   readonly architecture: string;
   /** A CPU emulation (lavapipe, SwiftShader): right results, no speed. `device: 'auto'` skips it. */
   readonly software: boolean;
-  /** The adapter's limits that decide how a kernel is split, in bytes or counts as WebGPU names them. */
+  /** The adapter's limits, as WebGPU names them: skein's device asks for these, not WebGPU's lower defaults. */
   readonly limits: {
     /** Largest buffer, in bytes. */
     readonly maxBufferSize: number;
-    /** Largest storage buffer one binding may see, in bytes: a longer array is processed in slices. */
+    /** Largest range of a storage buffer one binding may see, in bytes. */
     readonly maxStorageBufferBindingSize: number;
     /** Workgroups per dispatch dimension at most. */
     readonly maxComputeWorkgroupsPerDimension: number;

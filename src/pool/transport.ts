@@ -54,9 +54,9 @@ export interface ResourceLimits {
   maxOldGenerationSizeMb?: number;
   /** Young generation (semi-space) size cap, MB (`--max-semi-space-size` for processes). */
   maxYoungGenerationSizeMb?: number;
-  /** Code range size, MB (threads only: V8 has no flag for it). */
+  /** Code range size, MB (threads only: process workers ignore it). */
   codeRangeSizeMb?: number;
-  /** Stack size, MB (`--stack-size` for processes). Default: Node's, ~1 MB. */
+  /** Stack size, MB (`--stack-size` for processes). Default: Node's. */
   stackSizeMb?: number;
 }
 
