@@ -132,8 +132,8 @@ let clients = 0;
 
 /**
  * An Executor whose tasks run on `skein worker` processes anywhere, through a BullMQ queue in
- * Redis: the same submit/map/shutdown as the pools. Functions travel by module reference, so
- * each worker must be able to import the module that exports them.
+ * Redis: the same submit/map/shutdown as the pools. Tasks travel as names (module, version,
+ * export), so a task function must be exported from a module the workers serve (`--module`).
  */
 export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> {
   /** The BullMQ queue name tasks are added to (option `queue`, default 'skein'). */
