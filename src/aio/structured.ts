@@ -86,6 +86,7 @@ export function timeout<T>(ms: number, fn: AbortableTask<T>, options: { signal?:
   });
 }
 
+/** Options of `gather`. */
 export interface GatherOptions {
   /** At most this many thunks run at once (promises given directly are already running). */
   concurrency?: number;
@@ -187,6 +188,10 @@ export class TaskGroup {
     return this.controller.signal;
   }
 
+  /**
+   * Runs `body` with a new group, then waits for every child; resolves with what `body` returned.
+   * Rejects with an AggregateError of every failure, `body`'s own error included.
+   */
   static async run<T>(
     body: (group: TaskGroup) => T | PromiseLike<T>,
     options: { signal?: AbortSignal } = {},
@@ -236,6 +241,7 @@ export class TaskGroup {
     }
   }
 
+  /** `await using group = new TaskGroup()`: `wait()` at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.wait();
   }
@@ -256,6 +262,7 @@ export interface MapConcurrentOptions {
   concurrency: number;
   /** Yield in input order (default) or as calls finish. */
   ordered?: boolean;
+  /** Aborting stops the map: the calls' signal aborts and the iterator throws the reason. */
   signal?: AbortSignal;
 }
 

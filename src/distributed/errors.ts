@@ -5,6 +5,7 @@
  * result could not come back from it. `url` is the Redis address, its password masked.
  */
 export class ConnectionError extends Error {
+  /** `'ConnectionError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'ConnectionError';
   /** The Redis address, as `redis://user:***@host:port/db` (never the password). */
   readonly url: string;

@@ -29,7 +29,9 @@ import { decodeValue, encodeFailure, encodeValue } from './codec.js';
 import { connectionOptions, describeConnection, type RedisConnection } from './connection.js';
 import { isUnreachable, RedisLink } from './link.js';
 
+/** Options of `startWorker` (the `skein worker` command's flags). */
 export interface WorkerOptions {
+  /** Redis: a URL (`redis://host:6379/0`, `rediss://` for TLS) or ioredis options. */
   connection: RedisConnection;
   /** Module files whose exports this worker runs. */
   modules: readonly string[];
@@ -43,12 +45,15 @@ export interface WorkerOptions {
   backend?: 'threads' | 'processes' | 'inline';
   /** Local pool size. Default: os.availableParallelism(). */
   workers?: number;
+  /** The BullMQ queue to take jobs from; the same as the executors'. Default 'skein'. */
   queue?: string;
+  /** Prefix of every Redis key; the same as the executors'. Default 'skein'. */
   prefix?: string;
   /** ms a job's lock lasts without renewal: a worker silent this long is presumed dead and its job is run again. Default 30,000. */
   lockDuration?: number;
   /** ms between checks for such stalled jobs. Default 30,000. */
   stalledInterval?: number;
+  /** Receives one line per notable event (Redis lost or back, a failing job), throttled. Default: silent. */
   log?: (line: string) => void;
 }
 
@@ -86,6 +91,7 @@ interface ServedModule {
   readonly exports: Record<string, unknown>;
 }
 
+/** A worker started by `startWorker`, taking jobs until `close()`. */
 export interface RunningWorker {
   /**
    * Stops taking jobs, lets the running ones finish, closes the pool and the connection.
@@ -94,6 +100,7 @@ export interface RunningWorker {
    * should exit by itself (the CLI does).
    */
   close(): Promise<boolean>;
+  /** The module identities this worker serves, as jobs name them. */
   readonly served: readonly string[];
 }
 
@@ -165,6 +172,10 @@ function runInline(fn: TaskFunction, args: unknown[], timeout: number | undefine
   return Promise.race([running, expired]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Imports `modules` and starts taking jobs from the queue, running them on a local pool (or
+ * inline). Rejects if a module cannot be loaded, or with TypeError when `modules` is empty.
+ */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   if (options.modules.length === 0) throw new TypeError('a worker needs at least one --module to serve');
   const served = new Map<string, ServedModule>();

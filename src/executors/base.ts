@@ -104,10 +104,15 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
   extends EventEmitter<ExecutorEvents>
   implements Executor
 {
+  /** `'open'` until `shutdown()` (or a fatal worker failure, `'broken'`); submit checks it. */
   protected state: 'open' | 'shutdown' | 'broken' = 'open';
+  /** The error every submit throws once the executor is broken (set with `state = 'broken'`). */
   protected brokenError: BrokenExecutorError | undefined;
+  /** Tasks (map items) that returned a value; counted by `recordSettled`, read by `stats`. */
   protected completed = 0;
+  /** Tasks (map items) that threw, timed out or lost their worker; counted by `recordSettled`. */
   protected failed = 0;
+  /** Tasks (map items) cancelled before they ran or stopped by their signal; counted by `recordSettled`. */
   protected cancelled = 0;
 
   /** How many workers a `map` spreads its chunks over (it keeps 4 chunks in flight per worker by default). */
@@ -130,10 +135,19 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
   abstract get stats(): ExecutorStats;
   abstract shutdown(options?: ShutdownOptions): Promise<void>;
 
+  /**
+   * Schedule `fn(...args)` on a worker and return its future at once. Throws
+   * `ExecutorShutdownError` after `shutdown`, `BrokenExecutorError` once the executor is broken,
+   * and `TypeError` when `fn` or its arguments cannot be sent to a worker.
+   */
   submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
     return this.submitTask(fn, args, undefined, undefined) as Future<TaskResult<F>>;
   }
 
+  /**
+   * `submit` with per-task options first: `timeout` (ms from start), `signal`, `transfer`,
+   * `retries`. Throws `TypeError` for options that are not an object or hold a negative number.
+   */
   submitWith<F extends TaskFunction>(options: O, fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`submitWith(options, fn, ...args): options must be an object, got ${String(options)}`);
@@ -169,6 +183,7 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
     );
   }
 
+  /** Throws the reason a task cannot be accepted now: broken (`BrokenExecutorError`) or shut down. */
   protected checkOpen(): void {
     if (this.state === 'broken') throw this.brokenError;
     if (this.state === 'shutdown') throw new ExecutorShutdownError('cannot submit a task after shutdown()');
@@ -188,6 +203,7 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
     if (this.listenerCount('progress') > 0) this.emit('progress', this.stats);
   }
 
+  /** `await using executor = ...`: `shutdown()` with its defaults when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }

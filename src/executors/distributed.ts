@@ -62,6 +62,7 @@ export interface DistributedSubmitOptions extends SubmitOptions {
   priority?: number;
 }
 
+/** Options of `new DistributedExecutor(...)`: where Redis is, the queue, and the limits. */
 export interface DistributedExecutorOptions {
   /** Redis: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS) or ioredis options. */
   connection: RedisConnection;
@@ -129,7 +130,13 @@ function checkConnectTimeout(ms: unknown): number {
 
 let clients = 0;
 
+/**
+ * An Executor whose tasks run on `skein worker` processes anywhere, through a BullMQ queue in
+ * Redis: the same submit/map/shutdown as the pools. Tasks travel as names (module, version,
+ * export), so a task function must be exported from a module the workers serve (`--module`).
+ */
 export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> {
+  /** The BullMQ queue name tasks are added to (option `queue`, default 'skein'). */
   readonly queueName: string;
   private readonly queue: Queue;
   /** Created once the queue's connection is up (see listen()), so that closing never waits on it before. */
@@ -396,6 +403,7 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
     if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
+  /** Counters of this client's tasks: `workers` and `idle` are 0 (Redis workers are not counted). */
   get stats(): ExecutorStats {
     let running = 0;
     for (const job of this.pending.values()) if (job.started) running++;

@@ -19,6 +19,7 @@ import { assertArgumentsCloneable } from '../wire/arguments.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { BaseExecutor, type ChunkCall, checkCount, checkMs } from './base.js';
 
+/** Options of `ThreadPoolExecutor` and `ProcessPoolExecutor` (Python's constructor arguments). */
 export interface PoolExecutorOptions {
   /** Workers at most. Default: `os.availableParallelism()`. */
   maxWorkers?: number;
@@ -28,6 +29,7 @@ export interface PoolExecutorOptions {
   idleTimeout?: number;
   /** Runs once in every worker before its first task; if it throws, the executor is broken. */
   initializer?: TaskFunction;
+  /** Arguments of `initializer` (Python's `initargs`). Default none. */
   initArgs?: readonly unknown[];
   /** Replace a worker after this many tasks (Python's `max_tasks_per_child`). Default: never. */
   maxTasksPerWorker?: number;
@@ -46,6 +48,7 @@ export interface PoolExecutorOptions {
   abortGracePeriod?: number;
 }
 
+/** What a `'progress'` listener receives: the executor's stats after a task (or map item) settled. */
 export interface ProgressEvent extends ExecutorStats {}
 
 /**
@@ -69,7 +72,12 @@ function findTsxApi(): string | undefined {
   return undefined;
 }
 
+/**
+ * The worker pool behind `ThreadPoolExecutor` and `ProcessPoolExecutor`: the same executor on
+ * either backend. Construct one of those two; this class is exported for `instanceof` and types.
+ */
 export class PoolExecutor extends BaseExecutor {
+  /** Workers at most, as resolved from the options (default `os.availableParallelism()`). */
   readonly maxWorkers: number;
   protected readonly mapParallelism: number;
   private readonly engine: PoolEngine;
@@ -146,6 +154,7 @@ export class PoolExecutor extends BaseExecutor {
     this.engine.break(this.brokenError);
   }
 
+  /** The pool's counters now: live and idle workers, queued and running tasks, settled totals. */
   get stats(): ExecutorStats {
     return { ...this.engine.stats(), completed: this.completed, failed: this.failed, cancelled: this.cancelled };
   }

@@ -64,9 +64,11 @@ export class ThreadPoolExecutor extends PoolExecutor {
   }
 }
 
+/** Options of `new Thread(...)`: Python's `target`, `args` and `name`. */
 export interface ThreadOptions<F extends TaskFunction> {
   /** The function to run: exported from a module, or self-contained (see submit). */
   target: F;
+  /** Arguments of `target`, checked against its parameters. Default none. */
   args?: Parameters<F>;
   /** The thread's name (debuggers, `ps -T`). */
   name?: string;
@@ -79,6 +81,7 @@ export interface ThreadOptions<F extends TaskFunction> {
  * For many tasks, a ThreadPoolExecutor reuses its threads; a Thread starts one each time (~30 ms).
  */
 export class Thread<F extends TaskFunction = TaskFunction> {
+  /** The name given in the options, or `Thread-N` (N counts the threads of this process). */
   readonly name: string;
   readonly #target: F;
   readonly #args: Parameters<F>;

@@ -367,6 +367,7 @@ export type TaskFunction = (...args: any[]) => unknown;
 /** The settled result type of a task function (async tasks are unwrapped). */
 export type TaskResult<F extends TaskFunction> = Awaited<ReturnType<F>>;
 
+/** Per-task options of `submitWith`: a time limit, a cancel signal, transfers, retries. */
 export interface SubmitOptions {
   /** ms, counted from when the task starts running; the worker is then terminated and replaced. */
   timeout?: number;
@@ -378,6 +379,7 @@ export interface SubmitOptions {
   retries?: number;
 }
 
+/** Options of `map`, passed as its last argument. */
 export interface MapOptions {
   /** Items per message; `'auto'` (default) sizes chunks from the measured time per item. */
   chunksize?: number | 'auto';
@@ -398,6 +400,7 @@ export interface MapIterator<R> extends AsyncIterableIterator<R> {
   toArray(): Promise<R[]>;
 }
 
+/** Options of `shutdown`: whether to wait, whether to cancel what is queued, and a time limit. */
 export interface ShutdownOptions {
   /** Resolve only when every task has settled and every worker has exited. Default true. */
   wait?: boolean;
@@ -411,13 +414,21 @@ export interface ShutdownOptions {
   timeout?: number;
 }
 
+/** A snapshot of an executor's counters; the counts of settled tasks only grow. */
 export interface ExecutorStats {
+  /** Workers alive now (threads or processes), busy or idle. */
   workers: number;
+  /** Workers alive and waiting for a task. */
   idle: number;
+  /** Tasks submitted but not yet handed to a worker. */
   queued: number;
+  /** Tasks handed to a worker and not yet settled. */
   running: number;
+  /** Tasks that returned a value, since the executor was created. */
   completed: number;
+  /** Tasks that threw, timed out or lost their worker, since the executor was created. */
   failed: number;
+  /** Tasks cancelled before they ran (or stopped by their signal), since the executor was created. */
   cancelled: number;
 }
 
@@ -435,7 +446,12 @@ export interface ExecutorEvents {
 
 /** What `concurrent.futures.Executor` is, typed: arguments are checked against `fn`. */
 export interface Executor {
+  /**
+   * Schedule `fn(...args)` on a worker and return its future at once. Throws
+   * `ExecutorShutdownError` after `shutdown`, and `BrokenExecutorError` once the executor is broken.
+   */
   submit<F extends TaskFunction>(fn: F, ...args: Parameters<F>): Future<TaskResult<F>>;
+  /** `submit` with per-task options (timeout in ms, abort signal, transfers, retries) first. */
   submitWith<F extends TaskFunction>(options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<TaskResult<F>>;
   /** `fn` over one iterable. */
   map<F extends TaskFunction>(
@@ -448,9 +464,17 @@ export interface Executor {
     fn: F,
     ...iterables: IterablesFor<Parameters<F>> | [...IterablesFor<Required<Parameters<F>>>, MapOptions]
   ): MapIterator<TaskResult<F>>;
+  /**
+   * Stop accepting tasks and release the workers. Resolves, by default, once every task has
+   * settled and every worker has exited; calling it again is harmless.
+   */
   shutdown(options?: ShutdownOptions): Promise<void>;
+  /** The counters now (a fresh snapshot on each read). */
   readonly stats: ExecutorStats;
+  /** Listen to an executor event, e.g. `'progress'`; returns the executor for chaining. */
   on<E extends keyof ExecutorEvents>(event: E, listener: (...args: ExecutorEvents[E]) => void): this;
+  /** Remove a listener added with `on`; returns the executor for chaining. */
   off<E extends keyof ExecutorEvents>(event: E, listener: (...args: ExecutorEvents[E]) => void): this;
+  /** `await using executor = ...`: the same as `shutdown()` with its defaults. */
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -6,11 +6,13 @@
 
 /** The future was cancelled before it finished: by `cancel()`, an abort signal, or `shutdown({ cancelFutures })`. */
 export class CancelledError extends Error {
+  /** `'CancelledError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'CancelledError';
 }
 
 /** A deadline passed: a task's `timeout`, or the `timeout` of `result()`, `wait()`, `asCompleted()` or `map()`. */
 export class TimeoutError extends Error {
+  /** `'TimeoutError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'TimeoutError';
 }
 
@@ -20,11 +22,13 @@ export class TimeoutError extends Error {
  * holds the original failure.
  */
 export class BrokenExecutorError extends Error {
+  /** `'BrokenExecutorError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'BrokenExecutorError';
 }
 
 /** `submit` (or `map`) was called after `shutdown()`. */
 export class ExecutorShutdownError extends Error {
+  /** `'ExecutorShutdownError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'ExecutorShutdownError';
 }
 
@@ -44,6 +48,7 @@ export interface WorkerExit {
  * the worker, and tasks that had been handed to it but not started run elsewhere.
  */
 export class WorkerExitedError extends Error implements WorkerExit {
+  /** `'WorkerExitedError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'WorkerExitedError';
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;

@@ -23,10 +23,15 @@ export interface GpuInfo {
   readonly architecture: string;
   /** A CPU emulation (lavapipe, SwiftShader): right results, no speed. `device: 'auto'` skips it. */
   readonly software: boolean;
+  /** The adapter's limits, as WebGPU names them: skein's device asks for these, not WebGPU's lower defaults. */
   readonly limits: {
+    /** Largest buffer, in bytes. */
     readonly maxBufferSize: number;
+    /** Largest range of a storage buffer one binding may see, in bytes. */
     readonly maxStorageBufferBindingSize: number;
+    /** Workgroups per dispatch dimension at most. */
     readonly maxComputeWorkgroupsPerDimension: number;
+    /** Alignment, in bytes, of a binding's offset into a buffer. */
     readonly minStorageBufferOffsetAlignment: number;
   };
 }

@@ -49,6 +49,7 @@ export class GpuArray {
     if (held && !held.context.released) held.buffer.destroy();
   }
 
+  /** `using array = ...`: `dispose()` at the end of the block. */
   [Symbol.dispose](): void {
     this.dispose();
   }

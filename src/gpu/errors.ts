@@ -6,10 +6,12 @@
  * its line and column in the function's source.
  */
 export class KernelCompileError extends TypeError {
+  /** `'KernelCompileError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'KernelCompileError';
 }
 
 /** `device: 'gpu'` (or a device array) was asked for, and no WebGPU adapter can be had. */
 export class GpuUnavailableError extends Error {
+  /** `'GpuUnavailableError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'GpuUnavailableError';
 }

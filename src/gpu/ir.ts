@@ -143,6 +143,7 @@ export function elementTypeOf(array: ArrayBufferView): ElementType | undefined {
   return undefined;
 }
 
+/** The typed arrays a kernel takes and returns: WGSL's 32-bit types `f32`, `i32` and `u32`. */
 export type KernelArray = Float32Array | Int32Array | Uint32Array;
 
 /** A typed array of `type` over `buffer` (an ArrayBuffer or a SharedArrayBuffer). */

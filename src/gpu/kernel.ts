@@ -36,6 +36,7 @@ import { mapShader, reduceShader } from './wgsl.js';
 /** Where a kernel runs. `auto`: a hardware GPU when there is one, else the CPU path. */
 export type Device = 'auto' | 'gpu' | 'cpu';
 
+/** Options of a kernel call: where it runs, and the pool of the CPU path. */
 export interface KernelOptions {
   /** Default 'auto'. A software adapter (lavapipe) is used only when asked for with 'gpu'. */
   device?: Device;
@@ -99,7 +100,11 @@ function checkDevice(device: unknown): Device {
   throw new TypeError(`device must be 'auto', 'gpu' or 'cpu', got ${JSON.stringify(device)}`);
 }
 
-/** A function compiled for the GPU and the CPU path. Made by `kernel(fn)`. */
+/**
+ * A function compiled for the GPU and the CPU path. Made by `kernel(fn)`.
+ *
+ * @typeParam F - the compiled function's type: its parameters are the kernel's inputs, one array each.
+ */
 export class Kernel<F extends (...args: number[]) => number = (...args: number[]) => number> {
   /** The function as written. */
   readonly fn: F;
@@ -244,6 +249,8 @@ export class Kernel<F extends (...args: number[]) => number = (...args: number[]
  * `@vectorize` or CuPy's ElementwiseKernel: `const square = kernel((x: number) => x * x)`.
  * Throws `KernelCompileError` naming what cannot compile and where, `CapturedVariableError`
  * naming an outer variable.
+ *
+ * @typeParam F - the type of `fn`: numbers in, a number out; each parameter becomes an input array.
  */
 export function kernel<F extends (...args: number[]) => number>(fn: F): Kernel<F> {
   return new Kernel(fn);

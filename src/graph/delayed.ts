@@ -44,6 +44,7 @@ const NO_DEPENDENCIES: readonly Delayed<unknown>[] = Object.freeze([]);
 export class Delayed<R> {
   /** Unique per node, in creation order; names the node in `toDot` and errors. */
   readonly id: number;
+  /** The function this node calls. */
   readonly fn: TaskFunction;
   /** The arguments as given (nodes still in them). */
   readonly args: readonly unknown[];
@@ -127,6 +128,7 @@ export class Delayed<R> {
     return toMermaid([this]);
   }
 
+  /** `Delayed(name#id)`, for logs and error messages. */
   toString(): string {
     return `Delayed(${this.name}#${this.id})`;
   }

@@ -29,6 +29,7 @@ import { resolveTaskReference } from '../wire/task-reference.js';
 import { readEntry, writeEntry } from './cache-entry.js';
 import { stableHash } from './stable-hash.js';
 
+/** Options of `new Memory(location, ...)`: when entries expire, and how big the folder may grow. */
 export interface MemoryOptions {
   /** Entries older than this (ms since written) are computed again (joblib's `expires_after`). */
   maxAgeMs?: number;
@@ -36,6 +37,7 @@ export interface MemoryOptions {
   maxBytes?: number;
 }
 
+/** Options of `memory.cache(fn, ...)`: what is left out of the key, and what else is in it. */
 export interface CacheOptions {
   /** Arguments left out of the key: by position (0-based) or by parameter name. */
   ignore?: readonly (number | string)[];
@@ -136,6 +138,11 @@ export function cacheSpecOf(fn: Function): (() => Promise<CacheSpec>) | undefine
   return (fn as unknown as Record<symbol, (() => Promise<CacheSpec>) | undefined>)[CACHE_SPEC];
 }
 
+/**
+ * joblib's `Memory`: `new Memory(folder).cache(fn)` keeps `fn`'s results on disk, keyed by the
+ * module's code and the arguments, so a later call (or another process) gets them without
+ * running `fn` again. Throws TypeError for an empty folder path, RangeError for a negative option.
+ */
 export class Memory {
   /** The cache folder (absolute). */
   readonly location: string;

@@ -21,6 +21,7 @@ import { Delayed } from './delayed.js';
 import { checkExecutor, groupCapacity, referencesOf } from './executors.js';
 import { type GroupFunctionReference, type GroupResult, runGraphGroup } from './runner.js';
 
+/** Options of `parallel` (joblib's `Parallel(...)` arguments). */
 export interface ParallelOptions {
   /** Workers: a positive count, or -1 for every core (-2 every core but one, as joblib). Default -1. */
   nJobs?: number;

@@ -29,6 +29,7 @@ import { graphOf } from './draw.js';
 import { checkExecutor, defaultExecutor, groupCapacity, referencesOf } from './executors.js';
 import { type Group, type GroupFunctionReference, type GroupResult, runGraphGroup } from './runner.js';
 
+/** Options of `compute`: where the nodes run, progress, and how many tasks are out at once. */
 export interface ComputeOptions {
   /** Where the nodes run. Default: skein's shared ThreadPoolExecutor (see `shutdownDefaultExecutor`). */
   executor?: Executor;

@@ -20,11 +20,13 @@ import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 
 /** Raised by `recv()` once the other end is closed and everything it sent has been read. */
 export class EOFError extends Error {
+  /** `'EOFError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'EOFError';
 }
 
 /** Raised by `send()` when the other end is closed: nobody will ever read what is sent. */
 export class BrokenPipeError extends Error {
+  /** `'BrokenPipeError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'BrokenPipeError';
 }
 

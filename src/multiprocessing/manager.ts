@@ -13,6 +13,7 @@ import { ManagerBroker as Broker } from './manager-broker.js';
 
 /** How a proxy reaches its object: directly in the manager's process, over IPC in a child. */
 export interface ManagerChannel {
+  /** Sends `method(...args)` to object `id`; resolves with a copy of what it returned. */
   call(id: number, method: string, args: unknown[]): Promise<unknown>;
 }
 
@@ -49,6 +50,7 @@ export abstract class ManagedProxy {
     return `a Manager ${this.kind} proxy, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [proxy] }))`;
   }
 
+  /** Calls `method(...args)` on the managed object; arguments and result cross by structured clone. */
   protected call<R>(method: string, ...args: unknown[]): Promise<R> {
     return this.#channel.call(this.objectId, method, args) as Promise<R>;
   }
@@ -57,14 +59,18 @@ export abstract class ManagedProxy {
 /** `manager.dict()`: a Map held by the manager. */
 export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
   readonly kind = 'dict';
+  /** A copy of the value at `key`, or undefined if there is none. */
   get(key: K): Promise<V | undefined>;
+  /** A copy of the value at `key`, or `fallback` if there is none (Python's `d.get(k, default)`). */
   get<D>(key: K, fallback: D): Promise<V | D>;
   get(key: K, fallback?: unknown): Promise<unknown> {
     return this.call('get', key, fallback);
   }
+  /** Stores a copy of `value` at `key`. Rejects if `value` cannot be cloned. */
   set(key: K, value: V): Promise<void> {
     return this.call('set', key, value);
   }
+  /** True if `key` is there (Python's `k in d`). */
   has(key: K): Promise<boolean> {
     return this.call('has', key);
   }
@@ -72,6 +78,7 @@ export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
   delete(key: K): Promise<boolean> {
     return this.call('delete', key);
   }
+  /** Removes `key` and returns its value, or `fallback` (undefined by default) if it was not there. */
   pop(key: K, fallback?: V): Promise<V | undefined> {
     return this.call('pop', key, fallback);
   }
@@ -79,21 +86,27 @@ export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
   setDefault(key: K, value: V): Promise<V> {
     return this.call('setDefault', key, value);
   }
+  /** Stores every entry of a Map or a plain object, in one call. */
   update(entries: Map<K, V> | Record<string, V>): Promise<void> {
     return this.call('update', entries);
   }
+  /** The keys, in insertion order. */
   keys(): Promise<K[]> {
     return this.call('keys');
   }
+  /** Copies of the values, in insertion order. */
   values(): Promise<V[]> {
     return this.call('values');
   }
+  /** Copies of the `[key, value]` pairs, in insertion order. */
   items(): Promise<[K, V][]> {
     return this.call('items');
   }
+  /** How many keys (Python's `len(d)`). */
   size(): Promise<number> {
     return this.call('size');
   }
+  /** Removes every key. */
   clear(): Promise<void> {
     return this.call('clear');
   }
@@ -106,18 +119,23 @@ export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
 /** `manager.list()`: an array held by the manager. Negative indexes count from the end. */
 export class ListProxy<T = unknown> extends ManagedProxy {
   readonly kind = 'list';
+  /** A copy of the item at `index`; rejects with RangeError outside the list. */
   get(index: number): Promise<T> {
     return this.call('get', index);
   }
+  /** Replaces the item at `index` with a copy of `value`; rejects with RangeError outside the list. */
   set(index: number, value: T): Promise<void> {
     return this.call('set', index, value);
   }
+  /** Adds a copy of `value` at the end. */
   append(value: T): Promise<void> {
     return this.call('append', value);
   }
+  /** Adds copies of `values` at the end, in one call. */
   extend(values: readonly T[]): Promise<void> {
     return this.call('extend', values);
   }
+  /** Inserts a copy of `value` before `index` (negative counts from the end; past the end appends). */
   insert(index: number, value: T): Promise<void> {
     return this.call('insert', index, value);
   }
@@ -125,12 +143,15 @@ export class ListProxy<T = unknown> extends ManagedProxy {
   pop(index?: number): Promise<T> {
     return this.call('pop', index);
   }
+  /** Removes the first item equal to `value` (`===`); rejects with RangeError if there is none. */
   remove(value: T): Promise<void> {
     return this.call('remove', value);
   }
+  /** The index of the first item equal to `value` (`===`), or -1 if there is none. */
   indexOf(value: T): Promise<number> {
     return this.call('indexOf', value);
   }
+  /** How many items (Python's `len(l)`). */
   length(): Promise<number> {
     return this.call('length');
   }
@@ -143,15 +164,19 @@ export class ListProxy<T = unknown> extends ManagedProxy {
 /** `manager.Namespace()`: named attributes, read and written one at a time. */
 export class NamespaceProxy extends ManagedProxy {
   readonly kind = 'namespace';
+  /** A copy of attribute `name` (undefined if it is not set). */
   get(name: string): Promise<unknown> {
     return this.call('get', name);
   }
+  /** Sets attribute `name` to a copy of `value`. */
   set(name: string, value: unknown): Promise<void> {
     return this.call('set', name, value);
   }
+  /** Removes attribute `name`; true if it was set. */
   delete(name: string): Promise<boolean> {
     return this.call('delete', name);
   }
+  /** A copy of every attribute, as a plain object. */
   toObject(): Promise<Record<string, unknown>> {
     return this.call('toObject');
   }
@@ -160,9 +185,11 @@ export class NamespaceProxy extends ManagedProxy {
 /** `manager.Value(type, v)`: one value; `add` and `compareExchange` are atomic on the manager. */
 export class ValueProxy<T = number> extends ManagedProxy {
   readonly kind = 'value';
+  /** A copy of the value. */
   get(): Promise<T> {
     return this.call('get');
   }
+  /** Replaces the value with a copy of `value`. */
   set(value: T): Promise<void> {
     return this.call('set', value);
   }
@@ -179,21 +206,27 @@ export class ValueProxy<T = number> extends ManagedProxy {
 /** `manager.Array(type, values)`: numbers; `add` and `compareExchange` per element are atomic. */
 export class ArrayProxy extends ManagedProxy {
   readonly kind = 'array';
+  /** The number at `index`; rejects with RangeError outside the array. */
   get(index: number): Promise<number> {
     return this.call('get', index);
   }
+  /** Stores `value` at `index`; rejects with RangeError outside the array or for a non-number. */
   set(index: number, value: number): Promise<void> {
     return this.call('set', index, value);
   }
+  /** Adds `n` to the element at `index` and returns the new value, in one step. */
   add(index: number, n: number): Promise<number> {
     return this.call('add', index, n);
   }
+  /** Stores `value` at `index` if the element is `expected`; returns the value found. */
   compareExchange(index: number, expected: number, value: number): Promise<number> {
     return this.call('compareExchange', index, expected, value);
   }
+  /** How many elements (fixed at creation). */
   length(): Promise<number> {
     return this.call('length');
   }
+  /** A copy of every element. */
   toArray(): Promise<number[]> {
     return this.call('toArray');
   }
@@ -214,9 +247,11 @@ export class QueueProxy<T = unknown> extends ManagedProxy {
   getNowait(): Promise<T> {
     return this.call('getNowait');
   }
+  /** Items waiting now (a snapshot: other processes may change it at once). */
   qsize(): Promise<number> {
     return this.call('qsize');
   }
+  /** True if no item is waiting now (a snapshot, as in Python). */
   empty(): Promise<boolean> {
     return this.call('empty');
   }
@@ -232,9 +267,11 @@ export class LockProxy extends ManagedProxy {
   acquire(options: { timeout?: number } = {}): Promise<boolean> {
     return this.call('acquire', options.timeout);
   }
+  /** Releases the lock, handing it to the next waiter; rejects if it is not held (BrokenLockError if broken). */
   release(): Promise<void> {
     return this.call('release');
   }
+  /** True if some caller holds the lock now. */
   locked(): Promise<boolean> {
     return this.call('locked');
   }
@@ -285,14 +322,17 @@ export class Manager {
     return makeProxy(kind, this.#broker.create(kind, state), this.#channel) as P;
   }
 
+  /** A managed Map, filled with copies of `entries` (default empty). */
   dict<K = unknown, V = unknown>(entries?: Iterable<readonly [K, V]>): DictProxy<K, V> {
     return this.#make('dict', new Map(structuredClone(entries ? [...entries] : [])));
   }
 
+  /** A managed array, filled with copies of `items` (default empty). */
   list<T = unknown>(items: Iterable<T> = []): ListProxy<T> {
     return this.#make('list', structuredClone([...items]));
   }
 
+  /** A managed namespace, with copies of `attributes` set (default none). */
   Namespace(attributes: Record<string, unknown> = {}): NamespaceProxy {
     return this.#make('namespace', structuredClone({ ...attributes }));
   }
@@ -314,10 +354,12 @@ export class Manager {
     return this.#make('array', [...values]);
   }
 
+  /** A managed FIFO queue, unbounded. */
   Queue<T = unknown>(): QueueProxy<T> {
     return this.#make('queue', []);
   }
 
+  /** A managed lock (not reentrant), free at first. */
   Lock(): LockProxy {
     return this.#make('lock', { owner: undefined, broken: false });
   }
@@ -327,6 +369,7 @@ export class Manager {
     this.#broker.shutdown();
   }
 
+  /** `await using manager = ...`: `shutdown()` when the scope ends. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }

@@ -24,6 +24,7 @@ import { mapChunks } from '../pool/map.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
 
+/** Options of `new Pool(...)` (Python's `multiprocessing.Pool` arguments). */
 export interface PoolOptions {
   /** Workers in the pool. Default: `cpuCount()`. */
   processes?: number;

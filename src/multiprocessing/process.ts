@@ -50,6 +50,7 @@ function killDaemonsAtExit(): void {
   });
 }
 
+/** Options of `new Process(...)`: Python's `target`, `args`, `name` and `daemon`. */
 export interface ProcessOptions<F extends TaskFunction> {
   /** The function to run: exported from a module (sent by reference), or self-contained (sent as source). */
   target: F;
@@ -111,6 +112,7 @@ export class Process<F extends TaskFunction = TaskFunction> {
   get daemon(): boolean {
     return this.#daemon;
   }
+  /** Throws if the process was already started. */
   set daemon(value: boolean) {
     if (this.#child) throw new Error(`cannot set daemon of ${this.name}: it was already started`);
     this.#daemon = Boolean(value);
@@ -330,6 +332,7 @@ export class Process<F extends TaskFunction = TaskFunction> {
 export interface ProcessInfo {
   /** `'MainProcess'` in the program, the Process's name in a Process child, `'PoolWorker'` in a Pool's. */
   readonly name: string;
+  /** This process's id (`process.pid`). */
   readonly pid: number;
   /** Whether this process is a daemonic Process child. */
   readonly daemon: boolean;

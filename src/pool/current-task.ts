@@ -3,8 +3,11 @@
  * stops it (a timeout, an abort signal). Honouring the signal lets a task end cleanly within
  * the pool's `abortGracePeriod`; otherwise its worker is terminated.
  */
+/** What a running task can know about itself: `currentTask()` in a worker. */
 export interface TaskContext {
+  /** The task's id in its pool (unique per executor), as the pool numbered it. */
   readonly id: number;
+  /** Aborts when the pool stops the task (timeout, abort signal, shutdown timeout): return soon after. */
   readonly signal: AbortSignal;
 }
 

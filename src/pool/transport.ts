@@ -48,11 +48,15 @@ export interface SpawnOptions {
   readonly resourceLimits: ResourceLimits | undefined;
 }
 
+/** Memory caps per worker, in MB, as Node's `resourceLimits` (V8 flags for process workers). */
 export interface ResourceLimits {
   /** Heap size cap, MB (`--max-old-space-size` for processes). */
   maxOldGenerationSizeMb?: number;
+  /** Young generation (semi-space) size cap, MB (`--max-semi-space-size` for processes). */
   maxYoungGenerationSizeMb?: number;
+  /** Code range size, MB (threads only: process workers ignore it). */
   codeRangeSizeMb?: number;
+  /** Stack size, MB (`--stack-size` for processes). Default: Node's. */
   stackSizeMb?: number;
 }
 

@@ -13,22 +13,30 @@
 
 /** Where a run stands. `total` is undefined while it is unknown (an iterable input). */
 export interface ProgressSnapshot {
+  /** Items finished so far, failed ones included. */
   done: number;
+  /** Items expected, or undefined while unknown. */
   total: number | undefined;
+  /** Items that failed so far (counted in `done` too). */
   failed: number;
+  /** ms since the reporter was created. */
   elapsedMs: number;
 }
 
 /** `true`: draw on stderr; a function: receive snapshots; `false`/undefined: nothing. */
 export type ProgressOption = boolean | ((p: ProgressSnapshot) => void);
 
+/** Options of `new ProgressReporter(...)`. */
 export interface ProgressReporterOptions {
   /** What is counted, shown first on the line (`compute`, `parallel`, `map`). */
   label: string;
   /** Items expected, if known; `setTotal` can give it later. */
   total?: number;
   /** Where to draw. Default `process.stderr`. A TTY gets a bar, anything else a line every `intervalMs`. */
-  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  stream?: NodeJS.WritableStream & {
+    /** True for a terminal: the bar is redrawn in place; otherwise a line every `intervalMs`. */
+    isTTY?: boolean;
+  };
   /** ms between lines when the stream is not a TTY. Default 5000. */
   intervalMs?: number;
   /** Called with a snapshot on ticks (at most every `CALLBACK_INTERVAL_MS`), and once on `finish()`. */
@@ -41,6 +49,10 @@ const TTY_INTERVAL_MS = 100;
 const CALLBACK_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;
 
+/**
+ * Counts finished items (`tick`) and shows them: a bar on a TTY, a line every `intervalMs`
+ * otherwise, and/or a callback; `finish()` stops its timer and leaves one final line.
+ */
 export class ProgressReporter {
   private readonly label: string;
   private readonly stream: (NodeJS.WritableStream & { isTTY?: boolean }) | undefined;

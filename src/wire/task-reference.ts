@@ -60,7 +60,13 @@ function findLoadedExport(url: string, fn: Function): string[] | undefined {
   return findExportPath(ns, fn, []) ?? findExportPath(ns.default, fn, ['default']);
 }
 
+/**
+ * Thrown at submit when a task function reads a variable from outside itself (a closure) and is
+ * not exported from a module: a worker could not see that variable. The message names it; export
+ * the function, or pass the value as an argument.
+ */
 export class CapturedVariableError extends TypeError {
+  /** `'CapturedVariableError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'CapturedVariableError';
 }
 
