@@ -5,7 +5,7 @@
  */
 export type { RedisConnection } from './distributed/connection.js';
 export { ConnectionError } from './distributed/errors.js';
-export { startWorker, type WorkerOptions } from './distributed/worker.js';
+export { type RunningWorker, startWorker, type WorkerOptions } from './distributed/worker.js';
 export {
   DistributedExecutor,
   type DistributedExecutorOptions,
