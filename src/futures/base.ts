@@ -18,7 +18,7 @@ import { Wakeup } from './wakeup.js';
 /** Where a future is in its life: PENDING → RUNNING → FINISHED, or CANCELLED (Python's states). */
 export type FutureState = 'PENDING' | 'RUNNING' | 'FINISHED' | 'CANCELLED';
 
-type DoneCallback<T> = (future: Future<T>) => void;
+export type DoneCallback<T> = (future: Future<T>) => void;
 
 /**
  * The eventual result of a task. Awaitable (`await future`), and inspectable without awaiting.
