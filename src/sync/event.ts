@@ -6,7 +6,7 @@
  * at once by clear() still wakes everyone who was waiting (as in Python), and a waiter that comes
  * after the clear() does not mistake that old set() for its own.
  */
-import { WaitDriver } from './futex.js';
+import { sleepCounted, WaitDriver } from './futex.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -18,7 +18,6 @@ import {
   type SharedDescriptor,
   SharedPrimitive,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
@@ -100,9 +99,7 @@ export class Event extends SharedPrimitive {
       if (performance.now() >= deadline) return false;
       // A stopped task waits no more (set() wakes every sleeper, so no wake-up is lost with it).
       assertNotStopped('wait for an Event');
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, GENERATION, generation, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
+      sleepCounted(memory, GENERATION, SLEEPERS, generation, deadline);
     }
   }
 

@@ -14,6 +14,8 @@
  *    between "took it" and "recorded that it took it". `Lock` is this word with a public face;
  *    `Queue` guards its few lines of bookkeeping with one.
  *
+ *    Every blocking wait on a word that has a sleepers count sleeps through `sleepCounted`.
+ *
  * 2. The async wait driver. The async waiters of one primitive in one thread queue in a local
  *    FIFO list (waiters.ts); one driver per thread stands for them all on a futex word, with one
  *    `Atomics.waitAsync` at a time, never one per waiter (an `Atomics.waitAsync` cannot be
@@ -21,7 +23,7 @@
  *    on each round (take the lock, a permit, an item...) is the primitive's; the loop, the
  *    sleeper count and the "am I asleep" flag that local hand-off needs are here.
  */
-import { THIS_THREAD } from './shared-memory.js';
+import { THIS_THREAD, waitSync } from './shared-memory.js';
 
 /** Owner word: nobody holds it. */
 export const FREE = 0;
@@ -87,6 +89,23 @@ export function lockWordContended(
     if (performance.now() >= deadline) return 'timed out';
     sleep(step);
   }
+}
+
+/**
+ * Blocks this thread on `word` while it holds `expected`, until `deadline` at the latest, counted
+ * in the `sleepers` word meanwhile (so that whoever changes the word knows to wake someone, and a
+ * release knows not to hand off locally past a sleeping thread).
+ */
+export function sleepCounted(
+  memory: Int32Array,
+  word: number,
+  sleepers: number,
+  expected: number,
+  deadline: number,
+): void {
+  Atomics.add(memory, sleepers, 1);
+  waitSync(memory, word, expected, deadline);
+  Atomics.sub(memory, sleepers, 1);
 }
 
 /**

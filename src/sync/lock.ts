@@ -26,6 +26,7 @@ import {
   lockWordContended,
   lockWordStep,
   ownerOf,
+  sleepCounted,
   TAKEN,
   tryLockWord,
   WaitDriver,
@@ -43,7 +44,6 @@ import {
   SharedPrimitive,
   THIS_THREAD,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
@@ -131,9 +131,7 @@ export class Lock extends SharedPrimitive {
     const memory = this.memory;
     const outcome = lockWordContended(memory, STATE, deadline, (state) => {
       if (this.obeysStop) assertNotStopped(`take a ${this.constructor.name}`);
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, STATE, state, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
+      sleepCounted(memory, STATE, SLEEPERS, state, deadline);
     });
     if (outcome === 'broken') throw brokenLock();
     if (outcome === 'timed out') return false;

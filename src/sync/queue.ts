@@ -18,6 +18,7 @@ import {
   breakIfHeldBy,
   type DriverRounds,
   lockWordContended,
+  sleepCounted,
   tryLockWord,
   WaitDriver,
   wakeAfterUnlock,
@@ -37,7 +38,6 @@ import {
   type SharedDescriptor,
   SharedPrimitive,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
@@ -174,9 +174,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (this.#tryPut(bytes, priority)) return;
       if (performance.now() >= deadline) throw this.#full(options?.timeout);
       assertNotStopped('wait to put an item in a Queue');
-      Atomics.add(memory, PUT_SLEEPERS, 1);
-      waitSync(memory, GETS, gets, deadline);
-      Atomics.sub(memory, PUT_SLEEPERS, 1);
+      sleepCounted(memory, GETS, PUT_SLEEPERS, gets, deadline);
       if (taskStopped()) {
         // Stopped while asleep: the room this wake-up announced belongs to another putter.
         if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
@@ -233,9 +231,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (read !== EMPTY) return finishItem(read) as T;
       if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
       assertNotStopped('take an item from a Queue');
-      Atomics.add(memory, GET_SLEEPERS, 1);
-      waitSync(memory, PUTS, puts, deadline);
-      Atomics.sub(memory, GET_SLEEPERS, 1);
+      sleepCounted(memory, PUTS, GET_SLEEPERS, puts, deadline);
     }
   }
 

@@ -11,7 +11,7 @@
  * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
  * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
  */
-import { AGAIN, WaitDriver } from './futex.js';
+import { AGAIN, sleepCounted, WaitDriver } from './futex.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -23,7 +23,6 @@ import {
   type SharedDescriptor,
   SharedPrimitive,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
@@ -108,9 +107,7 @@ export class Semaphore extends SharedPrimitive {
       if (this.#take()) return this.#kept();
       if (performance.now() >= deadline) return false;
       assertNotStopped(`take a ${this.constructor.name} permit`);
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, PERMITS, 0, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
+      sleepCounted(memory, PERMITS, SLEEPERS, 0, deadline);
     }
   }
 
