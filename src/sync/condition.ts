@@ -20,6 +20,7 @@
  * sleep also returns, so notify may wake more than n, as a POSIX condition variable may: wait in
  * a loop on your predicate, or use waitFor, which does.
  */
+import { WaitDriver } from './futex.js';
 import { Lock } from './lock.js';
 import {
   allocateWords,
@@ -54,7 +55,7 @@ export class Condition extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
   readonly #waiters = new WaiterList<boolean>('wait on a Condition');
-  #driving = false;
+  readonly #driver: WaitDriver;
 
   constructor(lock?: Lock) {
     super();
@@ -62,13 +63,29 @@ export class Condition extends SharedPrimitive {
     if (attached) {
       this.memory = attached.memory;
       this.lock = attached.lock;
-      return;
+    } else {
+      if (lock !== undefined && !(lock instanceof Lock)) {
+        throw new TypeError('Condition(lock): lock must be a skein Lock or RLock');
+      }
+      this.lock = lock ?? new Lock();
+      this.memory = allocateWords(WORDS);
     }
-    if (lock !== undefined && !(lock instanceof Lock)) {
-      throw new TypeError('Condition(lock): lock must be a skein Lock or RLock');
-    }
-    this.lock = lock ?? new Lock();
-    this.memory = allocateWords(WORDS);
+    // Sleeps on SEQ for this thread's async waiters, as one sleeper, until none is left. (WAITERS
+    // counts waits, not sleepers: there is no sleepers word.)
+    this.#driver = new WaitDriver(this.memory, SEQ, -1, {
+      pending: () => this.#waiters.length,
+      serve: () => {
+        const seq = Atomics.load(this.memory, SEQ);
+        this.#wakeBefore(seq);
+        return seq;
+      },
+      woken: (result) => {
+        // Woken by a notify, for waiters that have all given up since: it belongs to another sleeper.
+        if (result === 'ok' && this.#wakeBefore(Atomics.load(this.memory, SEQ)) === 0) {
+          Atomics.notify(this.memory, SEQ, 1);
+        }
+      },
+    });
   }
 
   acquire(options?: WaitOptions): Promise<boolean> {
@@ -108,7 +125,7 @@ export class Condition extends SharedPrimitive {
     waiter.tag = Atomics.load(memory, SEQ);
     Atomics.add(memory, WAITERS, 1);
     const saved = this.lock.releaseSave();
-    void this.#drive();
+    this.#driver.start();
     let notified = false;
     let failure: { error: unknown } | undefined;
     try {
@@ -230,26 +247,6 @@ export class Condition extends SharedPrimitive {
       woken++;
     }
     return woken;
-  }
-
-  /** Sleeps on SEQ for this thread's async waiters, as one sleeper, until none is left. */
-  async #drive(): Promise<void> {
-    if (this.#driving) return;
-    this.#driving = true;
-    const memory = this.memory;
-    try {
-      while (this.#waiters.length > 0) {
-        const seq = Atomics.load(memory, SEQ);
-        this.#wakeBefore(seq);
-        if (this.#waiters.length === 0) return;
-        const wait = Atomics.waitAsync(memory, SEQ, seq);
-        const result = wait.async ? await wait.value : wait.value;
-        // Woken by a notify, for waiters that have all given up since: it belongs to another sleeper.
-        if (result === 'ok' && this.#wakeBefore(Atomics.load(memory, SEQ)) === 0) Atomics.notify(memory, SEQ, 1);
-      }
-    } finally {
-      this.#driving = false;
-    }
   }
 
   /** @internal */

@@ -6,6 +6,7 @@
  * at once by clear() still wakes everyone who was waiting (as in Python), and a waiter that comes
  * after the clear() does not mistake that old set() for its own.
  */
+import { sleepCounted, WaitDriver } from './futex.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -17,7 +18,6 @@ import {
   type SharedDescriptor,
   SharedPrimitive,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
@@ -34,11 +34,20 @@ export class Event extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
   readonly #waiters = new WaiterList<boolean>('wait for an Event');
-  #driving = false;
+  readonly #driver: WaitDriver;
 
   constructor() {
     super();
     this.memory = rebuildingFrom<Int32Array>() ?? allocateWords(WORDS);
+    // Sleeps on the futex for this thread's waiters, for a set() made by another thread.
+    this.#driver = new WaitDriver(this.memory, GENERATION, SLEEPERS, {
+      pending: () => this.#waiters.length,
+      serve: () => {
+        const generation = Atomics.load(this.memory, GENERATION);
+        this.#release(generation);
+        return generation;
+      },
+    });
   }
 
   isSet(): boolean {
@@ -71,7 +80,7 @@ export class Event extends SharedPrimitive {
       if (options?.timeout === 0) return Promise.resolve(false);
       const waiter = this.#waiters.add(deadline, signal, false);
       waiter.tag = generation;
-      void this.#drive();
+      this.#driver.start();
       return waiter.promise;
     } catch (error) {
       return Promise.reject(error);
@@ -90,9 +99,7 @@ export class Event extends SharedPrimitive {
       if (performance.now() >= deadline) return false;
       // A stopped task waits no more (set() wakes every sleeper, so no wake-up is lost with it).
       assertNotStopped('wait for an Event');
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, GENERATION, generation, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
+      sleepCounted(memory, GENERATION, SLEEPERS, generation, deadline);
     }
   }
 
@@ -100,26 +107,6 @@ export class Event extends SharedPrimitive {
   #release(generation: number): void {
     for (const waiter of this.#waiters.all()) {
       if (waiter.tag !== generation) this.#waiters.settle(waiter, true);
-    }
-  }
-
-  /** Sleeps on the futex for this thread's waiters, for a set() made by another thread. */
-  async #drive(): Promise<void> {
-    if (this.#driving) return;
-    this.#driving = true;
-    const memory = this.memory;
-    try {
-      while (this.#waiters.length > 0) {
-        const generation = Atomics.load(memory, GENERATION);
-        this.#release(generation);
-        if (this.#waiters.length === 0) return;
-        Atomics.add(memory, SLEEPERS, 1);
-        const wait = Atomics.waitAsync(memory, GENERATION, generation);
-        if (wait.async) await wait.value;
-        Atomics.sub(memory, SLEEPERS, 1);
-      }
-    } finally {
-      this.#driving = false;
     }
   }
 

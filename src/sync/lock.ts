@@ -8,6 +8,7 @@
  *   -1            broken: its holder died (see BrokenLockError)
  * Keeping the owner in the same word as the state means it is set by the very compare-and-swap
  * that takes the lock: a thread cannot die between "took it" and "recorded that it took it".
+ * The word and its driver are futex.ts's; this file is what a Lock adds to them.
  *
  * Async waiters of one thread queue here, in a local FIFO list; one "driver" per thread stands
  * for them all on the futex (one Atomics.waitAsync, not one per waiter). When the holder releases
@@ -17,6 +18,18 @@
  * busy thread cannot starve the others.
  */
 import { BrokenLockError } from './errors.js';
+import {
+  AGAIN,
+  breakIfHeldBy,
+  lockWordContended,
+  lockWordStep,
+  ownerOf,
+  sleepCounted,
+  TAKEN,
+  tryLockWord,
+  WaitDriver,
+  wakeAfterUnlock,
+} from './futex.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -29,7 +42,6 @@ import {
   SharedPrimitive,
   THIS_THREAD,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
@@ -41,11 +53,14 @@ const SLEEPERS = 3;
 const COUNT = 4;
 /** Words of a lock; a primitive that embeds one (SharedValue, Queue) keeps these first. */
 export const LOCK_WORDS = 5;
-
+/**
+ * futex.ts's FREE and BROKEN, as local constants on purpose: an imported binding is read through
+ * its module cell (with a TDZ check) on every use, and on the hot path (acquireSync + release,
+ * uncontended) that cost 18% (8.3 vs 6.8 million pairs/s in a worker). The values are the word's
+ * format, fixed in futex.ts's header.
+ */
 const FREE = 0;
 const BROKEN = -1;
-const HELD = THIS_THREAD * 2;
-const HELD_CONTENDED = HELD + 1;
 
 function brokenLock(): BrokenLockError {
   return new BrokenLockError(
@@ -63,12 +78,20 @@ export class Lock extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
   readonly #waiters = new WaiterList<boolean>(`take a ${this.constructor.name}`, this.obeysStop);
-  #driving = false;
-  #driverAsleep = false;
+  readonly #driver: WaitDriver;
 
   constructor() {
     super();
     this.memory = rebuildingFrom<Int32Array>() ?? allocateWords(LOCK_WORDS);
+    this.#driver = new WaitDriver(this.memory, STATE, SLEEPERS, {
+      pending: () => this.#waiters.length,
+      serve: () => this.#serve(),
+      woken: (result) => {
+        // Our waiters all gave up while we slept, yet we took a wake-up meant for a waiter:
+        // pass it on, or another thread's waiter would sleep through a free lock.
+        if (result === 'ok' && this.#waiters.length === 0) Atomics.notify(this.memory, STATE, 1);
+      },
+    });
   }
 
   /** Held by some thread (or broken). */
@@ -83,7 +106,7 @@ export class Lock extends SharedPrimitive {
 
   /** Takes the lock if it is free and no one in this thread is queued for it. Never waits. */
   tryAcquire(): boolean {
-    if (this.#waiters.length === 0 && Atomics.compareExchange(this.memory, STATE, FREE, HELD) === FREE) {
+    if (this.#waiters.length === 0 && tryLockWord(this.memory, STATE)) {
       this.onAcquired();
       return this.kept();
     }
@@ -101,7 +124,7 @@ export class Lock extends SharedPrimitive {
       this.#waiters,
       options,
       () => this.tryAcquire(),
-      () => void this.#drive(),
+      () => this.#driver.start(),
     );
   }
 
@@ -112,27 +135,14 @@ export class Lock extends SharedPrimitive {
     this.checkSelfDeadlock();
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
-    for (;;) {
-      const state = Atomics.load(memory, STATE);
-      if (state === BROKEN) throw brokenLock();
-      if (state === FREE) {
-        // Taken as "contended": others may still be asleep, and our release must wake one.
-        if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
-          this.onAcquired();
-          return this.kept();
-        }
-        continue;
-      }
-      if ((state & 1) === 0) {
-        Atomics.compareExchange(memory, STATE, state, state | 1);
-        continue;
-      }
-      if (performance.now() >= deadline) return false;
+    const outcome = lockWordContended(memory, STATE, deadline, (state) => {
       if (this.obeysStop) assertNotStopped(`take a ${this.constructor.name}`);
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, STATE, state, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
-    }
+      sleepCounted(memory, STATE, SLEEPERS, state, deadline);
+    });
+    if (outcome === 'broken') throw brokenLock();
+    if (outcome === 'timed out') return false;
+    this.onAcquired();
+    return this.kept();
   }
 
   /** Releases the lock (any thread may release a Lock, as in Python); throws if it is not held. */
@@ -141,14 +151,14 @@ export class Lock extends SharedPrimitive {
     const state = Atomics.load(memory, STATE);
     if (state === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
     if (state === BROKEN) throw brokenLock();
-    if (state >> 1 !== THIS_THREAD && taskStopped() && this.obeysStop) {
+    if (ownerOf(state) !== THIS_THREAD && taskStopped() && this.obeysStop) {
       // Most likely the `finally` of a Condition wait whose lock was not taken back (the task
       // was stopped): releasing a lock another thread holds would let two threads in.
       throw stoppedError(`release a ${this.constructor.name} held by another thread`);
     }
     this.#waiters.refuseIfStopped();
     const next = this.#waiters.first();
-    if (next && state >> 1 === THIS_THREAD && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
+    if (next && ownerOf(state) === THIS_THREAD && this.#driver.noOtherSleeper()) {
       // Nobody in another thread is asleep on it: hand it to our next waiter, still held.
       this.grant(next);
       return;
@@ -161,8 +171,8 @@ export class Lock extends SharedPrimitive {
       if (was === FREE) throw new Error(`release() of an unlocked ${this.constructor.name}`);
       seen = was;
     }
-    if ((seen & 1) === 1 && Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, STATE, 1);
-    if (this.#waiters.length > 0) void this.#drive();
+    wakeAfterUnlock(memory, STATE, SLEEPERS, seen);
+    if (this.#waiters.length > 0) this.#driver.start();
   }
 
   /** Runs `fn` while holding the lock, and releases it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
@@ -178,7 +188,7 @@ export class Lock extends SharedPrimitive {
   /** @internal Held by this thread (Condition requires it). */
   isOwned(): boolean {
     const state = Atomics.load(this.memory, STATE);
-    return state > 0 && state >> 1 === THIS_THREAD;
+    return state > 0 && ownerOf(state) === THIS_THREAD;
   }
 
   /** @internal Condition.wait: release completely; returns what acquireRestore needs. */
@@ -231,43 +241,20 @@ export class Lock extends SharedPrimitive {
     this.#waiters.settle(waiter, true);
   }
 
-  /** Stands on the futex for this thread's waiters until none is left. */
-  async #drive(): Promise<void> {
-    if (this.#driving) return;
-    this.#driving = true;
-    const memory = this.memory;
-    try {
-      while (this.#waiters.length > 0) {
-        const state = Atomics.load(memory, STATE);
-        if (state === BROKEN) {
-          this.#waiters.failAll(brokenLock());
-          return;
-        }
-        if (state === FREE) {
-          if (Atomics.compareExchange(memory, STATE, FREE, HELD_CONTENDED) === FREE) {
-            // Taken for a task the pool has stopped: give it back (release wakes the next sleeper).
-            if (this.#waiters.refuseIfStopped()) this.release();
-            else this.grant(this.#waiters.first() as Waiter<boolean>);
-          }
-          continue;
-        }
-        if ((state & 1) === 0) {
-          Atomics.compareExchange(memory, STATE, state, state | 1);
-          continue;
-        }
-        Atomics.add(memory, SLEEPERS, 1);
-        this.#driverAsleep = true;
-        const wait = Atomics.waitAsync(memory, STATE, state);
-        const result = wait.async ? await wait.value : wait.value;
-        this.#driverAsleep = false;
-        Atomics.sub(memory, SLEEPERS, 1);
-        // Our waiters all gave up while we slept, yet we took a wake-up meant for a waiter:
-        // pass it on, or another thread's waiter would sleep through a free lock.
-        if (result === 'ok' && this.#waiters.length === 0) Atomics.notify(memory, STATE, 1);
-      }
-    } finally {
-      this.#driving = false;
+  /** One round of this thread's driver: take the word for the oldest waiter if it is free. */
+  #serve(): number | typeof AGAIN {
+    const step = lockWordStep(this.memory, STATE);
+    if (step === BROKEN) {
+      this.#waiters.failAll(brokenLock());
+      return AGAIN;
     }
+    if (step === TAKEN) {
+      // Taken for a task the pool has stopped: give it back (release wakes the next sleeper).
+      if (this.#waiters.refuseIfStopped()) this.release();
+      else this.grant(this.#waiters.first() as Waiter<boolean>);
+      return AGAIN;
+    }
+    return step;
   }
 
   /** @internal */
@@ -278,11 +265,7 @@ export class Lock extends SharedPrimitive {
   /** @internal */
   [THREAD_EXITED](deadThread: number): void {
     const memory = this.memory;
-    const state = Atomics.load(memory, STATE);
-    if (state > 0 && state >> 1 === deadThread) {
-      if (Atomics.compareExchange(memory, STATE, state, BROKEN) === state) Atomics.notify(memory, STATE);
-      return;
-    }
+    if (breakIfHeldBy(memory, STATE, deadThread)) return;
     // A thread that died just as it was woken took that wake-up with it: let the sleepers look again.
     // (If it died asleep it stays counted in SLEEPERS, which only turns off the local hand-off.)
     if (Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, STATE);

@@ -10,9 +10,19 @@
  * one included, may take it by blocking briefly. Waiting for an item or for room is done on the
  * PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
  * unchanged, so a put between its look and its sleep cannot be missed. Async waiters of one
- * thread queue in FIFO lists with one driver each per thread, as in lock.ts.
+ * thread queue in FIFO lists with one driver each per thread. The mutex (an owner word) and the
+ * drivers are futex.ts's, as the Lock's are.
  */
 import { BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import {
+  breakIfHeldBy,
+  type DriverRounds,
+  lockWordContended,
+  sleepCounted,
+  tryLockWord,
+  WaitDriver,
+  wakeAfterUnlock,
+} from './futex.js';
 import { encodeItem, finishItem, readItem } from './item-codec.js';
 import { allocateRecordHeap, type QueueOrder, RecordHeap, type RecordHeapBuffers } from './record-heap.js';
 import {
@@ -27,9 +37,7 @@ import {
   releaseEventLoop,
   type SharedDescriptor,
   SharedPrimitive,
-  THIS_THREAD,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
@@ -45,8 +53,6 @@ const GET_SLEEPERS = 9;
 const PUT_SLEEPERS = 10;
 const WORDS = 11;
 
-const BROKEN = -1;
-const HELD = THIS_THREAD * 2;
 /** The mutex is held for microseconds; this long means its holder died inside put/get. */
 const MUTEX_PATIENCE_MS = 5000;
 
@@ -73,8 +79,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
   readonly #heap: RecordHeap;
   readonly #getters = new WaiterList<T | typeof TIMED_OUT>('take an item from a Queue');
   readonly #putters = new WaiterList<true | typeof TIMED_OUT>('wait to put an item in a Queue');
-  #gettersDriving = false;
-  #puttersDriving = false;
+  readonly #getterDriver: WaitDriver;
+  readonly #putterDriver: WaitDriver;
 
   constructor(options: QueueOptions = {}) {
     super();
@@ -96,6 +102,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
       this.#buffers = allocateRecordHeap(maxsize, maxBytes);
     }
     this.#heap = new RecordHeap(this.#buffers, this.order);
+    this.#getterDriver = new WaitDriver(this.memory, PUTS, GET_SLEEPERS, this.#rounds(this.#getters, PUTS));
+    this.#putterDriver = new WaitDriver(this.memory, GETS, PUT_SLEEPERS, this.#rounds(this.#putters, GETS));
   }
 
   /** @internal How items leave: overridden by LifoQueue and PriorityQueue. */
@@ -138,7 +146,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (options?.timeout === 0) return Promise.reject(this.#full());
       const waiter = this.#putters.add(deadline, signal, TIMED_OUT);
       waiter.data = [bytes, priority];
-      void this.#drivePutters();
+      this.#putterDriver.start();
       return waiter.promise.then((result) => {
         if (result === TIMED_OUT) throw this.#full(options?.timeout);
       });
@@ -166,9 +174,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (this.#tryPut(bytes, priority)) return;
       if (performance.now() >= deadline) throw this.#full(options?.timeout);
       assertNotStopped('wait to put an item in a Queue');
-      Atomics.add(memory, PUT_SLEEPERS, 1);
-      waitSync(memory, GETS, gets, deadline);
-      Atomics.sub(memory, PUT_SLEEPERS, 1);
+      sleepCounted(memory, GETS, PUT_SLEEPERS, gets, deadline);
       if (taskStopped()) {
         // Stopped while asleep: the room this wake-up announced belongs to another putter.
         if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
@@ -196,7 +202,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       const deadline = deadlineOf(options?.timeout);
       if (options?.timeout === 0) return Promise.reject(new QueueEmpty('the queue is empty'));
       const waiter = this.#getters.add(deadline, signal, TIMED_OUT);
-      void this.#driveGetters();
+      this.#getterDriver.start();
       return waiter.promise.then((result) => {
         if (result === TIMED_OUT) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
         return result;
@@ -225,9 +231,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (read !== EMPTY) return finishItem(read) as T;
       if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
       assertNotStopped('take an item from a Queue');
-      Atomics.add(memory, GET_SLEEPERS, 1);
-      waitSync(memory, PUTS, puts, deadline);
-      Atomics.sub(memory, GET_SLEEPERS, 1);
+      sleepCounted(memory, PUTS, GET_SLEEPERS, puts, deadline);
     }
   }
 
@@ -360,34 +364,23 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** Takes the mutex, blocking briefly (allowed even on the main thread: it is held for microseconds). */
   #enter(): void {
     const memory = this.memory;
-    if (Atomics.compareExchange(memory, MUTEX, 0, HELD) === 0) return;
+    if (tryLockWord(memory, MUTEX)) return;
     // Its holder leaves within a microsecond or so: spinning beats a sleep and a wake-up.
     for (let spin = 0; spin < 1024; spin++) {
-      if (Atomics.load(memory, MUTEX) === 0 && Atomics.compareExchange(memory, MUTEX, 0, HELD) === 0) return;
+      if (Atomics.load(memory, MUTEX) === 0 && tryLockWord(memory, MUTEX)) return;
     }
-    const deadline = performance.now() + MUTEX_PATIENCE_MS;
-    for (;;) {
-      const state = Atomics.load(memory, MUTEX);
-      if (state === BROKEN) throw brokenQueue();
-      if (state === 0) {
-        if (Atomics.compareExchange(memory, MUTEX, 0, HELD + 1) === 0) return;
-        continue;
-      }
-      if ((state & 1) === 0) {
-        Atomics.compareExchange(memory, MUTEX, state, state | 1);
-        continue;
-      }
-      if (performance.now() > deadline) throw brokenQueue();
+    const outcome = lockWordContended(memory, MUTEX, performance.now() + MUTEX_PATIENCE_MS, (state) => {
       Atomics.add(memory, MUTEX_SLEEPERS, 1);
       Atomics.wait(memory, MUTEX, state, 50);
       Atomics.sub(memory, MUTEX_SLEEPERS, 1);
-    }
+    });
+    // Broken, or held far longer than put/get ever holds it: its holder died inside.
+    if (outcome !== 'taken') throw brokenQueue();
   }
 
   #leave(): void {
     const memory = this.memory;
-    const state = Atomics.exchange(memory, MUTEX, 0);
-    if ((state & 1) === 1 && Atomics.load(memory, MUTEX_SLEEPERS) > 0) Atomics.notify(memory, MUTEX, 1);
+    wakeAfterUnlock(memory, MUTEX, MUTEX_SLEEPERS, Atomics.exchange(memory, MUTEX, 0));
   }
 
   // ---- this thread's async waiters
@@ -425,40 +418,24 @@ export class Queue<T = unknown> extends SharedPrimitive {
     }
   }
 
-  async #driveGetters(): Promise<void> {
-    if (this.#gettersDriving) return;
-    this.#gettersDriving = true;
-    try {
-      await this.#drive(this.#getters as WaiterList<unknown>, PUTS, GET_SLEEPERS);
-    } finally {
-      this.#gettersDriving = false;
-    }
-  }
-
-  async #drivePutters(): Promise<void> {
-    if (this.#puttersDriving) return;
-    this.#puttersDriving = true;
-    try {
-      await this.#drive(this.#putters as WaiterList<unknown>, GETS, PUT_SLEEPERS);
-    } finally {
-      this.#puttersDriving = false;
-    }
-  }
-
-  /** Sleeps on `counter` (PUTS or GETS) until `waiters` is empty, serving them as it changes. */
-  async #drive(waiters: WaiterList<unknown>, counter: number, sleepers: number): Promise<void> {
+  /**
+   * A driver's rounds for `waiters` (getters or putters), asleep on `counter` (PUTS or GETS):
+   * each round notes the counter, serves every waiter it can, and sleeps while it is unchanged.
+   */
+  #rounds(waiters: { readonly length: number }, counter: number): DriverRounds {
     const memory = this.memory;
-    while (waiters.length > 0) {
-      const seen = Atomics.load(memory, counter);
-      this.#pump();
-      if (waiters.length === 0) return;
-      Atomics.add(memory, sleepers, 1);
-      const wait = Atomics.waitAsync(memory, counter, seen);
-      const result = wait.async ? await wait.value : wait.value;
-      Atomics.sub(memory, sleepers, 1);
-      // Woken for waiters that have all given up: pass the wake-up on.
-      if (result === 'ok' && waiters.length === 0) Atomics.notify(memory, counter, 1);
-    }
+    return {
+      pending: () => waiters.length,
+      serve: () => {
+        const seen = Atomics.load(memory, counter);
+        this.#pump();
+        return seen;
+      },
+      woken: (result) => {
+        // Woken for waiters that have all given up: pass the wake-up on.
+        if (result === 'ok' && waiters.length === 0) Atomics.notify(memory, counter, 1);
+      },
+    };
   }
 
   /** @internal */
@@ -473,10 +450,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   [THREAD_EXITED](deadThread: number): void {
     const memory = this.memory;
-    const state = Atomics.load(memory, MUTEX);
-    if (state > 0 && state >> 1 === deadThread && Atomics.compareExchange(memory, MUTEX, state, BROKEN) === state) {
-      Atomics.notify(memory, MUTEX);
-    }
+    breakIfHeldBy(memory, MUTEX, deadThread);
     // It may have died just as it was woken, taking the wake-up with it: let sleepers look again.
     Atomics.notify(memory, PUTS);
     Atomics.notify(memory, GETS);

@@ -3,14 +3,15 @@
  *
  * Words: PERMITS (free permits), SLEEPERS (threads asleep waiting for one), BOUND (the initial
  * value of a BoundedSemaphore, -1 otherwise). Waiting and hand-off work as in lock.ts: one driver
- * per thread on the futex for that thread's FIFO of async waiters, and a release with no other
- * thread asleep gives its permits straight to local waiters.
+ * per thread (futex.ts) on the futex for that thread's FIFO of async waiters, and a release with
+ * no other thread asleep gives its permits straight to local waiters.
  *
  * A permit is never stranded: it is either in PERMITS or given to exactly one waiter that is
  * still waiting (the list settles a waiter once, and a waiter that timed out or was aborted has
  * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
  * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
  */
+import { AGAIN, sleepCounted, WaitDriver } from './futex.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -22,7 +23,6 @@ import {
   type SharedDescriptor,
   SharedPrimitive,
   THREAD_EXITED,
-  waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
@@ -50,20 +50,29 @@ export class Semaphore extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
   readonly #waiters = new WaiterList<boolean>(`take a ${this.constructor.name} permit`);
-  #driving = false;
-  #driverAsleep = false;
+  readonly #driver: WaitDriver;
 
   constructor(value = 1) {
     super();
     const attached = rebuildingFrom<Int32Array>();
     if (attached) {
       this.memory = attached;
-      return;
+    } else {
+      checkPermits('Semaphore value', value, 0);
+      this.memory = allocateWords(WORDS);
+      this.memory[PERMITS] = value;
+      this.memory[BOUND] = -1;
     }
-    checkPermits('Semaphore value', value, 0);
-    this.memory = allocateWords(WORDS);
-    this.memory[PERMITS] = value;
-    this.memory[BOUND] = -1;
+    this.#driver = new WaitDriver(this.memory, PERMITS, SLEEPERS, {
+      pending: () => this.#waiters.length,
+      serve: () => this.#serve(),
+      woken: (result) => {
+        // A wake-up we took for waiters that have all given up belongs to someone else.
+        if (result === 'ok' && this.#waiters.length === 0 && Atomics.load(this.memory, PERMITS) > 0) {
+          Atomics.notify(this.memory, PERMITS, 1);
+        }
+      },
+    });
   }
 
   /** Free permits right now. */
@@ -85,7 +94,7 @@ export class Semaphore extends SharedPrimitive {
       this.#waiters,
       options,
       () => this.tryAcquire(),
-      () => void this.#drive(),
+      () => this.#driver.start(),
     );
   }
 
@@ -98,9 +107,7 @@ export class Semaphore extends SharedPrimitive {
       if (this.#take()) return this.#kept();
       if (performance.now() >= deadline) return false;
       assertNotStopped(`take a ${this.constructor.name} permit`);
-      Atomics.add(memory, SLEEPERS, 1);
-      waitSync(memory, PERMITS, 0, deadline);
-      Atomics.sub(memory, SLEEPERS, 1);
+      sleepCounted(memory, PERMITS, SLEEPERS, 0, deadline);
     }
   }
 
@@ -114,7 +121,7 @@ export class Semaphore extends SharedPrimitive {
     }
     let left = n;
     this.#waiters.refuseIfStopped();
-    if (this.#waiters.length > 0 && Atomics.load(memory, SLEEPERS) === (this.#driverAsleep ? 1 : 0)) {
+    if (this.#waiters.length > 0 && this.#driver.noOtherSleeper()) {
       // No other thread is asleep on it: give the permits straight to our own waiters.
       for (let next = this.#waiters.first(); next && left > 0; next = this.#waiters.first()) {
         this.#waiters.settle(next, true);
@@ -134,7 +141,7 @@ export class Semaphore extends SharedPrimitive {
       Atomics.add(memory, PERMITS, left);
     }
     if (Atomics.load(memory, SLEEPERS) > 0) Atomics.notify(memory, PERMITS, left);
-    if (this.#waiters.length > 0) void this.#drive();
+    if (this.#waiters.length > 0) this.#driver.start();
   }
 
   /** Runs `fn` holding a permit, and returns it however `fn` ends. Rejects with TimeoutError if `timeout` passes first. */
@@ -165,33 +172,13 @@ export class Semaphore extends SharedPrimitive {
     }
   }
 
-  /** Stands on the futex for this thread's waiters until none is left. */
-  async #drive(): Promise<void> {
-    if (this.#driving) return;
-    this.#driving = true;
-    const memory = this.memory;
-    try {
-      while (this.#waiters.length > 0) {
-        if (this.#take()) {
-          // Taken for a task the pool has stopped: give it back (release wakes a sleeper).
-          if (this.#waiters.refuseIfStopped()) this.release();
-          else this.#waiters.settle(this.#waiters.first() as Waiter<boolean>, true);
-          continue;
-        }
-        Atomics.add(memory, SLEEPERS, 1);
-        this.#driverAsleep = true;
-        const wait = Atomics.waitAsync(memory, PERMITS, 0);
-        const result = wait.async ? await wait.value : wait.value;
-        this.#driverAsleep = false;
-        Atomics.sub(memory, SLEEPERS, 1);
-        // A wake-up we took for waiters that have all given up belongs to someone else.
-        if (result === 'ok' && this.#waiters.length === 0 && Atomics.load(memory, PERMITS) > 0) {
-          Atomics.notify(memory, PERMITS, 1);
-        }
-      }
-    } finally {
-      this.#driving = false;
-    }
+  /** One round of this thread's driver: a permit for the oldest waiter, or sleep while none is free. */
+  #serve(): number | typeof AGAIN {
+    if (!this.#take()) return 0;
+    // Taken for a task the pool has stopped: give it back (release wakes a sleeper).
+    if (this.#waiters.refuseIfStopped()) this.release();
+    else this.#waiters.settle(this.#waiters.first() as Waiter<boolean>, true);
+    return AGAIN;
   }
 
   /** @internal */
