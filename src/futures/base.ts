@@ -18,6 +18,7 @@ import { Wakeup } from './wakeup.js';
 /** Where a future is in its life: PENDING → RUNNING → FINISHED, or CANCELLED (Python's states). */
 export type FutureState = 'PENDING' | 'RUNNING' | 'FINISHED' | 'CANCELLED';
 
+/** What `future.addDoneCallback(cb)` calls once the future is done, with the future. */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
 /**

@@ -48,6 +48,7 @@ const DRAINING = 1;
 const RESETTING = -1;
 const BROKEN = -2;
 
+/** Options of `new Barrier(parties, options)`. */
 export interface BarrierOptions {
   /** Called by the last party to arrive, before any is released; if it throws, the barrier breaks. */
   action?: () => void;
@@ -115,6 +116,7 @@ export class Barrier extends SharedPrimitive {
     this.#condition = new Condition(new BarrierLock());
   }
 
+  /** How many parties must call `wait()` for the barrier to trip (Python's `parties`). */
   get parties(): number {
     return this.memory[PARTIES] as number;
   }
@@ -124,6 +126,7 @@ export class Barrier extends SharedPrimitive {
     return Atomics.load(this.memory, STATE) === FILLING ? Atomics.load(this.memory, COUNT) : 0;
   }
 
+  /** True once the barrier is broken (a timeout, an abort, a dead party, `abort()`), until `reset()`. */
   get broken(): boolean {
     return Atomics.load(this.memory, STATE) === BROKEN;
   }

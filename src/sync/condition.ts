@@ -51,6 +51,7 @@ const WORDS = 4;
  * re-enter from blocking code in workers.
  */
 export class Condition extends SharedPrimitive {
+  /** The lock this condition waits with (given to the constructor, or its own). */
   readonly lock: Lock;
   /** @internal */
   readonly memory: Int32Array;
@@ -88,22 +89,27 @@ export class Condition extends SharedPrimitive {
     });
   }
 
+  /** Acquires the condition's lock (see `Lock.acquire`). */
   acquire(options?: WaitOptions): Promise<boolean> {
     return this.lock.acquire(options);
   }
 
+  /** Acquires the condition's lock, blocking (workers only; see `Lock.acquireSync`). */
   acquireSync(options?: { timeout?: number }): boolean {
     return this.lock.acquireSync(options);
   }
 
+  /** Releases the condition's lock. */
   release(): void {
     this.lock.release();
   }
 
+  /** Runs `fn` holding the condition's lock, releasing it when `fn` settles (see `Lock.withLock`). */
   withLock<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
     return this.lock.withLock(fn, options);
   }
 
+  /** Runs `fn` holding the condition's lock, blocking to get it (workers only). */
   withLockSync<T>(fn: () => T, options?: { timeout?: number }): T {
     return this.lock.withLockSync(fn, options);
   }

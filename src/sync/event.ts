@@ -50,6 +50,7 @@ export class Event extends SharedPrimitive {
     });
   }
 
+  /** True while the flag is set (Python's `is_set()`). */
   isSet(): boolean {
     return Atomics.load(this.memory, FLAG) === 1;
   }

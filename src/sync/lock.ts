@@ -230,12 +230,14 @@ export class Lock extends SharedPrimitive {
     return true;
   }
 
+  /** @internal Throws when this thread already holds the lock it is about to wait for (RLock overrides). */
   protected checkSelfDeadlock(): void {
     if (this.isOwned()) {
       throw new Error('Lock.acquireSync() by the thread that holds it would wait forever; use an RLock to re-enter');
     }
   }
 
+  /** @internal Hands the lock to a waiter of this thread. */
   protected grant(waiter: Waiter<boolean>): void {
     this.onAcquired();
     this.#waiters.settle(waiter, true);

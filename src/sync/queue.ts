@@ -60,6 +60,7 @@ const TIMED_OUT = Symbol('timed out');
 const EMPTY = Symbol('empty');
 const STOPPED = Symbol('stopped');
 
+/** Options of `new Queue(options)` (and LifoQueue, PriorityQueue). */
 export interface QueueOptions {
   /** Items at most; 0 (default) means unbounded. `put` waits while the queue is full. */
   maxsize?: number;
@@ -111,6 +112,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
     return 'fifo';
   }
 
+  /** Items the queue holds at most (0: unbounded), as given to the constructor. */
   get maxsize(): number {
     return this.memory[MAXSIZE] as number;
   }
@@ -120,10 +122,12 @@ export class Queue<T = unknown> extends SharedPrimitive {
     return this.#heap.size;
   }
 
+  /** True when it holds no item now (a snapshot: another thread may put one at once). */
   empty(): boolean {
     return this.qsize() === 0;
   }
 
+  /** True when it holds `maxsize` items now (a snapshot), never for an unbounded queue. */
   full(): boolean {
     return this.maxsize > 0 && this.qsize() >= this.maxsize;
   }
@@ -298,6 +302,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
     this.#pump();
   }
 
+  /** True after `shutdown()`: puts fail with QueueShutDown, gets drain what is left, then fail. */
   get isShutDown(): boolean {
     return Atomics.load(this.memory, SHUTDOWN) === 1;
   }

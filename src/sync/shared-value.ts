@@ -45,7 +45,9 @@ const TYPE_CODES = {
   Q: 'biguint64',
 } as const;
 
+/** The element types a SharedValue or SharedArray can hold, by name: `'int32'`, `'float64'`, ... */
 export type SharedTypeName = keyof typeof ARRAYS;
+/** An element type by name, or by Python's `array` type code (`'i'`, `'d'`, ...). */
 export type SharedType = SharedTypeName | keyof typeof TYPE_CODES;
 /** What a cell of `T` holds: bigint for the 64-bit integer types, number otherwise. */
 export type SharedNumber<T extends SharedType> = T extends 'bigint64' | 'biguint64' | 'q' | 'Q' ? bigint : number;
@@ -120,9 +122,11 @@ class AtomicCells {
 }
 
 abstract class SharedCells<T extends SharedType> extends SharedPrimitive {
+  /** Its element type, by name (a type code given to the constructor is translated). */
   readonly type: SharedTypeName;
   /** @internal */
   readonly memory: Int32Array;
+  /** @internal The cells, with the atomic operations their type allows. */
   protected readonly atomic: AtomicCells;
   #lock: Lock | undefined;
 
@@ -167,6 +171,7 @@ export class SharedValue<T extends SharedType = 'float64'> extends SharedCells<T
     return this.atomic.cells[0] as SharedNumber<T>;
   }
 
+  /** A plain write, not atomic with anything else (see the getter). */
   set value(value: SharedNumber<T>) {
     (this.atomic.cells as Int32Array)[0] = value as number;
   }
@@ -184,6 +189,7 @@ export class SharedValue<T extends SharedType = 'float64'> extends SharedCells<T
 
 /** `multiprocessing.Array`: a fixed-length array of numbers in shared memory. */
 export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T> {
+  /** Its number of elements (fixed at creation). */
   readonly length: number;
 
   constructor(type: T, lengthOrValues: number | Iterable<SharedNumber<T>>) {
@@ -203,10 +209,12 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
     return this.atomic.cells;
   }
 
+  /** The element at `index` (a plain read). */
   get(index: number): SharedNumber<T> {
     return this.atomic.cells[this.#check(index)] as SharedNumber<T>;
   }
 
+  /** Writes the element at `index` (a plain write; use `add` or `compareExchange` for atomic updates). */
   set(index: number, value: SharedNumber<T>): void {
     (this.atomic.cells as Int32Array)[this.#check(index)] = value as number;
   }
@@ -221,10 +229,12 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
     return this.atomic.compareExchange(this.#check(index), expected, next) as SharedNumber<T>;
   }
 
+  /** A copy of the elements, as a plain array. */
   toArray(): SharedNumber<T>[] {
     return Array.from(this.atomic.cells as unknown as ArrayLike<SharedNumber<T>>);
   }
 
+  /** Iterates the elements (plain reads). */
   [Symbol.iterator](): Iterator<SharedNumber<T>> {
     return (this.atomic.cells as unknown as Iterable<SharedNumber<T>>)[Symbol.iterator]();
   }

@@ -12,6 +12,7 @@ import { TimeoutError } from '../futures/errors.js';
 import { deadlineOf, holdEventLoop, releaseEventLoop } from './shared-memory.js';
 import { runningTaskSignal, stoppedError, taskStopped } from './task-stop.js';
 
+/** How long a wait may last, and how to give it up: every async wait of skein's primitives takes these. */
 export interface WaitOptions {
   /** ms to wait at most; then the wait gives up (returns false, or what the method documents). */
   timeout?: number;
