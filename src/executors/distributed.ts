@@ -189,7 +189,17 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
   /** Starts reading the queue's events, once its connection is up; resolves once they flow. */
   private async listen(connection: ReturnType<typeof connectionOptions>, prefix: string): Promise<void> {
     if (this.closed) return;
-    const events = new QueueEvents(this.queueName, { connection, prefix, blockingTimeout: EVENTS_BLOCK_MS });
+    // Read from a minute ago, not from '$' (the newest event when the first read happens): a job
+    // added as soon as the connections are up can start, or even finish, before that first read,
+    // and its event must not be missed. Older events are other clients' and are ignored; the
+    // minute also covers a Redis clock a little behind ours (stream ids are Redis's time).
+    const lastEventId = `${Date.now() - 60_000}-0`;
+    const events = new QueueEvents(this.queueName, {
+      connection,
+      prefix,
+      blockingTimeout: EVENTS_BLOCK_MS,
+      lastEventId,
+    });
     this.events = events;
     events.on('active', ({ jobId }) => {
       const job = this.pending.get(jobId);
