@@ -17,12 +17,22 @@ import { availableParallelism } from 'node:os';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Executor, Future } from '../futures/base.js';
 import { countLines } from './csv-range.js';
-import { combineGroupsRemotely, runPartitionByAddress } from './distributed-tasks.js';
-import { CsvParseError } from './errors.js';
-import { concatTables, type DataResult, finalizeGroups } from './result.js';
+import { statisticNames, statistics, summarize } from './describe.js';
+import { combineDescribeRemotely, combineGroupsRemotely, runPartitionByAddress } from './distributed-tasks.js';
+import { locateParseError } from './errors.js';
+import { concatTables, DataResult, finalizeGroups } from './result.js';
 import { headOf } from './table-ops.js';
-import { combineGroups, runPartition } from './tasks.js';
-import type { BadLine, ByteRange, GroupPartial, PartitionJob, PartitionResult, Table } from './types.js';
+import { combineDescribed, combineGroups, runPartition } from './tasks.js';
+import type {
+  BadLine,
+  ByteRange,
+  DescribePartial,
+  GroupPartial,
+  PartitionJob,
+  PartitionResult,
+  ReducePartial,
+  Table,
+} from './types.js';
 
 /** Where a computation stands, for `progress`. */
 export interface DataProgress {
@@ -106,7 +116,7 @@ class Computation {
   private readonly splitEvery: number;
   private readonly window: number;
   private readonly started = performance.now();
-  private readonly levels: Promise<GroupPartial>[][] = [];
+  private readonly levels: Promise<ReducePartial>[][] = [];
   private readonly tables: Table[] = [];
   private readonly badLines: BadLine[] = [];
   private readonly lines = new LineCounter();
@@ -171,7 +181,16 @@ class Computation {
     this.report(true);
     const terminal = this.plan.job.terminal;
     if (terminal.kind === 'collect') return concatTables(this.tables, this.badLines);
-    return finalizeGroups(await this.finalPartial(), terminal.keys, terminal.aggs, this.badLines);
+    const last = await this.finalPartial();
+    if (terminal.kind === 'describe') {
+      const { columns } = last as DescribePartial;
+      return new DataResult(
+        ['statistic', ...terminal.columns],
+        [statisticNames(terminal.percentiles), ...columns.map((c) => statistics(c, terminal.percentiles))],
+        this.badLines,
+      );
+    }
+    return finalizeGroups(last as GroupPartial, terminal.keys, terminal.aggs, this.badLines);
   }
 
   /** Confirms the ranges whose outcome is known, in order, from the oldest. */
@@ -215,7 +234,7 @@ class Computation {
     this.addToLevel(0, Promise.resolve(result.partial));
   }
 
-  private addToLevel(level: number, partial: Promise<GroupPartial>): void {
+  private addToLevel(level: number, partial: Promise<ReducePartial>): void {
     partial.catch(() => {}); // observed here; awaited (and its error thrown) by the level above or the end
     if (this.levels[level] === undefined) this.levels[level] = [];
     const row = this.levels[level];
@@ -225,36 +244,29 @@ class Computation {
     this.addToLevel(level + 1, this.combine(batch));
   }
 
-  private async combine(batch: Promise<GroupPartial>[]): Promise<GroupPartial> {
+  private async combine(batch: Promise<ReducePartial>[]): Promise<ReducePartial> {
     const partials = await Promise.all(batch);
     const terminal = this.plan.job.terminal;
-    if (terminal.kind !== 'groupby') throw new Error('combine needs a group-by');
-    return this.executor.submit(this.plan.remote ? combineGroupsRemotely : combineGroups, partials, [...terminal.aggs]);
+    if (terminal.kind === 'describe') {
+      const described = partials as DescribePartial[];
+      return this.executor.submit(this.plan.remote ? combineDescribeRemotely : combineDescribed, described);
+    }
+    if (terminal.kind !== 'groupby') throw new Error('combine needs a group-by or a describe');
+    const groups = partials as GroupPartial[];
+    return this.executor.submit(this.plan.remote ? combineGroupsRemotely : combineGroups, groups, [...terminal.aggs]);
   }
 
   /** What is left in the tree, highest level first (it holds the earliest partitions), combined once more. */
-  private async finalPartial(): Promise<GroupPartial> {
+  private async finalPartial(): Promise<ReducePartial> {
     const rest = this.levels.toReversed().flat();
-    if (rest.length === 1) return rest[0] as Promise<GroupPartial>;
+    if (rest.length === 1) return rest[0] as Promise<ReducePartial>;
     if (rest.length === 0) return emptyPartial(this.plan.job.terminal);
     return this.combine(rest);
   }
 
   /** The error with the file's line number, when it is a parse error counted from its range. */
   private locate(error: unknown, range: ByteRange): unknown {
-    if (!(error instanceof Error) || error.name !== 'CsvParseError') return error;
-    const e = error as CsvParseError;
-    if (!e.lineIsLocal) return error;
-    const line = e.line + this.lines.before(range.file, range.start);
-    const located = new CsvParseError({
-      file: e.file,
-      line,
-      column: e.column,
-      columnName: e.columnName,
-      reason: e.reason,
-    });
-    located.stack = `${located.name}: ${located.message}`;
-    return located;
+    return locateParseError(error, () => this.lines.before(range.file, range.start));
   }
 
   /** Cancels what has not started and waits for what runs: no task is left behind. */
@@ -283,7 +295,8 @@ class Computation {
 }
 
 /** The partial of no rows at all (no ranges, e.g. only empty files). */
-function emptyPartial(terminal: Plan['job']['terminal']): GroupPartial {
+function emptyPartial(terminal: Plan['job']['terminal']): ReducePartial {
+  if (terminal.kind === 'describe') return { kind: 'describe', columns: terminal.columns.map(() => summarize([])) };
   if (terminal.kind !== 'groupby') throw new Error('a group-by was expected');
   return {
     kind: 'groups',

@@ -47,10 +47,14 @@ function globToRegExp(pattern: string): RegExp {
  * or an array of either. Globs match in sorted order. A missing path or an empty glob is an error
  * naming it.
  */
-export function resolveFiles(source: string | readonly string[]): { file: string; size: number }[] {
+export function resolveFiles(
+  source: string | readonly string[],
+  verb = 'readCsv',
+  example = 'data/*.csv',
+): { file: string; size: number }[] {
   const patterns = typeof source === 'string' ? [source] : source;
   if (!Array.isArray(patterns) || patterns.length === 0 || patterns.some((p) => typeof p !== 'string' || p === '')) {
-    throw new TypeError('readCsv needs a path, a glob such as "data/*.csv", or a non-empty array of them');
+    throw new TypeError(`${verb} needs a path, a glob such as "${example}", or a non-empty array of them`);
   }
   const files: string[] = [];
   for (const pattern of patterns) {

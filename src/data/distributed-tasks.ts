@@ -6,12 +6,18 @@
  * so a job written to Redis can make a worker run only code the worker's project already has.
  */
 import { combinePartials } from './aggregate.js';
+import { combineDescribe } from './describe.js';
 import { runPartition } from './tasks.js';
-import type { AggSpec, GroupPartial, PartitionJob, PartitionResult, Step } from './types.js';
+import type { AggSpec, DescribePartial, GroupPartial, PartitionJob, PartitionResult, Step } from './types.js';
 
 function checkAddresses(steps: readonly Step[]): void {
   for (const step of steps) {
-    const refs = step.kind === 'filter' ? [step.fn] : step.kind === 'assign' ? step.columns.map((c) => c.fn) : [];
+    const refs =
+      step.kind === 'filter' || step.kind === 'mapPartitions'
+        ? [step.fn]
+        : step.kind === 'assign'
+          ? step.columns.map((c) => c.fn)
+          : [];
     for (const ref of refs) {
       if (ref.kind !== 'address') {
         throw new TypeError(
@@ -31,4 +37,9 @@ export function runPartitionByAddress(job: PartitionJob): Promise<PartitionResul
 /** combineGroups for `skein worker`s (defined here, so that a worker serving this module has it). */
 export function combineGroupsRemotely(partials: GroupPartial[], aggs: AggSpec[]): GroupPartial {
   return combinePartials(partials, aggs);
+}
+
+/** combineDescribedPartials for `skein worker`s. */
+export function combineDescribeRemotely(partials: DescribePartial[]): DescribePartial {
+  return combineDescribe(partials);
 }

@@ -5,16 +5,17 @@
 import { addressOf } from '../wire/task-address.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { type ComputeOptions, type Plan, runPlan } from './compute.js';
+import type { PartitionFunction } from './map-partitions.js';
 import type { DataResult } from './result.js';
 import type {
   AggOp,
   AggSpec,
   ByteRange,
-  CsvSchema,
   Dtype,
   FunctionReference,
   OnBadLines,
   Row,
+  SourceSchema,
   Step,
   Terminal,
 } from './types.js';
@@ -22,7 +23,7 @@ import type {
 /** Where a frame's rows come from. */
 export interface FrameSource {
   readonly ranges: readonly ByteRange[];
-  readonly schema: CsvSchema;
+  readonly schema: SourceSchema;
   readonly onBadLines: OnBadLines;
 }
 
@@ -33,7 +34,8 @@ export type RowFunction<R> = (row: Row) => R;
 type PendingStep =
   | { kind: 'filter'; fn: Promise<FunctionReference>; function: Function }
   | { kind: 'assign'; columns: { name: string; fn: Promise<FunctionReference>; function: Function }[] }
-  | { kind: 'select'; columns: readonly string[] };
+  | { kind: 'select'; columns: readonly string[] }
+  | { kind: 'mapPartitions'; fn: Promise<FunctionReference>; function: Function; columns: readonly string[] };
 
 /** Column name → dtype; `undefined` for a column made by `assign` (its type is known only when it runs). */
 type Columns = ReadonlyMap<string, Dtype | undefined>;
@@ -61,7 +63,7 @@ export class Frame {
     private readonly terminal: Terminal | undefined,
   ) {
     for (const step of steps) {
-      if (step.kind === 'filter') step.fn.catch(() => {});
+      if (step.kind === 'filter' || step.kind === 'mapPartitions') step.fn.catch(() => {});
       if (step.kind === 'assign') for (const c of step.columns) c.fn.catch(() => {});
     }
   }
@@ -118,6 +120,26 @@ export class Frame {
     );
   }
 
+  /**
+   * Runs `fn` over each partition as a whole (Dask's `map_partitions`): `fn(columns, info)` gets the
+   * partition's columns (`{ name: Float64Array | Int32Array | (string | null)[] }`, as
+   * `toColumns()` gives them) and returns new columns of one length (`{ name: Float64Array |
+   * number[] | (string | null)[] }`) or rows (`[{ name: value }]`). It must return the columns of
+   * `options.columns` (default: the frame's columns as they are); `fn` runs in the workers, so
+   * export it or make it self-contained, and it must not return a promise.
+   */
+  mapPartitions(fn: PartitionFunction, options: { columns?: readonly string[] } = {}): Frame {
+    const columns = options.columns === undefined ? this.columns : [...options.columns];
+    if (!Array.isArray(columns) || columns.length === 0 || columns.some((c) => typeof c !== 'string'))
+      throw new TypeError('mapPartitions: columns must be a non-empty array of the column names fn returns');
+    const duplicate = columns.find((name, i) => columns.indexOf(name) !== i);
+    if (duplicate !== undefined) throw new RangeError(`mapPartitions: columns names "${duplicate}" twice`);
+    return this.withStep(
+      { kind: 'mapPartitions', fn: reference(fn, 'mapPartitions'), function: fn, columns },
+      new Map(columns.map((c) => [c, undefined])),
+    );
+  }
+
   /** Groups rows by one or more key columns; then `.agg({...})`, `.sum()`, `.mean()`, ... */
   groupby(keys: string | readonly string[]): GroupBy {
     const list = typeof keys === 'string' ? [keys] : [...keys];
@@ -161,6 +183,30 @@ export class Frame {
       [],
       this.valueColumns([], false).map((column) => ({ column, op: 'count', output: column })),
     );
+  }
+
+  /**
+   * count, mean, std (sample, ddof 1), min, percentiles and max of every number column (pandas'
+   * `describe()`): one row per statistic, named in the column `statistic`. count, mean, std, min
+   * and max are exact; percentiles are exact up to 4,096 values per column and otherwise read from
+   * a mergeable sketch, within about 0.1% of the ranks (describe.ts says how).
+   */
+  describe(options: { percentiles?: readonly number[] } = {}): Frame {
+    if (this.terminal) throw new TypeError('this frame is already a reduction: compute() it first');
+    const percentiles = [...(options.percentiles ?? [0.25, 0.5, 0.75])];
+    for (const p of percentiles) {
+      if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+        throw new RangeError(`describe: percentiles must be numbers from 0 to 1, got ${String(p)}`);
+    }
+    percentiles.sort((a, b) => a - b);
+    const columns = this.valueColumns([], true);
+    if (columns.length === 0)
+      throw new TypeError(`describe needs a number column; the columns (${this.columns.join(', ')}) hold strings`);
+    const available = new Map<string, Dtype | undefined>([
+      ['statistic', 'string'],
+      ...columns.map((c) => [c, 'float64'] as const),
+    ]);
+    return new Frame(this.source, this.steps, available, { kind: 'describe', columns, percentiles });
   }
 
   /** The first `n` rows, computed now (as Dask's `head`): reads partitions in order only until it has them. */
@@ -211,7 +257,10 @@ export class Frame {
     for (const step of this.steps) {
       if (step.kind === 'select') steps.push(step);
       else if (step.kind === 'filter') steps.push({ kind: 'filter', fn: await resolve(step.fn, step.function) });
-      else {
+      else if (step.kind === 'mapPartitions') {
+        const fn = await resolve(step.fn, step.function);
+        steps.push({ kind: 'mapPartitions', fn, columns: step.columns });
+      } else {
         const columns = await Promise.all(
           step.columns.map(async (c) => ({ name: c.name, fn: await resolve(c.fn, c.function) })),
         );
@@ -231,14 +280,16 @@ export class Frame {
     let current = [...names];
     for (const step of steps) {
       availableBefore.push(current);
-      if (step.kind === 'select') current = [...step.columns];
+      if (step.kind === 'select' || step.kind === 'mapPartitions') current = [...step.columns];
       else if (step.kind === 'assign')
         current = [...current, ...step.columns.map((c) => c.name).filter((n) => !current.includes(n))];
     }
     let needed = new Set(
       terminal.kind === 'groupby'
         ? [...terminal.keys, ...terminal.aggs.filter((a) => a.op !== 'size').map((a) => a.column)]
-        : current,
+        : terminal.kind === 'describe'
+          ? terminal.columns
+          : current,
     );
     for (let i = steps.length - 1; i >= 0; i--) {
       const step = steps[i] as Step;

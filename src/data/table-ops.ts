@@ -1,11 +1,13 @@
 /**
- * The row verbs, run in a worker on one partition's table: filter, assign and select. Row
+ * The row verbs, run in a worker on one partition's table: filter, assign, select and
+ * mapPartitions (map-partitions.ts). Row
  * functions arrive as references (an export of a module, imported here; or the source of a
  * self-contained function, checked on the main thread to use no outer variable).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { moduleIdentity } from '../wire/task-address.js';
+import { mapPartition, type PartitionFunction } from './map-partitions.js';
 import type { Column, FunctionReference, Row, Step, Table } from './types.js';
 
 export type RowFunction = (row: Row) => unknown;
@@ -127,6 +129,7 @@ export async function loadStepFunctions(steps: readonly Step[]): Promise<Map<Fun
   for (const step of steps) {
     if (step.kind === 'filter') functions.set(step.fn, await loadRowFunction(step.fn));
     if (step.kind === 'assign') for (const c of step.columns) functions.set(c.fn, await loadRowFunction(c.fn));
+    if (step.kind === 'mapPartitions') functions.set(step.fn, await loadRowFunction(step.fn));
   }
   return functions;
 }
@@ -136,10 +139,14 @@ export function applySteps(
   table: Table,
   steps: readonly Step[],
   functions: Map<FunctionReference, RowFunction>,
+  where: { file: string; start: number } = { file: '', start: 0 },
 ): Table {
   let current = table;
   for (const step of steps) {
-    if (step.kind === 'select') {
+    if (step.kind === 'mapPartitions') {
+      const fn = functions.get(step.fn) as unknown as PartitionFunction;
+      current = mapPartition(current, fn, step.columns, where);
+    } else if (step.kind === 'select') {
       const columns = step.columns.map((name) => {
         const at = current.names.indexOf(name);
         if (at < 0) throw new RangeError(`select: no column "${name}" (columns: ${current.names.join(', ')})`);

@@ -7,18 +7,32 @@
 import { combinePartials, groupPartial } from './aggregate.js';
 import { parseRows } from './csv-parse.js';
 import { readRange } from './csv-range.js';
+import { combineDescribe, describePartial } from './describe.js';
+import { parseJsonlLines, readJsonlRange } from './jsonl-parse.js';
 import { applySteps, headOf, loadStepFunctions } from './table-ops.js';
-import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './types.js';
+import type {
+  AggSpec,
+  BadLine,
+  CsvSchema,
+  DescribePartial,
+  GroupPartial,
+  JsonlSchema,
+  Partial,
+  PartitionJob,
+  PartitionResult,
+  Table,
+} from './types.js';
 
-/**
- * Reads, parses and reduces one byte range: the whole life of a partition in one task, so that
- * only its (small) partial result travels back.
- */
-export async function runPartition(job: PartitionJob): Promise<PartitionResult> {
-  const { range, schema } = job;
-  // Everything asynchronous first: from the read on, the task runs to its end without yielding,
-  // which makes this worker's reused buffers safe (csv-range.ts, csv-parse.ts).
-  const functions = await loadStepFunctions(job.steps);
+/** A range's rows as columns, and the quote state it was read with (always outside quotes for JSON lines). */
+interface Parsed {
+  readonly table: Table;
+  readonly badLines: BadLine[];
+  readonly startInQuotes: boolean;
+  readonly quoteParity: 0 | 1;
+}
+
+function parseCsvRange(job: PartitionJob, schema: CsvSchema): Parsed {
+  const { range } = job;
   const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
   const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
     file: range.file,
@@ -27,30 +41,57 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
     onBadLines: job.onBadLines,
     rangeStart: range.start,
     linesBefore: located.linesBeforeBegin,
-    reuse: job.terminal.kind === 'groupby',
+    reuse: job.terminal.kind !== 'collect',
   });
-  let rows = applySteps(table, job.steps, functions);
+  return { table, badLines, startInQuotes: located.startInQuotes, quoteParity: located.quoteParity };
+}
+
+function parseJsonlRange(job: PartitionJob, schema: JsonlSchema): Parsed {
+  // JSON text holds no raw newline: a range needs no quote state, so there is never a guess to undo.
+  const { text, linesBefore } = readJsonlRange(job.range);
+  const { table, badLines } = parseJsonlLines(text, {
+    file: job.range.file,
+    schema,
+    read: job.read,
+    onBadLines: job.onBadLines,
+    linesBefore,
+  });
+  return { table, badLines, startInQuotes: false, quoteParity: 0 };
+}
+
+/**
+ * Reads, parses and reduces one byte range: the whole life of a partition in one task, so that
+ * only its (small) partial result travels back.
+ */
+export async function runPartition(job: PartitionJob): Promise<PartitionResult> {
+  // Everything asynchronous first: from the read on, the task runs to its end without yielding,
+  // which makes this worker's reused buffers safe (csv-range.ts, csv-parse.ts).
+  const functions = await loadStepFunctions(job.steps);
+  const parsed = job.schema.format === 'jsonl' ? parseJsonlRange(job, job.schema) : parseCsvRange(job, job.schema);
+  let rows = applySteps(parsed.table, job.steps, functions, job.range);
   const terminal = job.terminal;
-  if (terminal.kind === 'groupby') {
-    return {
-      quoteParity: located.quoteParity,
-      startInQuotes: located.startInQuotes,
-      rows: rows.length,
-      partial: groupPartial(rows, terminal.keys, terminal.aggs),
-      badLines,
-    };
+  let partial: Partial;
+  if (terminal.kind === 'groupby') partial = groupPartial(rows, terminal.keys, terminal.aggs);
+  else if (terminal.kind === 'describe') partial = describePartial(rows, terminal.columns);
+  else {
+    if (terminal.limit !== undefined) rows = headOf(rows, terminal.limit);
+    partial = { kind: 'table', table: rows };
   }
-  if (terminal.limit !== undefined) rows = headOf(rows, terminal.limit);
   return {
-    quoteParity: located.quoteParity,
-    startInQuotes: located.startInQuotes,
+    quoteParity: parsed.quoteParity,
+    startInQuotes: parsed.startInQuotes,
     rows: rows.length,
-    partial: { kind: 'table', table: rows },
-    badLines,
+    partial,
+    badLines: parsed.badLines,
   };
 }
 
 /** Merges `splitEvery` partial group-bys, given in partition order, into one. */
 export function combineGroups(partials: GroupPartial[], aggs: AggSpec[]): GroupPartial {
   return combinePartials(partials, aggs);
+}
+
+/** Merges `splitEvery` partial describes into one. */
+export function combineDescribed(partials: DescribePartial[]): DescribePartial {
+  return combineDescribe(partials);
 }

@@ -39,7 +39,9 @@ export type FunctionReference =
 export type Step =
   | { readonly kind: 'filter'; readonly fn: FunctionReference }
   | { readonly kind: 'assign'; readonly columns: readonly { name: string; fn: FunctionReference }[] }
-  | { readonly kind: 'select'; readonly columns: readonly string[] };
+  | { readonly kind: 'select'; readonly columns: readonly string[] }
+  /** `fn(columns, info)` over a whole partition; `columns`: the names it must return, in order. */
+  | { readonly kind: 'mapPartitions'; readonly fn: FunctionReference; readonly columns: readonly string[] };
 
 /** A reduction of `groupby().agg()`: `size` counts rows (of any column). */
 export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max' | 'first' | 'last' | 'size';
@@ -56,13 +58,17 @@ export type Terminal =
   /** Every row comes back (as columns), or the first `limit` rows. */
   | { readonly kind: 'collect'; readonly limit?: number }
   /** Partial aggregates per group; no keys = one group (whole-frame sum, count). */
-  | { readonly kind: 'groupby'; readonly keys: readonly string[]; readonly aggs: readonly AggSpec[] };
+  | { readonly kind: 'groupby'; readonly keys: readonly string[]; readonly aggs: readonly AggSpec[] }
+  /** count, mean, std, min, quantiles, max of these number columns (describe.ts). */
+  | { readonly kind: 'describe'; readonly columns: readonly string[]; readonly percentiles: readonly number[] };
 
 /** What a malformed row does: throw a CsvParseError, be skipped, or be skipped and listed in `result.badLines`. */
 export type OnBadLines = 'error' | 'skip' | 'collect';
 
 /** The parsed shape of a CSV, fixed on the main thread before any range is parsed. */
 export interface CsvSchema {
+  /** Absent or 'csv' (a JSON lines schema says 'jsonl'). */
+  readonly format?: 'csv';
   readonly names: readonly string[];
   readonly dtypes: readonly Dtype[];
   readonly delimiter: number;
@@ -70,6 +76,20 @@ export interface CsvSchema {
   /** The header line's fields, for checking that every file has the same header. */
   readonly headerLine: readonly string[] | undefined;
 }
+
+/**
+ * The shape of JSON lines files: one object per line, its fields read by name (jsonl-source.ts).
+ * Fixed on the main thread, like a CSV schema.
+ */
+export interface JsonlSchema {
+  readonly format: 'jsonl';
+  /** The fields read, as column names, in order. */
+  readonly names: readonly string[];
+  readonly dtypes: readonly Dtype[];
+}
+
+/** Either kind of source schema; `format` tells them apart. */
+export type SourceSchema = CsvSchema | JsonlSchema;
 
 /** One byte range of one file: what a worker parses. */
 export interface ByteRange {
@@ -86,7 +106,7 @@ export interface PartitionJob {
   readonly range: ByteRange;
   /** Whether byte `range.start` lies inside a quoted field; `undefined`: the task guesses (csv-range.ts). */
   readonly startInQuotes: boolean | undefined;
-  readonly schema: CsvSchema;
+  readonly schema: SourceSchema;
   /** Indexes (into schema.names) of the columns to build; the others are skipped unparsed. */
   readonly read: readonly number[];
   readonly steps: readonly Step[];
@@ -100,8 +120,10 @@ export interface BadLine {
   readonly file: string;
   /** 1-based line of the row's first byte. */
   line: number;
-  /** 1-based field at fault, when one is. */
+  /** 1-based field at fault, when one is (JSON lines: the field's place among the columns). */
   readonly column: number | undefined;
+  /** The name of the column at fault (always set for JSON lines, where a field has no place on the line). */
+  readonly field?: string | undefined;
   /** What was wrong. */
   readonly reason: string;
   /** The row as it is in the file. */
@@ -129,7 +151,32 @@ export interface TablePartial {
   readonly table: Table;
 }
 
-export type Partial = GroupPartial | TablePartial;
+/** Per-column summaries of a partition, for `describe()` (describe.ts). */
+export interface DescribePartial {
+  readonly kind: 'describe';
+  readonly columns: readonly ColumnSummary[];
+}
+
+/**
+ * A mergeable summary of one number column: exact count, mean and sum of squared deviations
+ * (Chan et al.'s parallel update), min and max, and a quantile sketch: sorted values with weights,
+ * all of weight 1 (exact) until there are more than the sketch's size, then equal-weight centroids.
+ */
+export interface ColumnSummary {
+  readonly count: number;
+  readonly mean: number;
+  /** Sum of squared deviations from the mean. */
+  readonly m2: number;
+  readonly min: number;
+  readonly max: number;
+  readonly values: Float64Array;
+  readonly weights: Float64Array;
+}
+
+/** A partial that a reduction tree combines. */
+export type ReducePartial = GroupPartial | DescribePartial;
+
+export type Partial = GroupPartial | TablePartial | DescribePartial;
 
 /** What a partition task sends back. */
 export interface PartitionResult {
