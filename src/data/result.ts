@@ -3,6 +3,8 @@
  * DataFrame). Number columns are Float64Arrays (or Int32Arrays for int32 columns), string columns
  * arrays of strings with null for missing values.
  */
+import type { Table as ArrowTable } from 'apache-arrow';
+import { toArrowIpc, toArrowTable } from './arrow.js';
 import type { AggSpec, BadLine, Column, GroupPartial, Table } from './types.js';
 
 /** A result column: numbers (Float64Array, or Int32Array for an int32 column) or strings with null for missing. */
@@ -42,6 +44,22 @@ export class DataResult {
       });
       return row;
     });
+  }
+
+  /**
+   * The result as an Apache Arrow `Table` (number columns as Float64 with NaN as null, or Int32;
+   * strings as Utf8). Loads `apache-arrow`, an optional peer dependency (`npm install
+   * apache-arrow`), now and only now.
+   */
+  toArrow(): Promise<ArrowTable> {
+    return toArrowTable(this.names, this.columns);
+  }
+
+  /** The result as Arrow IPC bytes: the `'stream'` format (default) or the `'file'` format. */
+  async toArrowIpc(format: 'stream' | 'file' = 'stream'): Promise<Uint8Array> {
+    if (format !== 'stream' && format !== 'file')
+      throw new RangeError(`toArrowIpc: format must be 'stream' or 'file', got ${JSON.stringify(format)}`);
+    return toArrowIpc(await this.toArrow(), format);
   }
 
   /** A text table, as pandas prints one: right-aligned numbers, at most `maxRows` rows (head and tail). */

@@ -159,3 +159,53 @@ export function assertRowsClose(
     }
   });
 }
+
+const TEXTS = ['plain', 'with "quotes"', 'two\nlines', 'tab\tand \\ backslash', 'ünïcödé ✓ 雪', '{"not": "an object"}'];
+
+/**
+ * JSON lines with the hard cases: escaped newlines and quotes in strings, multi-byte characters,
+ * missing fields, nulls, nested values (read as text), blank lines, optionally CRLF. Columns: id,
+ * key (string), key2 (number), value (number or null or absent), note (string, or an object).
+ */
+export function generateJsonl(rows: number, options: { seed?: number; crlf?: boolean; groups?: number } = {}): string {
+  const next = random(options.seed ?? 1);
+  const groups = options.groups ?? 20;
+  const eol = options.crlf ? '\r\n' : '\n';
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const record: Record<string, unknown> = { id: i };
+    const k = next();
+    if (k >= 0.03) record.key = `g${Math.floor(next() * groups)}`;
+    else if (k < 0.015) record.key = null;
+    record.key2 = Math.floor(next() * 10);
+    const v = next();
+    if (v >= 0.05) record.value = Math.round((next() - 0.3) * 100_000) / 100;
+    else if (v < 0.025) record.value = null;
+    const n = Math.floor(next() * (TEXTS.length + 1));
+    record.note = n === TEXTS.length ? { nested: [i, 'x'] } : TEXTS[n];
+    lines.push(JSON.stringify(record));
+    if (next() < 0.02) lines.push('');
+  }
+  return `${lines.join(eol)}${eol}`;
+}
+
+/** The whole text split at newlines, each non-blank line parsed; numbers NaN and strings null when missing. */
+export function parseJsonlText(
+  text: string,
+  numeric: readonly string[],
+  names: readonly string[],
+): Record<string, Value>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      return Object.fromEntries(
+        names.map((name) => {
+          const v = record[name];
+          if (numeric.includes(name)) return [name, v === undefined || v === null ? Number.NaN : Number(v)];
+          return [name, v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)];
+        }),
+      );
+    });
+}
