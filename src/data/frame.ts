@@ -35,7 +35,13 @@ type PendingStep =
   | { kind: 'filter'; fn: Promise<FunctionReference>; function: Function }
   | { kind: 'assign'; columns: { name: string; fn: Promise<FunctionReference>; function: Function }[] }
   | { kind: 'select'; columns: readonly string[] }
-  | { kind: 'mapPartitions'; fn: Promise<FunctionReference>; function: Function; columns: readonly string[] };
+  | {
+      kind: 'mapPartitions';
+      fn: Promise<FunctionReference>;
+      function: Function;
+      columns: readonly string[];
+      dtypes: readonly (Dtype | undefined)[];
+    };
 
 /** Column name → dtype; `undefined` for a column made by `assign` (its type is known only when it runs). */
 type Columns = ReadonlyMap<string, Dtype | undefined>;
@@ -124,19 +130,36 @@ export class Frame {
    * Runs `fn` over each partition as a whole (Dask's `map_partitions`): `fn(columns, info)` gets the
    * partition's columns (`{ name: Float64Array | Int32Array | (string | null)[] }`, as
    * `toColumns()` gives them) and returns new columns of one length (`{ name: Float64Array |
-   * number[] | (string | null)[] }`) or rows (`[{ name: value }]`). It must return the columns of
-   * `options.columns` (default: the frame's columns as they are); `fn` runs in the workers, so
-   * export it or make it self-contained, and it must not return a promise.
+   * number[] | (string | null)[] }`) or rows (`[{ name: value }]`). `options.columns` declares what
+   * it returns: names (`['id', 'total']`), or names with dtypes (`{ id: 'float64', key: 'string' }`),
+   * which the shorthand reductions (`sum()`, `describe()`) need to tell number columns from text;
+   * default: the frame's columns as they are, of any type. `fn` runs in the workers, so export it
+   * or make it self-contained; it must not return a promise.
    */
-  mapPartitions(fn: PartitionFunction, options: { columns?: readonly string[] } = {}): Frame {
-    const columns = options.columns === undefined ? this.columns : [...options.columns];
-    if (!Array.isArray(columns) || columns.length === 0 || columns.some((c) => typeof c !== 'string'))
-      throw new TypeError('mapPartitions: columns must be a non-empty array of the column names fn returns');
+  mapPartitions(
+    fn: PartitionFunction,
+    options: { columns?: readonly string[] | Readonly<Record<string, Dtype>> } = {},
+  ): Frame {
+    const declared = options.columns ?? this.columns;
+    const columns = Array.isArray(declared) ? [...(declared as readonly string[])] : Object.keys(declared ?? {});
+    const dtypes = Array.isArray(declared)
+      ? columns.map(() => undefined)
+      : columns.map((c) => (declared as Record<string, Dtype>)[c]);
+    if (columns.length === 0 || columns.some((c) => typeof c !== 'string'))
+      throw new TypeError(
+        'mapPartitions: columns must be a non-empty array of the column names fn returns, or an object of name → dtype',
+      );
     const duplicate = columns.find((name, i) => columns.indexOf(name) !== i);
     if (duplicate !== undefined) throw new RangeError(`mapPartitions: columns names "${duplicate}" twice`);
+    for (const [c, dtype] of dtypes.entries()) {
+      if (dtype !== undefined && !['float64', 'int32', 'string'].includes(dtype))
+        throw new RangeError(
+          `mapPartitions: the dtype of "${columns[c]}" must be 'float64', 'int32' or 'string', got ${JSON.stringify(dtype)}`,
+        );
+    }
     return this.withStep(
-      { kind: 'mapPartitions', fn: reference(fn, 'mapPartitions'), function: fn, columns },
-      new Map(columns.map((c) => [c, undefined])),
+      { kind: 'mapPartitions', fn: reference(fn, 'mapPartitions'), function: fn, columns, dtypes },
+      new Map(columns.map((c, i) => [c, dtypes[i]])),
     );
   }
 
@@ -259,7 +282,7 @@ export class Frame {
       else if (step.kind === 'filter') steps.push({ kind: 'filter', fn: await resolve(step.fn, step.function) });
       else if (step.kind === 'mapPartitions') {
         const fn = await resolve(step.fn, step.function);
-        steps.push({ kind: 'mapPartitions', fn, columns: step.columns });
+        steps.push({ kind: 'mapPartitions', fn, columns: step.columns, dtypes: step.dtypes });
       } else {
         const columns = await Promise.all(
           step.columns.map(async (c) => ({ name: c.name, fn: await resolve(c.fn, c.function) })),

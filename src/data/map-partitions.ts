@@ -7,7 +7,7 @@
  * all of one length) or rows (`[{ name: value }, ...]`). The names must be the frame's declared
  * columns (those given to mapPartitions, or, by default, the columns it had before), in any order.
  */
-import type { Column, Table } from './types.js';
+import type { Column, Dtype, Table } from './types.js';
 
 /** A partition's columns as `fn` sees them. */
 export type PartitionColumns = Record<string, Float64Array | Int32Array | (string | null)[]>;
@@ -35,9 +35,11 @@ function decode(column: Column): Float64Array | Int32Array | (string | null)[] {
 }
 
 /** A column from plain values: numbers (null/undefined → NaN), or strings (null/undefined → missing). */
-function encode(name: string, values: ArrayLike<unknown>): Column {
+function encode(name: string, values: ArrayLike<unknown>, declared: Dtype | undefined): Column {
   if (values instanceof Float64Array) return { dtype: 'float64', values };
   if (values instanceof Int32Array) return { dtype: 'int32', values };
+  // An empty plain array has no kind of its own: it takes the declared one.
+  if (values.length === 0 && declared === 'string') return { dtype: 'string', codes: new Int32Array(0), dict: [] };
   const list = Array.from(values);
   if (list.some((v) => typeof v === 'string')) {
     const dict: string[] = [];
@@ -74,6 +76,7 @@ export function mapPartition(
   table: Table,
   fn: PartitionFunction,
   declared: readonly string[],
+  dtypes: readonly (Dtype | undefined)[],
   where: { file: string; start: number },
 ): Table {
   const input: PartitionColumns = {};
@@ -104,11 +107,18 @@ export function mapPartition(
         'pass the columns it returns: mapPartitions(fn, { columns: [...] })',
     );
   }
-  const encoded = declared.map((name) => {
+  const encoded = declared.map((name, c) => {
     const values = columns[name];
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
       throw new TypeError(`mapPartitions: column "${name}" is not an array`);
-    return encode(name, values);
+    const column = encode(name, values, dtypes[c]);
+    const dtype = dtypes[c];
+    if (dtype !== undefined && (dtype === 'string') !== (column.dtype === 'string')) {
+      throw new TypeError(
+        `mapPartitions: column "${name}" is declared '${dtype}' but the function returned ${column.dtype === 'string' ? 'strings' : 'numbers'}`,
+      );
+    }
+    return column;
   });
   const length = encoded[0] ? (encoded[0].dtype === 'string' ? encoded[0].codes.length : encoded[0].values.length) : 0;
   encoded.forEach((column, c) => {

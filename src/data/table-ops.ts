@@ -145,7 +145,7 @@ export function applySteps(
   for (const step of steps) {
     if (step.kind === 'mapPartitions') {
       const fn = functions.get(step.fn) as unknown as PartitionFunction;
-      current = mapPartition(current, fn, step.columns, where);
+      current = mapPartition(current, fn, step.columns, step.dtypes, where);
     } else if (step.kind === 'select') {
       const columns = step.columns.map((name) => {
         const at = current.names.indexOf(name);

@@ -40,8 +40,13 @@ export type Step =
   | { readonly kind: 'filter'; readonly fn: FunctionReference }
   | { readonly kind: 'assign'; readonly columns: readonly { name: string; fn: FunctionReference }[] }
   | { readonly kind: 'select'; readonly columns: readonly string[] }
-  /** `fn(columns, info)` over a whole partition; `columns`: the names it must return, in order. */
-  | { readonly kind: 'mapPartitions'; readonly fn: FunctionReference; readonly columns: readonly string[] };
+  /** `fn(columns, info)` over a whole partition; `columns`: the names it must return, in order, with their kinds when declared. */
+  | {
+      readonly kind: 'mapPartitions';
+      readonly fn: FunctionReference;
+      readonly columns: readonly string[];
+      readonly dtypes: readonly (Dtype | undefined)[];
+    };
 
 /** A reduction of `groupby().agg()`: `size` counts rows (of any column). */
 export type AggOp = 'sum' | 'mean' | 'count' | 'min' | 'max' | 'first' | 'last' | 'size';

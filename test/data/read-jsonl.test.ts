@@ -47,6 +47,15 @@ describe('readJsonl', () => {
     }
   });
 
+  it('every blocksize from 1 to 24 over short lines: ranges that end at, before and after a newline', async () => {
+    const values = Array.from({ length: 60 }, (_, i) => (i * 37) % 1000);
+    const path = file('short.jsonl', values.map((a) => `{"a":${a}}\n`).join(''));
+    for (let blocksize = 1; blocksize <= 24; blocksize++) {
+      const result = await readJsonl(path, { blocksize }).compute({ executor: pool });
+      assert.deepEqual([...(result.toColumns().a as Float64Array)], values, `blocksize ${blocksize}`);
+    }
+  });
+
   it('reads CRLF line ends, blank lines and several files of a glob in order', async () => {
     const a = generateJsonl(150, { seed: 4, crlf: true });
     const b = generateJsonl(80, { seed: 5 });
