@@ -78,6 +78,9 @@ describe('DataResult.toArrow', () => {
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /heavy dependency loaded: apache-arrow/);
     // Where apache-arrow cannot be loaded, the error says how to install it.
-    assert.match(run.stderr, /toArrow\(\) needs the optional package apache-arrow: install it with `npm install apache-arrow`/);
+    assert.match(
+      run.stderr,
+      /toArrow\(\) needs the optional package apache-arrow: install it with `npm install apache-arrow`/,
+    );
   });
 });
