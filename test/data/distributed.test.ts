@@ -8,13 +8,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readCsv } from 'skein/data';
+import { readCsv, readJsonl } from 'skein/data';
 import { DistributedExecutor } from 'skein/distributed';
 import { runPartitionByAddress } from '../../dist/data/distributed-tasks.js';
 import { redisAvailable, startWorker, stopWorker, TestRedis } from '../distributed-helpers.ts';
-import { isPositive } from '../fixtures/data-rows.ts';
+import { doubleValues, isPositive } from '../fixtures/data-rows.ts';
 import { rejection } from '../helpers.ts';
-import { assertRowsClose, generateCsv, parseCsvText, referenceGroupby, typedRows } from './reference.ts';
+import {
+  assertRowsClose,
+  generateCsv,
+  generateJsonl,
+  parseCsvText,
+  parseJsonlText,
+  referenceGroupby,
+  typedRows,
+} from './reference.ts';
 
 describe('Frame on a DistributedExecutor with 2 skein workers on a real Redis', () => {
   let redis: TestRedis;
@@ -59,6 +67,27 @@ describe('Frame on a DistributedExecutor with 2 skein workers on a real Redis', 
         { value: 'sum', note: 'first', id: 'count' },
       ),
     );
+  });
+
+  it('reads JSON lines, maps partitions and describes on skein workers as on a local pool', async () => {
+    const text = generateJsonl(1500, { seed: 22 });
+    const path = join(dir, 'data.jsonl');
+    writeFileSync(path, text);
+    const names = ['id', 'key', 'key2', 'value', 'note'];
+    const rows = parseJsonlText(text, ['id', 'key2', 'value'], names);
+    const grouped = await readJsonl(path, { blocksize: 4000 })
+      .mapPartitions(doubleValues, { columns: [...names, 'rank'] })
+      .groupby('key')
+      .agg({ value: 'sum', id: 'count' })
+      .compute({ executor: client, splitEvery: 4 });
+    const doubled = rows.map((row) => ({ ...row, value: (row.value as number) * 2 }));
+    assertRowsClose(grouped.toRows(), referenceGroupby(doubled, ['key'], { value: 'sum', id: 'count' }));
+    const described = await readJsonl(path, { blocksize: 4000 })
+      .select(['id', 'value'])
+      .describe()
+      .compute({ executor: client, splitEvery: 4 });
+    const local = await readJsonl(path).select(['id', 'value']).describe().compute();
+    assertRowsClose(described.toRows(), local.toRows());
   });
 
   it('refuses a row function sent as source: no code travels through Redis', async () => {
