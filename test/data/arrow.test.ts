@@ -49,7 +49,7 @@ describe('DataResult.toArrow', () => {
       [0, 1, 2].map((r) => table.getChild('n')?.get(r)),
       [1.5, null, -3],
     );
-    assert.deepEqual([...(table.getChild('i')?.toArray() as Int32Array)], [1, 2, 3]);
+    assert.deepEqual([...((table.getChild('i')?.toArray() ?? []) as Int32Array)], [1, 2, 3]);
     assert.deepEqual(
       [0, 1, 2].map((r) => table.getChild('s')?.get(r)),
       ['a', null, 'c, d'],

@@ -93,9 +93,9 @@ describe('Frame.describe', () => {
       ] as const) {
         const got = statistics(result, name);
         const want = referenceDescribe(values, [0.25, 0.5, 0.75]);
-        [...got.values()].forEach((v, i) =>
-          close(v, want[i] as number, `${name} ${[...got.keys()][i]} (blocksize ${blocksize})`),
-        );
+        for (const [i, [stat, v]] of [...got].entries()) {
+          close(v, want[i] as number, `${name} ${stat} (blocksize ${blocksize})`);
+        }
       }
     }
   });
@@ -165,7 +165,7 @@ describe('Frame.describe', () => {
     assert.deepEqual(result.names, ['statistic', 'v']);
     const got = [...(result.toColumns().v as Float64Array)];
     const want = referenceDescribe([5, 1, 4, 2, 3], [0.25, 0.5, 0.75]);
-    got.forEach((v, i) => close(v, want[i] as number, `statistic ${i}`));
+    for (const [i, v] of got.entries()) close(v, want[i] as number, `statistic ${i}`);
   });
 
   it('refuses bad percentiles, a frame with no number column, and a reduction before it', () => {
