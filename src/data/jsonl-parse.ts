@@ -62,7 +62,9 @@ export function readJsonlRange(range: ByteRange): { text: string; linesBefore: n
       const stop = nl === -1 ? n : nl + 1;
       // [start, begin) holds one newline (the one before `begin`) unless that newline was at start - 1.
       const linesBefore = !range.first && from + begin > range.start ? 1 : 0;
-      return { text: bytes.toString('utf8', begin, stop), linesBefore };
+      const text = bytes.toString('utf8', begin, stop);
+      // A byte order mark at the top of a file is not part of the first line's JSON.
+      return { text: range.first && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, linesBefore };
     }
   } finally {
     closeSync(fd);

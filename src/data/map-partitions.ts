@@ -27,6 +27,7 @@ export type PartitionOutput =
   | Record<string, Float64Array | Int32Array | readonly number[] | readonly (string | null)[]>
   | readonly Record<string, number | string | null | undefined>[];
 
+/** A function `mapPartitions` runs over each partition: its columns in, new columns (or rows) out, synchronously. */
 export type PartitionFunction = (columns: PartitionColumns, info: PartitionInfo) => PartitionOutput;
 
 function decode(column: Column): Float64Array | Int32Array | (string | null)[] {

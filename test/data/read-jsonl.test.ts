@@ -56,10 +56,10 @@ describe('readJsonl', () => {
     }
   });
 
-  it('reads CRLF line ends, blank lines and several files of a glob in order', async () => {
+  it('reads CRLF line ends, a byte order mark, blank lines and several files of a glob in order', async () => {
     const a = generateJsonl(150, { seed: 4, crlf: true });
     const b = generateJsonl(80, { seed: 5 });
-    file('part-1.jsonl', a);
+    file('part-1.jsonl', `\uFEFF${a}`);
     file('part-2.jsonl', b);
     const result = await readJsonl(join(dir, 'part-*.jsonl'), { blocksize: 50 }).compute({ executor: pool });
     assertRowsClose(result.toRows(), [
