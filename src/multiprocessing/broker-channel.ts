@@ -29,8 +29,8 @@ export interface BrokerRepliesMessage {
 
 const CALL_STRIDE = 4;
 const REPLY_STRIDE = 3;
-/** Calls buffered before a message goes out without waiting for the end of the turn. */
-const MAX_BATCH = 2048;
+/** Calls (or appended items) buffered before a message goes out without waiting for the end of the turn. */
+const MAX_BATCH = 8192;
 /** What worker-entry.ts and process-entry.ts call before a result or an exit: pending calls go first. */
 export const FLUSH_BROKER_CALLS = Symbol.for('skein.flushBrokerCalls');
 
@@ -40,6 +40,11 @@ export interface BrokerChannel {
   call(id: number, method: string, args: unknown[]): Promise<unknown>;
   /** Sends a call that wants no reply; a refusal surfaces at the next call on `id`. */
   post?(id: number, method: string, args: unknown[]): void;
+  /**
+   * Like `post`, for a method whose arguments are a list of items (`putMany`): consecutive
+   * appends to the same object and method travel as one call with every item.
+   */
+  append?(id: number, method: string, item: unknown): void;
 }
 
 export function isBrokerCalls(message: unknown): message is BrokerCallsMessage {
@@ -55,6 +60,10 @@ interface Pending {
 
 class ChildChannel implements BrokerChannel {
   #outgoing: unknown[] = [];
+  /** Calls and appended items buffered: the batch leaves early when it grows large. */
+  #buffered = 0;
+  /** Where the last call starts in `#outgoing` if it is an `append` (items may join it), else -1. */
+  #appendable = -1;
   #scheduled = false;
   #lastCall = 0;
   readonly #pending = new Map<number, Pending>();
@@ -96,9 +105,22 @@ class ChildChannel implements BrokerChannel {
     this.#enqueue(0, id, method, args);
   }
 
+  append(id: number, method: string, item: unknown): void {
+    const at = this.#appendable;
+    if (at >= 0 && this.#outgoing[at + 1] === id && this.#outgoing[at + 2] === method) {
+      (this.#outgoing[at + 3] as unknown[]).push(item);
+      if (++this.#buffered >= MAX_BATCH) this.flush();
+      return;
+    }
+    this.post(id, method, [item]);
+    this.#appendable = this.#outgoing.length - CALL_STRIDE;
+  }
+
   /** Sends what is buffered now. */
   flush(): void {
     this.#scheduled = false;
+    this.#appendable = -1;
+    this.#buffered = 0;
     if (this.#outgoing.length === 0 || !process.connected) return;
     const calls = this.#outgoing;
     this.#outgoing = [];
@@ -123,7 +145,8 @@ class ChildChannel implements BrokerChannel {
 
   #enqueue(call: number, id: number, method: string, args: unknown[]): void {
     this.#outgoing.push(call, id, method, args);
-    if (this.#outgoing.length >= MAX_BATCH * CALL_STRIDE) this.flush();
+    this.#appendable = -1;
+    if (++this.#buffered >= MAX_BATCH) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       // The end of this turn, not a microtask: a loop of `await put(x)` stays in one turn.

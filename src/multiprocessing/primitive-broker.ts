@@ -139,6 +139,31 @@ const QUEUE: Record<string, Method> = {
     put.then(done, done);
     return put;
   },
+  /** A child's posted puts, in order (the items are the arguments): a full queue makes the rest wait in line. */
+  putMany: (held, items, caller, signal) => {
+    const q = queue(held);
+    let i = 0;
+    if (!held.puts.has(caller)) {
+      try {
+        for (; i < items.length; i++) q.putNowait(items[i]);
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof QueueFull)) throw error;
+      }
+    }
+    const s = signal();
+    const rest = items.slice(i);
+    const before = held.puts.get(caller) ?? Promise.resolve();
+    const put = before.then(async () => {
+      for (const item of rest) await q.put(item, { signal: s });
+    });
+    held.puts.set(caller, put);
+    const done = () => {
+      if (held.puts.get(caller) === put) held.puts.delete(caller);
+    };
+    put.then(done, done);
+    return put;
+  },
   putNowait: (held, [item]) => queue(held).putNowait(item),
   get: (held, [timeout], _caller, signal) => {
     const q = queue(held);

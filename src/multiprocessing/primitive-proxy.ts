@@ -68,6 +68,12 @@ export abstract class PrimitiveProxy {
     else void this.call(method, ...args).catch(() => {});
   }
 
+  /** @internal Sends one more item for `method` (its arguments are the items): consecutive ones travel as one call. */
+  protected append(method: string, item: unknown): void {
+    if (this.#channel.append) this.#channel.append(this.objectId, method, item);
+    else this.post(method, item);
+  }
+
   /** @internal The error of a blocking method: it cannot block in a child process. */
   protected cannotBlock(method: string, instead: string): Error {
     return new Error(
@@ -122,7 +128,7 @@ export class QueueHandle<T = unknown> extends PrimitiveProxy {
       const timeout = checkOptions(options, 'put');
       checkItem(item, 'put');
       if (this.#maxsize === 0 && timeout === undefined) {
-        this.post('put', item);
+        this.append('putMany', item);
         return Promise.resolve();
       }
       return this.call('put', item, timeout);
@@ -139,7 +145,7 @@ export class QueueHandle<T = unknown> extends PrimitiveProxy {
       );
     }
     checkItem(item, 'putNowait');
-    this.post('put', item);
+    this.append('putMany', item);
   }
 
   /** Takes the next item, waiting up to `timeout` ms (then QueueEmpty). */
