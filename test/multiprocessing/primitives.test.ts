@@ -13,8 +13,10 @@ import {
   Condition,
   Event,
   JoinableQueue,
+  LifoQueue,
   Lock,
   Pool,
+  PriorityQueue,
   Process,
   Queue,
   RLock,
@@ -25,12 +27,14 @@ import {
   awaitEvent,
   barrierParty,
   consumeNumbers,
+  getForever,
   holdLockForever,
   lockedFileIncrements,
   probeLimits,
   produceNumbers,
   putAndReturn,
   semaphoreSection,
+  takeInOrder,
   takeLockAndExit,
   waitOnCondition,
 } from '../fixtures/mp-primitive-tasks.ts';
@@ -62,6 +66,33 @@ describe('primitives passed to a Process', () => {
     assert.equal(queue.qsize(), 0);
   });
 
+  it('a child killed while waiting in get takes nothing: the next item goes to the next getter', async () => {
+    const queue = new Queue<string>();
+    const waiting = new Event();
+    const child = new Process({ target: getForever, args: [queue, waiting], daemon: true });
+    child.start();
+    assert.equal(await waiting.wait({ timeout: 20_000 }), true);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // its get has reached the parent
+    child.kill();
+    await child.join();
+    await queue.put('kept');
+    assert.equal(await queue.get({ timeout: 1000 }), 'kept');
+  });
+
+  it('LifoQueue and PriorityQueue keep their order across processes', async () => {
+    const results = new Queue<unknown>();
+    const lifo = new LifoQueue<number>();
+    const priority = new PriorityQueue<number>();
+    for (const n of [3, 1, 2]) {
+      await lifo.put(n);
+      await priority.put(n);
+    }
+    await runAll([new Process({ target: takeInOrder, args: [lifo, 3, results] })]);
+    assert.deepEqual(await results.get({ timeout: 1000 }), [2, 1, 3]);
+    await runAll([new Process({ target: takeInOrder, args: [priority, 3, results] })]);
+    assert.deepEqual(await results.get({ timeout: 1000 }), [1, 2, 3]);
+  });
+
   it('a Lock-protected read-modify-write of a file from several processes is exact', async () => {
     const path = join(scratch, 'counter');
     writeFileSync(path, '0');
@@ -90,11 +121,11 @@ describe('primitives passed to a Process', () => {
     const holder = new Process({ target: holdLockForever, args: [lock, ready], daemon: true });
     holder.start();
     assert.equal(await ready.wait({ timeout: 20_000 }), true);
-    const waiting = lock.acquire();
+    const waiting = lock.acquire({ timeout: 15_000 }); // false, were it not broken
     holder.kill();
     await holder.join();
     assert.ok((await rejection(waiting)) instanceof BrokenLockError);
-    await assert.rejects(lock.acquire(), BrokenLockError);
+    await assert.rejects(lock.acquire({ timeout: 1000 }), BrokenLockError);
   });
 
   it('Event: a waiting child is woken by the parent; a wait with a timeout returns false', async () => {
