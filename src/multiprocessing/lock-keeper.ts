@@ -15,6 +15,17 @@ import { RLock } from '../sync/lock.js';
 import { THIS_THREAD, THREAD_EXITED } from '../sync/shared-memory.js';
 import type { Caller } from './broker-registry.js';
 
+/** The reason a child's wait was cancelled by its own signal (the child is alive: see `childGone`). */
+export class WaitCancelled extends Error {
+  /** Always `'WaitCancelled'`: the child's proxy recognises it by name and rejects with its signal's reason. */
+  override name = 'WaitCancelled';
+}
+
+/** Whether a wait's signal was aborted because its child is gone (not cancelled by the child itself). */
+export function childGone(signal: AbortSignal): boolean {
+  return signal.aborted && !(signal.reason instanceof WaitCancelled);
+}
+
 interface GateWaiter {
   readonly caller: Caller;
   /** When the caller's timeout ends (performance.now()), or Infinity. */
@@ -145,7 +156,8 @@ export class LockKeeper {
     return this.lock.acquire({ timeout, signal }).then(
       (held) => {
         this.#busy = false;
-        if (held && signal.aborted) {
+        const gone = childGone(signal);
+        if (held && gone) {
           // Granted just as its child died: it never held it.
           this.lock.release();
           held = false;
@@ -154,8 +166,8 @@ export class LockKeeper {
           this.owner = caller;
           this.count = 1;
         } else this.#pump();
-        if (signal.aborted) throw signal.reason;
-        return held;
+        if (gone) throw signal.reason;
+        return held; // a grant that came before the child's own cancel stands
       },
       (error: unknown) => {
         this.#busy = false;

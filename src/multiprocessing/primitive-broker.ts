@@ -21,7 +21,7 @@ import { LifoQueue, PriorityQueue, Queue } from '../sync/queue.js';
 import { BoundedSemaphore, Semaphore } from '../sync/semaphore.js';
 import { type SharedPrimitive, THIS_THREAD, THREAD_EXITED } from '../sync/shared-memory.js';
 import { type Broker, type Caller, registerObject } from './broker-registry.js';
-import { LockKeeper } from './lock-keeper.js';
+import { childGone, LockKeeper, WaitCancelled } from './lock-keeper.js';
 
 /** The kinds a child can receive, by class name. */
 export type PrimitiveKind =
@@ -103,10 +103,13 @@ function getNow(queue: Queue): { item: unknown } | undefined {
   }
 }
 
-/** After a wait ended: if its child died meanwhile, `giveBack` what it took and fail it. */
+/**
+ * After a wait ended: if its child died meanwhile, `giveBack` what it took and fail it. (A grant
+ * that came before the child's own cancel stands: the child gets it.)
+ */
 function unlessAborted<T>(signal: AbortSignal, wait: Promise<T>, giveBack: (value: T) => void): Promise<T> {
   return wait.then((value) => {
-    if (signal.aborted) {
+    if (childGone(signal)) {
       giveBack(value);
       throw signal.reason;
     }
@@ -231,7 +234,7 @@ const CONDITION: Record<string, Method> = {
     const waited = condition.wait({ timeout: timeoutOf(timeout), signal: s });
     k.pump();
     const back = (): void => {
-      if (s.aborted) {
+      if (childGone(s)) {
         // Its child is gone: it does not get the lock back.
         if (!condition.lock.broken) condition.lock.release();
         k.pump();
@@ -240,7 +243,7 @@ const CONDITION: Record<string, Method> = {
     return waited.then(
       (notified) => {
         back();
-        if (s.aborted) throw s.reason;
+        if (childGone(s)) throw s.reason;
         return notified;
       },
       (error: unknown) => {
@@ -318,6 +321,8 @@ class PrimitiveBroker implements Broker {
   readonly #keepers = new WeakMap<Lock, LockKeeper>();
   /** Each child's waits in progress. */
   readonly #waits = new Map<Caller, Set<AbortController>>();
+  /** The waits a child may cancel with its signal, by the token its proxy gave them. */
+  readonly #tokens = new Map<Caller, Map<number, AbortController>>();
 
   /** The descriptor of `primitive` for a child, registering it on first use. */
   describe(primitive: SharedPrimitive, kind: PrimitiveKind): PrimitiveDescriptor {
@@ -334,11 +339,33 @@ class PrimitiveBroker implements Broker {
   call(id: number, method: string, args: unknown[], caller: Caller): unknown {
     const held = this.#held.get(id);
     if (!held) throw new Error(`no shared primitive ${id} in this process`);
+    if (method === 'cancel') {
+      // The child's signal aborted: end that wait, if it still waits.
+      this.#tokens
+        .get(caller)
+        ?.get(args[0] as number)
+        ?.abort(new WaitCancelled('cancelled by its signal'));
+      return undefined;
+    }
+    let token: number | undefined;
+    if (method === 'withToken') {
+      token = args[0] as number;
+      method = args[1] as string;
+      args = args.slice(2);
+    }
     const run = METHODS[held.kind][method];
     if (!run) throw new TypeError(`a ${held.kind} proxy has no method ${method}`);
     let controller: AbortController | undefined;
     const signal = (): AbortSignal => {
       controller = new AbortController();
+      if (token !== undefined) {
+        let tokens = this.#tokens.get(caller);
+        if (!tokens) {
+          tokens = new Map();
+          this.#tokens.set(caller, tokens);
+        }
+        tokens.set(token, controller);
+      }
       let waits = this.#waits.get(caller);
       if (!waits) {
         waits = new Set();
@@ -350,7 +377,10 @@ class PrimitiveBroker implements Broker {
     const result = run(held, args, caller, signal);
     if (controller) {
       const done = controller;
-      const forget = () => this.#waits.get(caller)?.delete(done);
+      const forget = () => {
+        this.#waits.get(caller)?.delete(done);
+        if (token !== undefined) this.#tokens.get(caller)?.delete(token);
+      };
       if (result instanceof Promise) result.then(forget, forget);
       else forget();
     }
@@ -373,6 +403,7 @@ class PrimitiveBroker implements Broker {
   dropCaller(caller: Caller): void {
     const waits = this.#waits.get(caller);
     this.#waits.delete(caller);
+    this.#tokens.delete(caller);
     const gone = new Error(`process ${caller} is gone: its wait was dropped`);
     for (const controller of waits ?? []) controller.abort(gone);
     for (const held of this.#held.values()) {

@@ -20,18 +20,25 @@ import { findUncloneable } from '../wire/cloneable.js';
 import type { BrokerChannel } from './broker-channel.js';
 import type { PrimitiveDescriptor, PrimitiveKind } from './primitive-broker.js';
 
-/** Options of a proxy's waits: the parent decides the timeout. */
+/** Options of a proxy's waits, decided in the parent. */
 export interface ProxyWaitOptions {
   /** ms to wait at most. */
   timeout?: number;
+  /**
+   * Aborting it gives up the wait: the parent cancels it, and the promise rejects with the
+   * signal's reason, unless the parent had already granted it (then it resolves as granted).
+   */
+  signal?: AbortSignal;
 }
+
+/** The name of the error the broker ends a cancelled wait with (primitive-broker.ts). */
+const WAIT_CANCELLED = 'WaitCancelled';
+let tokens = 0;
 
 function checkOptions(options: ProxyWaitOptions | undefined, method: string): number | undefined {
   if (options === undefined) return undefined;
-  if ((options as { signal?: unknown }).signal !== undefined) {
-    throw new TypeError(
-      `${method}({ signal }): a wait in a child process on the parent's primitive takes a timeout, not a signal`,
-    );
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`${method}({ signal }): signal must be an AbortSignal`);
   }
   const timeout = options.timeout;
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
@@ -60,6 +67,35 @@ export abstract class PrimitiveProxy {
   /** @internal Runs `method(...args)` on the parent's object; resolves with its answer. */
   protected call<R>(method: string, ...args: unknown[]): Promise<R> {
     return this.#channel.call(this.objectId, method, args) as Promise<R>;
+  }
+
+  /**
+   * @internal A wait: `method(...args, timeout)` in the parent. With a signal, the call carries
+   * a token, and an abort sends `cancel(token)` after it: the parent ends the wait unless it has
+   * already granted it, and its answer settles the promise either way, so nothing taken is lost.
+   */
+  protected remoteWait<R>(method: string, args: unknown[], options: ProxyWaitOptions | undefined): Promise<R> {
+    try {
+      const timeout = checkOptions(options, method);
+      const signal = options?.signal;
+      if (!signal) return this.call(method, ...args, timeout);
+      if (signal.aborted) return Promise.reject(signal.reason);
+      const token = ++tokens;
+      const onAbort = () => this.post('cancel', token);
+      signal.addEventListener('abort', onAbort, { once: true });
+      return this.call<R>('withToken', token, method, ...args, timeout).then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          return value;
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          throw (error as { name?: unknown })?.name === WAIT_CANCELLED && signal.aborted ? signal.reason : error;
+        },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** @internal Sends `method(...args)` without waiting for an answer (see the module notes). */
@@ -127,11 +163,11 @@ export class QueueHandle<T = unknown> extends PrimitiveProxy {
     try {
       const timeout = checkOptions(options, 'put');
       checkItem(item, 'put');
-      if (this.#maxsize === 0 && timeout === undefined) {
+      if (this.#maxsize === 0 && timeout === undefined && options?.signal === undefined) {
         this.append('putMany', item);
         return Promise.resolve();
       }
-      return this.call('put', item, timeout);
+      return this.remoteWait('put', [item], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -151,7 +187,7 @@ export class QueueHandle<T = unknown> extends PrimitiveProxy {
   /** Takes the next item, waiting up to `timeout` ms (then QueueEmpty). */
   get(options?: ProxyWaitOptions): Promise<T> {
     try {
-      return this.call('get', checkOptions(options, 'get'));
+      return this.remoteWait('get', [], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -163,7 +199,7 @@ export class QueueHandle<T = unknown> extends PrimitiveProxy {
    */
   getMany(max: number, options?: ProxyWaitOptions): Promise<T[]> {
     try {
-      return this.call('getMany', max, checkOptions(options, 'getMany'));
+      return this.remoteWait('getMany', [max], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -228,7 +264,7 @@ export class LockHandle extends PrimitiveProxy {
   /** Resolves true once held, false after `timeout` ms; BrokenLockError if a holder died. */
   acquire(options?: ProxyWaitOptions): Promise<boolean> {
     try {
-      return this.call('acquire', checkOptions(options, 'acquire'));
+      return this.remoteWait('acquire', [], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -282,7 +318,7 @@ export class ConditionHandle extends LockHandle {
   /** Releases the lock, waits for a notify (true) or `timeout` ms (false), takes the lock back. */
   wait(options?: ProxyWaitOptions): Promise<boolean> {
     try {
-      return this.call('wait', checkOptions(options, 'wait'));
+      return this.remoteWait('wait', [], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -296,7 +332,7 @@ export class ConditionHandle extends LockHandle {
     while (!result) {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      await this.wait(Number.isFinite(left) ? { timeout: left } : undefined);
+      await this.wait(Number.isFinite(left) ? { timeout: left, signal: options?.signal } : { signal: options?.signal });
       result = predicate();
     }
     return result;
@@ -328,7 +364,7 @@ export class SemaphoreHandle extends PrimitiveProxy {
   /** Resolves true once a permit is taken, false after `timeout` ms. */
   acquire(options?: ProxyWaitOptions): Promise<boolean> {
     try {
-      return this.call('acquire', checkOptions(options, 'acquire'));
+      return this.remoteWait('acquire', [], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -387,7 +423,7 @@ export class EventHandle extends PrimitiveProxy {
   /** Resolves true once the flag is set, false after `timeout` ms. */
   wait(options?: ProxyWaitOptions): Promise<boolean> {
     try {
-      return this.call('wait', checkOptions(options, 'wait'));
+      return this.remoteWait('wait', [], options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -427,7 +463,7 @@ export class BarrierHandle extends PrimitiveProxy {
   /** Waits for all parties; resolves with this party's arrival index. BrokenBarrierError if it breaks. */
   wait(options?: ProxyWaitOptions): Promise<number> {
     try {
-      return this.call('wait', checkOptions(options, 'wait'));
+      return this.remoteWait('wait', [], options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -31,6 +31,7 @@ import {
   holdLockForever,
   lockedFileIncrements,
   probeLimits,
+  probeSignals,
   produceNumbers,
   putAndReturn,
   semaphoreSection,
@@ -196,6 +197,20 @@ describe('primitives passed to a Process', () => {
     assert.equal(report.get, 'QueueEmpty');
     assert.equal(report.acquire, false);
     assert.equal(queue.qsize(), 0, 'nothing was put');
+  });
+
+  it("a wait given up by the child's signal rejects with its reason and takes nothing", async () => {
+    const queue = new Queue<string>();
+    const lock = new Lock();
+    const results = new Queue<unknown>();
+    await lock.acquire();
+    await runAll([new Process({ target: probeSignals, args: [queue, lock, results] })]);
+    assert.deepEqual(await results.get({ timeout: 1000 }), { get: 'rejected gave up', acquire: 'rejected gave up' });
+    lock.release();
+    assert.equal(lock.tryAcquire(), true, 'the cancelled acquire left the lock free');
+    lock.release();
+    await queue.put('kept');
+    assert.equal(queue.getNowait(), 'kept', 'the cancelled get took nothing');
   });
 
   it('a Condition on an RLock is refused at start, saying what to use', () => {
