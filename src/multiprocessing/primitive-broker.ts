@@ -83,13 +83,35 @@ const timeoutOf = (value: unknown): number | undefined => {
   return value;
 };
 
-/** Items a get took for a child that will never read them: back in the queue, counted once for join(). */
+/**
+ * Items a get took for a child that will never read them: back in the queue, at its front (they
+ * left first), each counted once for join(). A FIFO queue has no front door, so what it holds is
+ * taken out and put back behind them, in one synchronous stretch of this thread. Never lost: if
+ * threads of this process filled it meanwhile, the rest wait for room.
+ */
 function putBack(queue: Queue, items: unknown[]): void {
+  const fifo = !(queue instanceof LifoQueue) && !(queue instanceof PriorityQueue);
+  const behind: unknown[] = [];
+  for (let now = fifo ? getNow(queue) : undefined; now; now = getNow(queue)) behind.push(now.item);
   // A LifoQueue hands out the last one put: the first item taken must be the last put back.
   const order = queue instanceof LifoQueue ? [...items].reverse() : items;
   for (const item of order) {
+    putSoon(queue, item);
+    queue.taskDone(); // counted when it was first put
+  }
+  for (const item of behind) {
+    putSoon(queue, item);
+    queue.taskDone(); // counted already: it only stepped out
+  }
+}
+
+function putSoon(queue: Queue, item: unknown): void {
+  try {
     queue.putNowait(item);
-    queue.taskDone(); // the item was counted when it was first put
+  } catch (error) {
+    if (!(error instanceof QueueFull)) throw error;
+    // Counted by put as a new item; putBack's taskDone evens it out.
+    void queue.put(item).catch(() => {});
   }
 }
 

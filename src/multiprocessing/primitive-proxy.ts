@@ -16,6 +16,7 @@
  * An item is checked for cloning in `put`, in the caller, so a bad value fails there (Python's
  * feeder thread fails later, out of sight: gh-84376, bpo-30414).
  */
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 import { findUncloneable } from '../wire/cloneable.js';
 import type { BrokerChannel } from './broker-channel.js';
 import type { PrimitiveDescriptor, PrimitiveKind } from './primitive-broker.js';
@@ -62,6 +63,14 @@ export abstract class PrimitiveProxy {
     this.objectId = descriptor.$skeinPrimitive;
     this.kind = descriptor.kind;
     this.#channel = channel;
+  }
+
+  /** @internal Why it cannot be passed on (see wire/arguments.ts): its object lives in this process's parent. */
+  [NOT_FOR_POOL_TASKS](): string {
+    return (
+      `a proxy of the parent's ${this.kind}, which cannot be passed on to another process or task: ` +
+      `its object lives in the parent; pass the ${this.kind} itself from the parent`
+    );
   }
 
   /** @internal Runs `method(...args)` on the parent's object; resolves with its answer. */
