@@ -196,6 +196,7 @@ describe('primitives passed to a Process', () => {
     assert.match(String(report.put), /^TypeError: put\(item\): the item cannot be sent.*a function/);
     assert.equal(report.get, 'QueueEmpty');
     assert.equal(report.acquire, false);
+    assert.match(String(report.passOn), /proxy of the parent's Queue, which cannot be passed on/);
     assert.equal(queue.qsize(), 0, 'nothing was put');
   });
 
