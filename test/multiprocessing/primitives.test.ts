@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   Barrier,
+  BrokenBarrierError,
   BrokenLockError,
   Condition,
   Event,
@@ -30,6 +31,7 @@ import {
   getForever,
   holdLockForever,
   lockedFileIncrements,
+  overfill,
   probeLimits,
   probeSignals,
   produceNumbers,
@@ -37,6 +39,7 @@ import {
   semaphoreSection,
   takeInOrder,
   takeLockAndExit,
+  waitAtBarrierForever,
   waitOnCondition,
 } from '../fixtures/mp-primitive-tasks.ts';
 import { rejection } from '../helpers.ts';
@@ -180,6 +183,29 @@ describe('primitives passed to a Process', () => {
     for (const p of children) await p.join(30_000);
     const indexes = [mine, ...(await Promise.all(children.map(() => results.get({ timeout: 1000 }))))];
     assert.deepEqual(indexes.sort(), [0, 1, 2, 3]);
+  });
+
+  it('a child killed inside a Barrier wait breaks it for the others', async () => {
+    const barrier = new Barrier(3);
+    const waiting = new Event();
+    const child = new Process({ target: waitAtBarrierForever, args: [barrier, waiting], daemon: true });
+    child.start();
+    assert.equal(await waiting.wait({ timeout: 20_000 }), true);
+    const mine = barrier.wait({ timeout: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // its wait has reached the parent
+    child.kill();
+    await child.join();
+    assert.ok((await rejection(mine)) instanceof BrokenBarrierError);
+    assert.equal(barrier.broken, true);
+  });
+
+  it('a bounded Queue: a put from a child waits for room, and gives up with QueueFull after its timeout', async () => {
+    const queue = new Queue<number>({ maxsize: 3 });
+    const results = new Queue<unknown>();
+    await runAll([new Process({ target: overfill, args: [queue, results] })]);
+    assert.equal(await results.get({ timeout: 1000 }), 'QueueFull');
+    assert.deepEqual([queue.getNowait(), queue.getNowait(), queue.getNowait()], [0, 1, 2]);
+    assert.equal(queue.qsize(), 0);
   });
 
   it('blocking and synchronous methods throw saying what to await; put refuses an uncloneable item; waits time out', async () => {
