@@ -3,6 +3,8 @@
  *
  *   parent ─ { t: 'start', target, args } ─► load target ─► revive Connections ─► target(...args)
  *          ◄──────────── { t: 'conn', id, frame } ────────────► Connection ends given to this child
+ *          ◄──────── { t: 'bcalls' } / { t: 'breplies' } ───────► proxies of Manager objects and
+ *                                                                 primitives (broker-channel.ts)
  *   return → exit 0;  throw → print "Process <name>:" and the error to stderr, exit 1
  *
  * The child exits as soon as its target is done, as a Python child does, whatever timers or
@@ -11,32 +13,32 @@
  */
 import { inspect } from 'node:util';
 import type { TaskReference } from '../pool/protocol.js';
-import { deserializeError, type SerializedError } from '../wire/errors.js';
 import { loadTaskFunction } from '../wire/load-function.js';
+import {
+  type BrokerCallsMessage,
+  type BrokerRepliesMessage,
+  brokerCallsSent,
+  childBrokerChannel,
+} from './broker-channel.js';
 import { Connection, type Frame } from './connection.js';
 import { type ConnectionDescriptor, reviveConnections } from './handles.js';
-import { type ManagerChannel, makeProxy } from './manager.js';
+import { makeProxy } from './manager.js';
+import { revivePrimitive } from './primitive-proxy.js';
 
 /** From the parent to the child. */
 export type ToChild =
   | { readonly t: 'start'; readonly target: TaskReference; readonly args: unknown[] }
   | { readonly t: 'conn'; readonly id: number; readonly frame: Frame }
-  /** The answer to a Manager proxy's call. */
-  | { readonly t: 'mreply'; readonly call: number; readonly ok: boolean; readonly value: unknown }
+  /** Answers to the calls of proxies (broker-channel.ts). */
+  | BrokerRepliesMessage
   /** The target could not be sent (found out after start() returned): print this and exit 1. */
   | { readonly t: 'fail'; readonly text: string };
 
 /** From the child to the parent. */
 export type FromChild =
   | { readonly t: 'conn'; readonly id: number; readonly frame: Frame }
-  /** A Manager proxy's call, run by the broker in the parent. */
-  | {
-      readonly t: 'mcall';
-      readonly call: number;
-      readonly id: number;
-      readonly method: string;
-      readonly args: unknown[];
-    };
+  /** Calls of proxies (Manager objects, primitives), run by the brokers in the parent. */
+  | BrokerCallsMessage;
 
 const name = process.env.SKEIN_PROCESS_NAME ?? `Process-${process.pid}`;
 const daemon = process.env.SKEIN_PROCESS_DAEMON === '1';
@@ -67,29 +69,6 @@ function whenFlushed(): Promise<void> {
   });
 }
 
-/** Manager calls sent and not yet answered. */
-const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
-let callIds = 0;
-
-/** Manager proxies in this child call the broker in the parent over IPC. */
-const managerChannel: ManagerChannel = {
-  call: (id, method, args) =>
-    new Promise((resolve, reject) => {
-      if (!process.connected) {
-        reject(new Error('cannot reach the Manager: the parent process is gone'));
-        return;
-      }
-      const call = ++callIds;
-      calls.set(call, { resolve, reject });
-      try {
-        sendToParent({ t: 'mcall', call, id, method, args });
-      } catch (error) {
-        calls.delete(call);
-        reject(error);
-      }
-    }),
-};
-
 function revive(descriptor: ConnectionDescriptor): Connection {
   const id = descriptor.$skeinConnection;
   const existing = connections.get(id);
@@ -114,7 +93,8 @@ async function run(target: TaskReference, args: unknown[]): Promise<void> {
     const revivers = {
       connection: revive,
       managed: (d: { $skeinManaged: number; kind: Parameters<typeof makeProxy>[0] }) =>
-        makeProxy(d.kind, d.$skeinManaged, managerChannel),
+        makeProxy(d.kind, d.$skeinManaged, childBrokerChannel()),
+      primitive: (d: Parameters<typeof revivePrimitive>[0]) => revivePrimitive(d, childBrokerChannel()),
     };
     await fn(...(reviveConnections(args, revivers) as unknown[]));
   } catch (error) {
@@ -122,6 +102,7 @@ async function run(target: TaskReference, args: unknown[]): Promise<void> {
     process.stderr.write(`Process ${name}:\n${inspect(error)}\n`);
     code = 1;
   }
+  await brokerCallsSent();
   await whenFlushed();
   process.exit(code);
 }
@@ -138,13 +119,6 @@ process.on('message', (raw) => {
       else early.set(message.id, [...(early.get(message.id) ?? []), message.frame]);
       return;
     }
-    case 'mreply': {
-      const pending = calls.get(message.call);
-      calls.delete(message.call);
-      if (message.ok) pending?.resolve(message.value);
-      else pending?.reject(deserializeError(message.value as SerializedError));
-      return;
-    }
     case 'fail':
       process.stderr.write(message.text);
       process.exit(1);
@@ -155,8 +129,5 @@ process.on('message', (raw) => {
 // parent (Python terminates daemonic children at exit); a non-daemonic one finishes its work.
 process.on('disconnect', () => {
   for (const connection of connections.values()) connection.linkClosed();
-  for (const pending of calls.values())
-    pending.reject(new Error('cannot reach the Manager: the parent process is gone'));
-  calls.clear();
   if (daemon) process.exit(0);
 });

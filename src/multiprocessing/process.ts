@@ -23,12 +23,14 @@ import { inspect } from 'node:util';
 import type { TaskFunction } from '../futures/base.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
-import { serializeError } from '../wire/errors.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
+import { BrokerReplier } from './broker-channel.js';
+import { dropCallerEverywhere } from './broker-registry.js';
 import type { Connection, Link } from './connection.js';
 import { type ConnectionDescriptor, mapConnections } from './handles.js';
-import { dropCallerEverywhere, findBroker } from './manager-broker.js';
 import type { FromChild, ToChild } from './process-entry.js';
+// Process pool tasks get the same proxies of primitives as a Process: installed with this module.
+import './task-handles.js';
 
 /** Where a Process child keeps its name and daemon flag (set by process-entry.ts). */
 const PROCESS_INFO = Symbol.for('skein.processInfo');
@@ -86,6 +88,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
   #exitCode: number | null = null;
   #exited: Promise<void> | undefined;
   readonly #relays = new Map<number, Link>();
+  /** Answers the calls of the child's proxies (Manager objects, primitives). */
+  #replier: BrokerReplier | undefined;
   #joiners = 0;
 
   constructor(options: ProcessOptions<F>) {
@@ -166,7 +170,7 @@ export class Process<F extends TaskFunction = TaskFunction> {
         alive.delete(this);
         daemons.delete(child);
         this.#closeRelays();
-        // Its waits on Manager objects are dropped; a Manager Lock it held is broken.
+        // Its waits on Manager objects and primitives are dropped; a Lock it held is broken.
         if (child.pid !== undefined) dropCallerEverywhere(child.pid);
         resolve();
       };
@@ -244,8 +248,14 @@ export class Process<F extends TaskFunction = TaskFunction> {
   }
 
   #fromChild(message: FromChild): void {
-    if (message?.t === 'mcall') {
-      this.#managerCall(message);
+    if (message?.t === 'bcalls') {
+      const child = this.#child as ChildProcess;
+      this.#replier ??= new BrokerReplier(child.pid ?? -1, (replies) => {
+        if (!child.connected) return false;
+        child.send(replies, undefined, {}, () => {});
+        return true;
+      });
+      this.#replier.serve(message.calls);
       return;
     }
     if (message?.t !== 'conn') return;
@@ -260,19 +270,6 @@ export class Process<F extends TaskFunction = TaskFunction> {
       this.#relays.delete(message.id);
       link.close();
     }
-  }
-
-  /** A Manager proxy in the child called: the broker here runs it and the answer goes back. */
-  #managerCall(message: Extract<FromChild, { t: 'mcall' }>): void {
-    const caller = this.#child?.pid ?? -1;
-    new Promise((resolve) => {
-      const broker = findBroker(message.id);
-      if (!broker) throw new Error('the Manager of this object was shut down');
-      resolve(broker.call(message.id, message.method, message.args, caller));
-    }).then(
-      (value) => this.#toChild({ t: 'mreply', call: message.call, ok: true, value }),
-      (error: unknown) => this.#toChild({ t: 'mreply', call: message.call, ok: false, value: serializeError(error) }),
-    );
   }
 
   /** A Connection in the arguments: the child owns it from now on; this parent relays its frames. */
