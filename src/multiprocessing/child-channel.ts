@@ -24,6 +24,8 @@ export const CHILD_CHANNEL_FD = 3;
 /** Bytes read at a time on the child's side (a longer frame is read in several pieces). */
 const READ_BUFFER = 64 * 1024;
 
+const RESOLVED = Promise.resolve();
+
 /** One end of the channel: `send` frames, hear frames and the close. */
 export class FrameChannel {
   readonly #socket: Socket;
@@ -32,6 +34,7 @@ export class FrameChannel {
   #queued: Buffer[] = [];
   #flushScheduled = false;
   #closed = false;
+  readonly #flushNow = () => this.#flush();
 
   private constructor(socket: Socket, fd: number | undefined, onClose: () => void) {
     this.#socket = socket;
@@ -88,7 +91,9 @@ export class FrameChannel {
     this.#queued.push(encodeFrame(kind, id, value));
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(() => this.#flush());
+      // A promise reaction, not queueMicrotask: that one wraps each callback in an async
+      // resource, which costs more than the write it schedules.
+      void RESOLVED.then(this.#flushNow);
     }
   }
 

@@ -125,8 +125,11 @@ export type FrameHandler = (kind: FrameKind, id: number, value: unknown) => void
  */
 export class FrameReader {
   readonly #onFrame: FrameHandler;
-  /** The start of a frame whose end has not arrived yet (a copy). */
-  #partial: Buffer | undefined;
+  /** Copies of the pieces of a frame whose end has not arrived yet... */
+  #pieces: Buffer[] = [];
+  #piecesLength = 0;
+  /** ...and how many bytes that frame has in all, once its length has arrived (else 0). */
+  #needed = 0;
 
   constructor(onFrame: FrameHandler) {
     this.#onFrame = onFrame;
@@ -134,9 +137,23 @@ export class FrameReader {
 
   feed(bytes: Buffer): void {
     let chunk = bytes;
-    if (this.#partial) {
-      chunk = Buffer.concat([this.#partial, bytes]);
-      this.#partial = undefined;
+    if (this.#piecesLength > 0) {
+      // A long frame arrives in many reads: its pieces are kept until it is whole, and joined
+      // once (joining at every read would copy it over and over).
+      const length = this.#piecesLength + bytes.length;
+      if (this.#needed === 0 && length >= 4) {
+        const head = Buffer.concat([...this.#pieces, bytes.subarray(0, 4)], 4);
+        this.#needed = 4 + head.readUInt32LE(0);
+      }
+      if (this.#needed === 0 || length < this.#needed) {
+        this.#pieces.push(Buffer.from(bytes));
+        this.#piecesLength = length;
+        return;
+      }
+      chunk = Buffer.concat([...this.#pieces, bytes], length);
+      this.#pieces = [];
+      this.#piecesLength = 0;
+      this.#needed = 0;
     }
     let at = 0;
     while (chunk.length - at >= 4) {
@@ -145,7 +162,12 @@ export class FrameReader {
       this.#onFrame(chunk[at + 4] as FrameKind, chunk.readUInt32LE(at + 5), decodeValue(chunk, at + 9, end));
       at = end;
     }
-    if (at < chunk.length) this.#partial = Buffer.from(chunk.subarray(at));
+    if (at < chunk.length) {
+      const rest = Buffer.from(chunk.subarray(at));
+      this.#pieces.push(rest);
+      this.#piecesLength = rest.length;
+      if (rest.length >= 4) this.#needed = 4 + rest.readUInt32LE(0);
+    }
   }
 }
 
