@@ -136,6 +136,7 @@ describe('Pipe', () => {
       const waiting = mine.recv();
       setTimeout(() => child.kill(), 100);
       assert.ok((await rejection(waiting)) instanceof EOFError);
+      assert.throws(() => mine.send('to nobody'), BrokenPipeError);
       await child.join();
       assert.equal(child.exitCode, -9);
     });
