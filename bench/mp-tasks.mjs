@@ -30,3 +30,34 @@ export async function dictRoundTrips(d, n) {
   }
   await d.set('us', ((performance.now() - t0) * 1000) / n);
 }
+
+/** Puts 0..n-1 then `null` into the parent's queue, once `go` is set. */
+export async function produceItems(queue, n, go) {
+  await go.wait();
+  for (let i = 0; i < n; i++) await queue.put(i);
+  await queue.put(null);
+}
+
+/**
+ * Takes items until `null`, in batches (`getMany`); puts `{ items, sum }` into `results`. Sets
+ * `ready` first, so the parent starts the clock and the producer once both are up.
+ */
+export async function consumeItems(queue, results, ready) {
+  ready.set();
+  let count = 0;
+  let sum = 0;
+  for (;;) {
+    const batch = await queue.getMany(4096);
+    let done = false;
+    for (const item of batch) {
+      if (item === null) {
+        done = true;
+        break;
+      }
+      count++;
+      sum += item;
+    }
+    if (done) break;
+  }
+  await results.put({ items: count, sum });
+}

@@ -1,10 +1,11 @@
 // The multiprocessing rows of `npm run bench` (issue 11): skein's Pool.map on processes against
 // Python's multiprocessing.Pool.map, a Pipe round trip between the parent and a child process
-// against Python's Pipe, and a Manager dict set+get from a child against Python's Manager.
-// Python runs with the machine's python3, in the same run.
+// against Python's Pipe, a Manager dict set+get from a child against Python's Manager, and items
+// through a Queue from one process to another against Python's multiprocessing.Queue. Python runs
+// with the machine's python3, in the same run.
 import { execFileSync } from 'node:child_process';
-import { Manager, Pipe, Pool, Process } from 'skein';
-import { dictRoundTrips, echo } from './mp-tasks.mjs';
+import { Event, Manager, Pipe, Pool, Process, Queue } from 'skein';
+import { consumeItems, dictRoundTrips, echo, produceItems } from './mp-tasks.mjs';
 import { inc } from './tasks.mjs';
 
 const pythonMicroseconds = (python, workload, n) =>
@@ -108,4 +109,60 @@ export function managerDictRoundTrip({ measure, python }, n) {
         ]
       : []),
   ]);
+}
+
+const pythonQueue = (python, n) =>
+  JSON.parse(
+    execFileSync(python, [new URL('./multiprocessing_bench.py', import.meta.url).pathname, 'queue', String(n)], {
+      encoding: 'utf8',
+    }),
+  );
+
+/**
+ * `n` numbers from a producer process to a consumer process through one Queue of the parent:
+ * items per second, timed by the parent from the producer's go to the consumer's report, both
+ * processes already started (their start-up is not counted). skein's consumer
+ * takes them with `getMany` (one trip to the parent per batch); Python's with `get()`, its only way.
+ */
+export function queueBetweenProcesses({ measure, python }, n) {
+  return measure(
+    `Queue between processes: ${n.toLocaleString('en')} numbers, producer Process → consumer Process`,
+    'items/s',
+    'higher',
+    [
+      {
+        name: 'skein Queue (proxies; consumer getMany)',
+        once: async () => {
+          const queue = new Queue();
+          const results = new Queue();
+          const ready = new Event();
+          const go = new Event();
+          const consumer = new Process({ target: consumeItems, args: [queue, results, ready] });
+          const producer = new Process({ target: produceItems, args: [queue, n, go] });
+          consumer.start();
+          producer.start();
+          await ready.wait();
+          const t0 = performance.now();
+          go.set();
+          const { items, sum } = await results.get();
+          const seconds = (performance.now() - t0) / 1000;
+          await Promise.all([consumer.join(), producer.join()]);
+          if (items !== n || sum !== (n * (n - 1)) / 2) throw new Error('Queue: items lost or duplicated');
+          return items / seconds;
+        },
+      },
+      ...(python
+        ? [
+            {
+              name: 'Python multiprocessing.Queue',
+              once: () => {
+                const { items, seconds } = pythonQueue(python, n);
+                if (items !== n) throw new Error('Python Queue: items lost');
+                return items / seconds;
+              },
+            },
+          ]
+        : []),
+    ],
+  );
 }

@@ -12,7 +12,7 @@ import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { graphRows } from './graph.mjs';
-import { managerDictRoundTrip, pipeRoundTrip, poolMap } from './multiprocessing.mjs';
+import { managerDictRoundTrip, pipeRoundTrip, poolMap, queueBetweenProcesses } from './multiprocessing.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -44,6 +44,7 @@ const SIZES = QUICK
       memoryHits: 200,
       pipe: 500,
       managerDict: 200,
+      mpQueue: 5_000,
     }
   : {
       tiny: 100_000,
@@ -63,6 +64,7 @@ const SIZES = QUICK
       memoryHits: 2_000,
       pipe: 10_000,
       managerDict: 5_000,
+      mpQueue: 200_000,
     };
 
 const python = (() => {
@@ -417,6 +419,7 @@ const syncContext = { measure, python, pythonRun };
 add(await poolMap(syncContext, WORKERS, SIZES.bulk));
 add(await pipeRoundTrip(syncContext, SIZES.pipe));
 add(await managerDictRoundTrip(syncContext, SIZES.managerDict));
+add(await queueBetweenProcesses(syncContext, SIZES.mpQueue));
 add(await inLoopLock(syncContext, SIZES.inLoop));
 add(await inLoopSemaphore(syncContext, SIZES.inLoop));
 add(await inLoopGather(syncContext, SIZES.inLoop));

@@ -72,6 +72,16 @@ export {
 } from './multiprocessing/manager.js';
 export { Pool, type PoolOptions } from './multiprocessing/pool.js';
 export {
+  BarrierHandle,
+  ConditionHandle,
+  EventHandle,
+  LockHandle,
+  PrimitiveProxy,
+  type ProxyWaitOptions,
+  QueueHandle,
+  SemaphoreHandle,
+} from './multiprocessing/primitive-proxy.js';
+export {
   activeChildren,
   cpuCount,
   currentProcess,
@@ -93,7 +103,16 @@ export { Condition } from './sync/condition.js';
 export { BrokenBarrierError, BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './sync/errors.js';
 export { Event } from './sync/event.js';
 export { Lock, RLock } from './sync/lock.js';
-export { LifoQueue, PriorityQueue, Queue, type QueueOptions } from './sync/queue.js';
+export {
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  /** Python's `multiprocessing.JoinableQueue`: skein's Queue already has `taskDone()` and `join()`. */
+  Queue as JoinableQueue,
+  /** Python's `multiprocessing.SimpleQueue`: a Queue. */
+  Queue as SimpleQueue,
+  type QueueOptions,
+} from './sync/queue.js';
 export { BoundedSemaphore, Semaphore } from './sync/semaphore.js';
 export { SharedPrimitive } from './sync/shared-memory.js';
 export {

@@ -16,6 +16,7 @@ import type { Backend, ResourceLimits } from '../pool/transport.js';
 import { KINDS_MODULE_URL } from '../sync/kinds.js';
 import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
+import { processSharing } from '../wire/process-sharing.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { BaseExecutor, type ChunkCall, checkCount, checkMs } from './base.js';
 
@@ -98,7 +99,14 @@ export class PoolExecutor extends BaseExecutor {
     let initializer: TaskReference | Promise<TaskReference> | undefined;
     if (options.initializer) {
       initializer = resolveTaskReference(options.initializer);
-      assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind);
+      if (
+        assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind) &&
+        backend.kind === 'process'
+      ) {
+        throw new TypeError(
+          'initArgs of a process pool cannot hold a Queue, Lock or other primitive: pass it to the tasks instead (submit(fn, queue))',
+        );
+      }
     }
     this.engine = new PoolEngine(
       {
@@ -115,7 +123,8 @@ export class PoolExecutor extends BaseExecutor {
         maxTasksPerWorker: options.maxTasksPerWorker ?? Number.POSITIVE_INFINITY,
         abortGracePeriod: options.abortGracePeriod ?? 50,
         tsxApi: backend.kind === 'thread' ? findTsxApi() : undefined,
-        sharedKinds: KINDS_MODULE_URL,
+        // A process worker turns the primitives' descriptors into proxies of the objects here.
+        sharedKinds: backend.kind === 'process' ? (processSharing()?.reviverUrl ?? KINDS_MODULE_URL) : KINDS_MODULE_URL,
         initializer,
         initArgs: options.initArgs ?? [],
       },
@@ -142,7 +151,8 @@ export class PoolExecutor extends BaseExecutor {
     let shared: SharedPrimitive[] | undefined;
     if (holdsShared) {
       shared = [];
-      args = encodeShared(args, shared) as unknown[];
+      const sharing = this.backend.kind === 'process' ? processSharing() : undefined;
+      args = (sharing ? sharing.encode(args) : encodeShared(args, shared)) as unknown[];
     }
     return this.engine.submit({ fn, args, options, chunk, shared });
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TASK_STATE_FD } from '../pool/task-state.js';
 import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
+import { processSharing } from '../wire/process-sharing.js';
 import { PoolExecutor, type PoolExecutorOptions } from './pool.js';
 
 let stateFiles = 0;
@@ -54,7 +55,19 @@ export const processBackend: Backend = {
     });
     let exited = false;
     if (init) child.send(init); // IPC keeps order: it arrives before any task
-    child.on('message', (message) => handlers.onMessage(message as Parameters<typeof handlers.onMessage>[0]));
+    // Calls of the proxies of primitives its tasks were given (a Queue, a Lock) are answered here.
+    const sharing =
+      child.pid === undefined
+        ? undefined
+        : processSharing()?.attach(child.pid, (message) => {
+            if (!child.connected) return false;
+            child.send(message as never, undefined, {}, () => {});
+            return true;
+          });
+    child.on('message', (message) => {
+      if (sharing?.onMessage(message)) return;
+      handlers.onMessage(message as Parameters<typeof handlers.onMessage>[0]);
+    });
     // A spawn failure emits 'error' and may never emit 'exit'.
     child.on('error', (error) => {
       if (!exited && child.exitCode === null && child.pid === undefined) {
@@ -63,6 +76,7 @@ export const processBackend: Backend = {
       }
     });
     child.on('exit', (exitCode, signal) => {
+      sharing?.exited();
       if (exited) return;
       exited = true;
       // V8 aborts the process when its heap is full (a thread gets ERR_WORKER_OUT_OF_MEMORY

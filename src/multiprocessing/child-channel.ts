@@ -1,6 +1,6 @@
 /**
  * The channel between the parent and a `Process` child that carries its Pipe Connections and
- * its Manager calls: a socket pair of its own (the child's fd 3, made by `fork`'s stdio), framed
+ * the calls of its proxies (Manager objects, primitives: broker-channel.ts): a socket pair of its own (the child's fd 3, made by `fork`'s stdio), framed
  * by frame-codec.ts.
  *
  *   parent: Process ── FrameChannel(child.stdio[3]) ◄══ socketpair ══► FrameChannel(fd 3) :child
@@ -16,7 +16,13 @@
  */
 import { writeSync } from 'node:fs';
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
-import { encodeFrame, type FrameHandler, type FrameKind, FrameReader } from './frame-codec.js';
+import { encodeFrame, type FrameHandler, FrameKind, FrameReader } from './frame-codec.js';
+
+/** A call or calls frame as the flat batch broker-channel.ts serves (`[call, id, method, args]`...). */
+export function brokerCallsOf(kind: FrameKind, value: unknown): unknown[] {
+  const flat = value as unknown[];
+  return kind === FrameKind.call ? [flat[0], flat[1], flat[2], flat.slice(3)] : flat;
+}
 
 /** The child's end of the channel: this fd, given by the parent's `fork` stdio. */
 export const CHILD_CHANNEL_FD = 3;
@@ -108,6 +114,23 @@ export class FrameChannel {
       this.#socket.once('close', resolve);
       this.#socket.end(resolve);
     });
+  }
+
+  /**
+   * Sends a batch of proxy calls (broker-channel.ts, `[call, id, method, args, ...]`). A batch of
+   * one goes flat, so that a call with scalar arguments (`d.set('k', 1)`) skips the v8 serializer.
+   */
+  sendBrokerCalls(calls: unknown[]): void {
+    if (calls.length === 4 && Array.isArray(calls[3])) {
+      this.send(FrameKind.call, 0, [calls[0], calls[1], calls[2], ...calls[3]]);
+    } else {
+      this.send(FrameKind.calls, 0, calls);
+    }
+  }
+
+  /** Sends a batch of replies (`[call, ok, value, ...]`); one reply is flat already. */
+  sendBrokerReplies(replies: unknown[]): void {
+    this.send(replies.length === 3 ? FrameKind.reply : FrameKind.replies, 0, replies);
   }
 
   /** Whether the channel keeps the event loop alive. */

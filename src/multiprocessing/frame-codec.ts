@@ -5,8 +5,8 @@
  *   │ length u32 │ kind │ id u32   │ tag │ value bytes … │   (u32s little-endian; length counts
  *   └────────────┴──────┴──────────┴─────┴───────────────┘    everything after itself)
  *
- * `kind` says what the frame is for (a Connection's value or EOF, a Manager call or its reply),
- * `id` which Connection or which call. The value is a structured clone (v8.serialize, as Node's
+ * `kind` says what the frame is for (a Connection's value or EOF, proxy calls or their replies),
+ * `id` which Connection. The value is a structured clone (v8.serialize, as Node's
  * 'advanced' IPC), except that a number, a string, a boolean, null and undefined get a tag of
  * their own: a Pipe mostly carries small scalars, and v8's serializer costs ~1 µs a value each way
  * where writing a float64 costs nothing.
@@ -19,12 +19,14 @@ export const FrameKind = {
   data: 1,
   /** Connection `id`'s sender closed its end. */
   eof: 2,
-  /** A Manager proxy's call `id`: the value is `[objectId, method, ...args]`. */
+  /** One proxy call (broker-channel.ts), flat: `[call, objectId, method, ...args]`. */
   call: 3,
-  /** Call `id` returned this value. */
+  /** One reply to a proxy call, flat: `[call, ok, value]`. */
   reply: 4,
-  /** Call `id` failed: the value is the serialized error. */
-  failure: 5,
+  /** A batch of proxy calls: the `calls` of a BrokerCallsMessage. */
+  calls: 5,
+  /** A batch of replies: the `replies` of a BrokerRepliesMessage. */
+  replies: 6,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 

@@ -1,12 +1,16 @@
 /**
- * Connections and Manager proxies inside a Process's arguments, at any depth of its arrays and
- * plain objects: the parent replaces each with a small descriptor (and relays a Connection's end,
- * see process.ts); the child puts a Connection or a proxy back in its place. Other values travel
- * as they are, by structured clone.
+ * Connections, Manager proxies and threading primitives inside a Process's arguments, at any
+ * depth of its arrays and plain objects: the parent replaces each with a small descriptor (and
+ * relays a Connection's end, see process.ts; keeps a primitive in primitive-broker.ts); the
+ * child puts a Connection or a proxy back in its place. Other values travel as they are, by
+ * structured clone.
  */
+import { SharedPrimitive } from '../sync/shared-memory.js';
 import { Connection } from './connection.js';
 import { ManagedProxy } from './manager.js';
 import type { ManagedKind } from './manager-broker.js';
+import { type PrimitiveDescriptor, primitiveBroker, proxyKind, refusalFor } from './primitive-broker.js';
+import type { PrimitiveProxy } from './primitive-proxy.js';
 
 /** What a Manager proxy becomes on its way to a child. */
 export interface ManagedDescriptor {
@@ -27,8 +31,20 @@ function isPlainObject(value: object): boolean {
 }
 
 /**
- * A copy of `value` with every Connection replaced by `replace(connection)` and every Manager
- * proxy by its descriptor; `value` itself is untouched.
+ * The descriptor a child gets for a threading primitive (kept by this process's broker), or the
+ * primitive itself if it cannot be proxied (a SharedValue: the argument check refuses it).
+ */
+export function describePrimitive(primitive: SharedPrimitive): unknown {
+  const kind = proxyKind(primitive);
+  if (!kind) return primitive;
+  const refused = refusalFor(primitive);
+  if (refused) throw new TypeError(`${refused}`);
+  return primitiveBroker.describe(primitive, kind);
+}
+
+/**
+ * A copy of `value` with every Connection replaced by `replace(connection)`, every Manager
+ * proxy and threading primitive by its descriptor; `value` itself is untouched.
  */
 export function mapConnections(value: unknown, replace: (connection: Connection) => unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -36,6 +52,7 @@ export function mapConnections(value: unknown, replace: (connection: Connection)
   if (value instanceof ManagedProxy) {
     return { $skeinManaged: value.objectId, kind: value.kind } satisfies ManagedDescriptor;
   }
+  if (value instanceof SharedPrimitive) return describePrimitive(value);
   if (Array.isArray(value)) return value.map((item) => mapConnections(item, replace));
   if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = {};
@@ -51,6 +68,7 @@ function isDescriptor(value: object): value is ConnectionDescriptor {
 export interface Revivers {
   connection(descriptor: ConnectionDescriptor): Connection;
   managed(descriptor: ManagedDescriptor): ManagedProxy;
+  primitive(descriptor: PrimitiveDescriptor): PrimitiveProxy;
 }
 
 /** In the child: descriptors back to Connections and proxies. */
@@ -61,6 +79,9 @@ export function reviveConnections(value: unknown, revive: Revivers): unknown {
   if (isDescriptor(value)) return revive.connection(value);
   if (typeof (value as { $skeinManaged?: unknown }).$skeinManaged === 'number') {
     return revive.managed(value as ManagedDescriptor);
+  }
+  if (typeof (value as { $skeinPrimitive?: unknown }).$skeinPrimitive === 'number') {
+    return revive.primitive(value as PrimitiveDescriptor);
   }
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) copy[key] = reviveConnections((value as Record<string, unknown>)[key], revive);

@@ -3,16 +3,16 @@
  * one entry point every proxy call goes through: `call(objectId, method, args, caller)`.
  *
  *   proxy in this process ──────────── call() ──┐
- *   proxy in a Process child ─ IPC { mcall } ─► process.ts ─► call() ─► reply { mreply }
+ *   proxy in a Process child ─ IPC { bcalls } ─► broker-channel.ts ─► call() ─► { breplies }
  *
  * Each call runs alone on this thread's event loop, so `Value.add` and `compareExchange` are
  * atomic. Waits (Queue.get, Lock.acquire) are queued here, FIFO, with their timeouts decided
  * here; when a child dies (`dropCaller`), its waits are dropped and a Lock it held is broken.
  */
 import { BrokenLockError, QueueEmpty } from '../sync/errors.js';
+import { type Broker, type Caller, forgetObject, registerObject } from './broker-registry.js';
 
-/** Who is calling: 0 for this process, a child's pid otherwise. */
-export type Caller = number;
+export type { Caller } from './broker-registry.js';
 
 /** The kinds of managed objects. */
 export type ManagedKind = 'dict' | 'list' | 'namespace' | 'value' | 'array' | 'queue' | 'lock';
@@ -205,30 +205,15 @@ const METHODS: Record<ManagedKind, Record<string, Method>> = {
   },
 };
 
-let objects = 0;
-/** Which broker holds each object, for calls that arrive from child processes. */
-const brokers = new Map<number, ManagerBroker>();
-
-/** The broker holding object `id`, if its manager is running. */
-export function findBroker(id: number): ManagerBroker | undefined {
-  return brokers.get(id);
-}
-
-/** A child process is gone: every running manager drops its waits and breaks the Locks it held. */
-export function dropCallerEverywhere(caller: Caller): void {
-  for (const broker of new Set(brokers.values())) broker.dropCaller(caller);
-}
-
-export class ManagerBroker {
+export class ManagerBroker implements Broker {
   readonly #objects = new Map<number, Managed>();
   #shutdown = false;
 
   /** A new object of `kind` over `state`; returns its id. */
   create(kind: ManagedKind, state: unknown): number {
     if (this.#shutdown) throw new Error('the Manager was shut down: start a new one');
-    const id = ++objects;
+    const id = registerObject(this);
     this.#objects.set(id, { kind, state, waiters: [] });
-    brokers.set(id, this);
     return id;
   }
 
@@ -270,7 +255,7 @@ export class ManagerBroker {
         waiter.reject(new Error('the Manager was shut down while this call waited'));
       }
     }
-    for (const id of this.#objects.keys()) brokers.delete(id);
+    for (const id of this.#objects.keys()) forgetObject(id);
     this.#objects.clear();
   }
 }

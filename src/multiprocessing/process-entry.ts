@@ -3,7 +3,8 @@
  *
  *   parent ─ IPC { t: 'start', target, args } ─► load target ─► revive Connections ─► target(...args)
  *          ◄═ fd 3 (child-channel.ts): Connection frames ═► Connection ends given to this child
- *          ◄═ fd 3: Manager calls and their replies ═════► Manager proxies given to this child
+ *          ◄═ fd 3: batches of calls and of replies ═════► proxies of Manager objects and
+ *                                                          primitives (broker-channel.ts)
  *   return → exit 0;  throw → print "Process <name>:" and the error to stderr, exit 1
  *
  * The child exits as soon as its target is done, as a Python child does, whatever timers or
@@ -12,13 +13,14 @@
  */
 import { inspect } from 'node:util';
 import type { TaskReference } from '../pool/protocol.js';
-import { deserializeError, type SerializedError } from '../wire/errors.js';
 import { loadTaskFunction } from '../wire/load-function.js';
+import { brokerCallsSent, childBrokerChannel, useBrokerTransport } from './broker-channel.js';
 import { FrameChannel } from './child-channel.js';
 import { Connection, type Frame } from './connection.js';
 import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, reviveConnections } from './handles.js';
-import { type ManagerChannel, makeProxy } from './manager.js';
+import { makeProxy } from './manager.js';
+import { revivePrimitive } from './primitive-proxy.js';
 
 /** From the parent to the child over IPC (the rest travels on the channel, child-channel.ts). */
 export type ToChild =
@@ -36,10 +38,15 @@ delete process.env.SKEIN_PROCESS_DAEMON;
 const connections = new Map<number, Connection>();
 /** Frames for a connection that arrived before the start message made it. */
 const early = new Map<number, Frame[]>();
-/** Manager calls sent and not yet answered. */
-const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
-let callIds = 0;
 const PARENT_GONE = 'the parent process is gone';
+// Proxies in this child (Manager objects, primitives) call their brokers over the channel too.
+const brokers = useBrokerTransport({
+  connected: () => !channel.closed,
+  send: (message, sent) => {
+    channel.sendBrokerCalls(message.calls);
+    sent(); // queued on the channel, which is flushed (end()) before this child exits
+  },
+});
 
 function fromParent(kind: FrameKind, id: number, value: unknown): void {
   switch (kind) {
@@ -52,44 +59,19 @@ function fromParent(kind: FrameKind, id: number, value: unknown): void {
       return;
     }
     case FrameKind.reply:
-    case FrameKind.failure: {
-      const pending = calls.get(id);
-      calls.delete(id);
-      if (kind === FrameKind.reply) pending?.resolve(value);
-      else pending?.reject(deserializeError(value as SerializedError));
+    case FrameKind.replies:
+      brokers.receive(value as unknown[]);
       return;
-    }
   }
 }
 
 /** The parent is gone (or its end of the channel closed): the other ends of our Connections with it. */
 function parentGone(): void {
   for (const connection of connections.values()) connection.linkClosed();
-  for (const pending of calls.values()) pending.reject(new Error(`cannot reach the Manager: ${PARENT_GONE}`));
-  calls.clear();
+  brokers.parentGone();
 }
 
 const channel = FrameChannel.childSide(fromParent, parentGone);
-
-/** Manager proxies in this child call the broker in the parent over the channel. */
-const managerChannel: ManagerChannel = {
-  call: (id, method, args) =>
-    new Promise((resolve, reject) => {
-      if (channel.closed) {
-        reject(new Error(`cannot reach the Manager: ${PARENT_GONE}`));
-        return;
-      }
-      const call = ++callIds;
-      try {
-        // Flat, so that a call with scalar arguments takes the codec's short path (no v8 serializer).
-        channel.send(FrameKind.call, call, [id, method, ...args]);
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      calls.set(call, { resolve, reject });
-    }),
-};
 
 function revive(descriptor: ConnectionDescriptor): Connection {
   const id = descriptor.$skeinConnection;
@@ -119,7 +101,8 @@ async function run(target: TaskReference, args: unknown[]): Promise<void> {
     const revivers = {
       connection: revive,
       managed: (d: { $skeinManaged: number; kind: Parameters<typeof makeProxy>[0] }) =>
-        makeProxy(d.kind, d.$skeinManaged, managerChannel),
+        makeProxy(d.kind, d.$skeinManaged, childBrokerChannel()),
+      primitive: (d: Parameters<typeof revivePrimitive>[0]) => revivePrimitive(d, childBrokerChannel()),
     };
     await fn(...(reviveConnections(args, revivers) as unknown[]));
   } catch (error) {
@@ -127,6 +110,7 @@ async function run(target: TaskReference, args: unknown[]): Promise<void> {
     process.stderr.write(`Process ${name}:\n${inspect(error)}\n`);
     code = 1;
   }
+  await brokerCallsSent();
   await channel.end();
   process.exit(code);
 }

@@ -26,14 +26,16 @@ import { inspect } from 'node:util';
 import type { TaskFunction } from '../futures/base.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
-import { serializeError } from '../wire/errors.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
-import { CHILD_CHANNEL_FD, FrameChannel } from './child-channel.js';
+import { BrokerReplier } from './broker-channel.js';
+import { dropCallerEverywhere } from './broker-registry.js';
+import { brokerCallsOf, CHILD_CHANNEL_FD, FrameChannel } from './child-channel.js';
 import { BrokenPipeError, type Connection, type Frame, type Link } from './connection.js';
 import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, mapConnections } from './handles.js';
-import { dropCallerEverywhere, findBroker } from './manager-broker.js';
 import type { ToChild } from './process-entry.js';
+// Process pool tasks get the same proxies of primitives as a Process: installed with this module.
+import './task-handles.js';
 
 /** Where a Process child keeps its name and daemon flag (set by process-entry.ts). */
 const PROCESS_INFO = Symbol.for('skein.processInfo');
@@ -93,10 +95,12 @@ export class Process<F extends TaskFunction = TaskFunction> {
   #exitCode: number | null = null;
   #exited: Promise<void> | undefined;
   readonly #relays = new Map<number, Link>();
-  /** Connection frames and Manager calls; undefined until the child is forked. */
+  /** Connection frames and the calls of the child's proxies; undefined until the child is forked. */
   #channel: FrameChannel | undefined;
   /** Frames to send once the channel exists (what a handed-over end had already received). */
   #early: [FrameKind, number, unknown][] = [];
+  /** Answers the calls of the child's proxies (Manager objects, primitives). */
+  #replier: BrokerReplier | undefined;
   #joiners = 0;
   /** A recv waits on an end that talks to this child directly (a daemonic child's channel is held for it). */
   #waiting = false;
@@ -300,9 +304,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
   }
 
   #fromChild(kind: FrameKind, id: number, value: unknown): void {
-    if (kind === FrameKind.call) {
-      const [objectId, method, ...args] = value as [number, string, ...unknown[]];
-      this.#managerCall(id, objectId, method, args);
+    if (kind === FrameKind.call || kind === FrameKind.calls) {
+      this.#brokerCalls(brokerCallsOf(kind, value));
       return;
     }
     const link = this.#relays.get(id);
@@ -318,24 +321,15 @@ export class Process<F extends TaskFunction = TaskFunction> {
     }
   }
 
-  /** A Manager proxy in the child called: the broker here runs it and the answer goes back. */
-  #managerCall(call: number, objectId: number, method: string, args: unknown[]): void {
-    const caller = this.#child?.pid ?? -1;
-    new Promise((resolve) => {
-      const broker = findBroker(objectId);
-      if (!broker) throw new Error('the Manager of this object was shut down');
-      resolve(broker.call(objectId, method, args, caller));
-    })
-      .then(
-        (value) => this.#reply(FrameKind.reply, call, value),
-        (error: unknown) => this.#reply(FrameKind.failure, call, serializeError(error)),
-      )
-      .catch((error: unknown) => this.#reply(FrameKind.failure, call, serializeError(error)));
-  }
-
-  #reply(kind: FrameKind, call: number, value: unknown): void {
-    if (this.#channel?.closed) return; // the child is gone: nobody waits for the answer
-    this.#send(kind, call, value);
+  /** The child's proxies called (a batch, broker-channel.ts): the brokers here answer on the channel. */
+  #brokerCalls(calls: unknown[]): void {
+    this.#replier ??= new BrokerReplier(this.#child?.pid ?? -1, (message) => {
+      const channel = this.#channel;
+      if (!channel || channel.closed) return false; // the child is gone: what the calls took goes back
+      channel.sendBrokerReplies(message.replies);
+      return true;
+    });
+    this.#replier.serve(calls);
   }
 
   /** A Connection in the arguments: the child owns it from now on; this parent relays its frames. */

@@ -146,9 +146,14 @@ function reply(id: number, status: number, payload: unknown, ms: number): void {
   outbox.push(id, status, payload, ms);
 }
 
+/** Set by a task's proxies of the parent's primitives (multiprocessing/broker-channel.ts). */
+const FLUSH_BROKER_CALLS = Symbol.for('skein.flushBrokerCalls');
+
 function flush(): void {
   settleState();
   if (outbox.length === 0) return;
+  // What the task asked of the parent's primitives (a put) goes before the result it returned.
+  (globalThis as Record<symbol, (() => void) | undefined>)[FLUSH_BROKER_CALLS]?.();
   const message = outbox;
   const transfer = outboxTransfer;
   outbox = [];

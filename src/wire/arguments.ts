@@ -4,10 +4,13 @@
  *
  * Which values travel by handle instead of by copy, to which backend, is decided here once
  * (HANDLE_RULES): a shared primitive is shared with a thread (it is rebuilt there over the same
- * memory, see sync/shared-memory.ts) and refused for a process, which cannot see that memory.
+ * memory, see sync/shared-memory.ts); a process cannot see that memory, so it gets a proxy of the
+ * object in this process (process-sharing.ts) when multiprocessing is loaded, and a SharedValue
+ * or SharedArray is refused, naming the Manager's.
  */
 import { SharedPrimitive } from '../sync/shared-memory.js';
 import { findUncloneable, type HandleCheck } from './cloneable.js';
+import { processSharing } from './process-sharing.js';
 
 export type BackendKind = 'thread' | 'process';
 
@@ -16,7 +19,7 @@ interface HandleRule {
   matches(value: object): boolean;
   /** What happens on each backend: shared by handle, or refused with this explanation. */
   readonly thread: 'share' | ((value: object) => string);
-  readonly process: 'share' | ((value: object) => string);
+  readonly process: 'share' | ((value: object) => 'share' | string);
 }
 
 /**
@@ -38,6 +41,9 @@ const HANDLE_RULES: readonly HandleRule[] = [
     matches: (value) => value instanceof SharedPrimitive,
     thread: 'share',
     process: (value) => {
+      const proxied = processSharing()?.verdict(value);
+      if (proxied === true) return 'share';
+      if (typeof proxied === 'string') return proxied;
       const kind = value.constructor.name;
       const instead =
         kind === 'SharedValue' || kind === 'SharedArray'
@@ -55,12 +61,13 @@ function handleCheckFor(backend: BackendKind): HandleCheck {
   return (value) => {
     for (const rule of HANDLE_RULES) {
       if (!rule.matches(value)) continue;
-      const verdict = rule[backend];
+      const how = rule[backend];
+      const verdict = how === 'share' ? how : how(value);
       if (verdict === 'share') {
         sawHandle = true;
         return 'skip';
       }
-      return verdict(value);
+      return verdict;
     }
     return undefined;
   };
