@@ -5,7 +5,7 @@
  *   new Process({ target, args })      start(): fork process-entry.js ─ IPC ('advanced' clone) ─►
  *     target resolved by reference       { t: 'start', target, args }  (Connections → descriptors,
  *     (module + export) or as source     their ends relayed: see connection.ts)
- *                                      ◄═ fd 3: Connection frames, Manager calls (child-channel.ts) ═►
+ *                                      ◄═ fd 3: Connection frames, proxy calls (child-channel.ts)   ═►
  *   join() ◄── 'exit' (code, or −signal number) ◄── the child exits when its target is done
  *              and the channel is closed (everything the child sent has been read)
  *
@@ -211,10 +211,10 @@ export class Process<F extends TaskFunction = TaskFunction> {
       });
     });
     // Done once the child exited and everything it sent on the channel was read: the other ends
-    // of its Connections see EOF after its last frame, and its Manager calls have all arrived.
+    // of its Connections see EOF after its last frame, and its proxies' calls have all arrived.
     this.#exited = Promise.all([exited, channelGone]).then(() => {
       this.#closeRelays();
-      // Its waits on Manager objects are dropped; a Manager Lock it held is broken.
+      // Its waits on Manager objects and primitives are dropped; a Lock it held is broken.
       if (child.pid !== undefined) dropCallerEverywhere(child.pid);
     });
     if (this.#daemon) {
