@@ -1,15 +1,16 @@
 // The multiprocessing rows of `npm run bench` (issue 11): skein's Pool.map on processes against
 // Python's multiprocessing.Pool.map, a Pipe round trip between the parent and a child process
-// against Python's Pipe, and items through a Queue from one process to another against Python's
-// multiprocessing.Queue. Python runs with the machine's python3, in the same run.
+// against Python's Pipe, a Manager dict set+get from a child against Python's Manager, and items
+// through a Queue from one process to another against Python's multiprocessing.Queue. Python runs
+// with the machine's python3, in the same run.
 import { execFileSync } from 'node:child_process';
-import { Event, Pipe, Pool, Process, Queue } from 'skein';
-import { consumeItems, echo, produceItems } from './mp-tasks.mjs';
+import { Event, Manager, Pipe, Pool, Process, Queue } from 'skein';
+import { consumeItems, dictRoundTrips, echo, produceItems } from './mp-tasks.mjs';
 import { inc } from './tasks.mjs';
 
-const pythonPipe = (python, n) =>
+const pythonMicroseconds = (python, workload, n) =>
   JSON.parse(
-    execFileSync(python, [new URL('./multiprocessing_bench.py', import.meta.url).pathname, 'pipe', String(n)], {
+    execFileSync(python, [new URL('./multiprocessing_bench.py', import.meta.url).pathname, workload, String(n)], {
       encoding: 'utf8',
     }),
   ).us;
@@ -74,7 +75,39 @@ export function pipeRoundTrip({ measure, python }, n) {
         return us;
       },
     },
-    ...(python ? [{ name: 'Python multiprocessing Pipe + Process', once: () => pythonPipe(python, n) }] : []),
+    ...(python
+      ? [{ name: 'Python multiprocessing Pipe + Process', once: () => pythonMicroseconds(python, 'pipe', n) }]
+      : []),
+  ]);
+}
+
+/** A child process sets a key of a Manager dict and reads it back, `n` times: µs per set+get. */
+export function managerDictRoundTrip({ measure, python }, n) {
+  return measure(`Manager dict set+get from a child process, ${n.toLocaleString('en')} times`, 'µs', 'lower', [
+    {
+      name: 'skein Manager + Process',
+      once: async () => {
+        const manager = await Manager.start();
+        try {
+          const d = manager.dict();
+          const child = new Process({ target: dictRoundTrips, args: [d, n] });
+          child.start();
+          await child.join();
+          if (child.exitCode !== 0) throw new Error(`Manager dict: the child exited with ${child.exitCode}`);
+          return await d.get('us');
+        } finally {
+          await manager.shutdown();
+        }
+      },
+    },
+    ...(python
+      ? [
+          {
+            name: 'Python multiprocessing Manager + Process',
+            once: () => pythonMicroseconds(python, 'manager-dict', n),
+          },
+        ]
+      : []),
   ]);
 }
 

@@ -1,9 +1,10 @@
 """Python's side of bench/multiprocessing.mjs: a Pipe round trip between the parent and a child,
-and numbers through a Queue from a producer process to a consumer process."""
+a Manager dict set+get from a child, and numbers through a Queue from a producer process to a
+consumer process."""
 import json
 import sys
 import time
-from multiprocessing import Event, Pipe, Process, Queue
+from multiprocessing import Event, Manager, Pipe, Process, Queue
 
 
 def echo(conn):
@@ -33,6 +34,29 @@ def pipe_roundtrip(n):
     mine.close()
     child.join()
     return total / n
+
+
+def dict_round_trips(d, n):
+    for i in range(200):
+        d["k"] = i
+        d["k"]
+    t0 = time.perf_counter()
+    for i in range(n):
+        d["k"] = i
+        if d["k"] != i:
+            raise RuntimeError("Manager dict: wrong value read back")
+    d["us"] = (time.perf_counter() - t0) * 1e6 / n
+
+
+def manager_dict(n):
+    with Manager() as manager:
+        d = manager.dict()
+        child = Process(target=dict_round_trips, args=(d, n))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"Manager dict: the child exited with {child.exitcode}")
+        return d["us"]
 
 
 def produce_items(queue, n, go):
@@ -76,6 +100,8 @@ if __name__ == "__main__":
     workload, n = sys.argv[1], int(sys.argv[2])
     if workload == "pipe":
         print(json.dumps({"us": pipe_roundtrip(n)}))
+    elif workload == "manager-dict":
+        print(json.dumps({"us": manager_dict(n)}))
     elif workload == "queue":
         print(json.dumps(queue_between_processes(n)))
     else:

@@ -12,7 +12,7 @@ import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { graphRows } from './graph.mjs';
-import { pipeRoundTrip, poolMap, queueBetweenProcesses } from './multiprocessing.mjs';
+import { managerDictRoundTrip, pipeRoundTrip, poolMap, queueBetweenProcesses } from './multiprocessing.mjs';
 import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
@@ -43,6 +43,7 @@ const SIZES = QUICK
       parallelCalls: 20_000,
       memoryHits: 200,
       pipe: 500,
+      managerDict: 200,
       mpQueue: 5_000,
     }
   : {
@@ -62,6 +63,7 @@ const SIZES = QUICK
       parallelCalls: 1_000_000,
       memoryHits: 2_000,
       pipe: 10_000,
+      managerDict: 5_000,
       mpQueue: 200_000,
     };
 
@@ -416,6 +418,7 @@ add(await bulkMap(PROCESS_SYSTEMS, SIZES.bulk, SIZES.processBulkPeers, 'Bulk map
 const syncContext = { measure, python, pythonRun };
 add(await poolMap(syncContext, WORKERS, SIZES.bulk));
 add(await pipeRoundTrip(syncContext, SIZES.pipe));
+add(await managerDictRoundTrip(syncContext, SIZES.managerDict));
 add(await queueBetweenProcesses(syncContext, SIZES.mpQueue));
 add(await inLoopLock(syncContext, SIZES.inLoop));
 add(await inLoopSemaphore(syncContext, SIZES.inLoop));

@@ -1,6 +1,7 @@
 /**
- * How proxies in a child process reach the brokers of their parent (broker-registry.ts), over
- * the IPC channel the child already has (a Process child's, or a process pool worker's).
+ * How proxies in a child process reach the brokers of their parent (broker-registry.ts): over
+ * the IPC channel a process pool worker already has, or over a Process child's own channel
+ * (child-channel.ts, installed with `useBrokerTransport`).
  *
  *   child: proxy.call ─► outgoing [call, id, method, args, ...] ─ one message per turn ─►
  *   parent: serveBrokerCalls ─► broker.call(...) ─► replies [call, ok, value, ...] ─ one per turn ─►
@@ -8,7 +9,9 @@
  *
  * Batching is the point: a message costs ~10-20 µs whatever it carries, so the calls a child
  * makes in one turn of its event loop (a producer's puts, several acquires) share one message,
- * and so do the replies the parent has ready in one turn. A call sent with `post` wants no
+ * and so do the replies the parent has ready in one turn. A `call` (whose caller waits for the
+ * reply) leaves at the end of the current microtasks instead, with whatever is buffered: waiting
+ * for the end of the turn would only add to its round trip. A call sent with `post` wants no
  * reply (a put on an unbounded queue, which cannot wait): if the broker refuses it, the error
  * is kept and the next call on that object from this child rejects with it.
  */
@@ -53,6 +56,24 @@ export function isBrokerCalls(message: unknown): message is BrokerCallsMessage {
 
 // ---- the child's side
 
+/** How a child's batches of calls leave for its parent. */
+export interface BrokerTransport {
+  /** Whether the parent can still be reached. */
+  connected(): boolean;
+  /** Sends one batch; `sent` is called once it is written (what an exit waits for). */
+  send(message: BrokerCallsMessage, sent: () => void): void;
+}
+
+/** A pool worker's: Node's IPC channel, on which the replies come back too. */
+const ipcTransport: BrokerTransport = {
+  connected: () => process.connected,
+  send: (message, sent) => {
+    process.send?.(message, undefined, {}, sent);
+  },
+};
+
+const RESOLVED = Promise.resolve();
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -65,6 +86,8 @@ class ChildChannel implements BrokerChannel {
   /** Where the last call starts in `#outgoing` if it is an `append` (items may join it), else -1. */
   #appendable = -1;
   #scheduled = false;
+  /** A flush at the end of the current microtasks is queued (a call waits for its reply). */
+  #flushSoon = false;
   #lastCall = 0;
   readonly #pending = new Map<number, Pending>();
   /** Objects whose posted call was refused: the next call on them rejects with this. */
@@ -72,36 +95,51 @@ class ChildChannel implements BrokerChannel {
   #unsent = 0;
   #sent: (() => void)[] = [];
   #gone = false;
+  readonly #transport: BrokerTransport;
+  readonly #flushNow = () => {
+    if (this.#flushSoon) this.flush();
+  };
 
-  constructor() {
-    process.on('message', (message) => {
-      if ((message as { t?: unknown } | null)?.t === 'breplies')
-        this.#onReplies((message as BrokerRepliesMessage).replies);
-    });
-    process.on('disconnect', () => {
-      this.#gone = true;
-      const error = new Error('cannot reach the parent process: it is gone');
-      for (const pending of this.#pending.values()) pending.reject(error);
-      this.#pending.clear();
-    });
+  /** Over `transport`; over IPC (undefined) it listens for the replies on IPC itself. */
+  constructor(transport: BrokerTransport | undefined) {
+    this.#transport = transport ?? ipcTransport;
+    if (!transport) {
+      process.on('message', (message) => {
+        if ((message as { t?: unknown } | null)?.t === 'breplies')
+          this.receive((message as BrokerRepliesMessage).replies);
+      });
+      process.on('disconnect', () => this.parentGone());
+    }
     (globalThis as Record<symbol, unknown>)[FLUSH_BROKER_CALLS] = () => this.flush();
+  }
+
+  /** The parent can no longer be reached: every call waiting for a reply rejects. */
+  parentGone(): void {
+    this.#gone = true;
+    const error = new Error('cannot reach the parent process: it is gone');
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
   }
 
   call(id: number, method: string, args: unknown[]): Promise<unknown> {
     const refused = this.#takeRefusal(id);
     if (refused !== undefined) return Promise.reject(refused);
-    if (this.#gone || !process.connected)
+    if (this.#gone || !this.#transport.connected())
       return Promise.reject(new Error('cannot reach the parent process: it is gone'));
     const call = ++this.#lastCall;
     const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(call, { resolve, reject }));
     this.#enqueue(call, id, method, args);
+    if (!this.#flushSoon && this.#outgoing.length > 0) {
+      this.#flushSoon = true;
+      void RESOLVED.then(this.#flushNow);
+    }
     return promise;
   }
 
   post(id: number, method: string, args: unknown[]): void {
     const refused = this.#takeRefusal(id);
     if (refused !== undefined) throw refused;
-    if (this.#gone || !process.connected) throw new Error('cannot reach the parent process: it is gone');
+    if (this.#gone || !this.#transport.connected()) throw new Error('cannot reach the parent process: it is gone');
     this.#enqueue(0, id, method, args);
   }
 
@@ -119,13 +157,14 @@ class ChildChannel implements BrokerChannel {
   /** Sends what is buffered now. */
   flush(): void {
     this.#scheduled = false;
+    this.#flushSoon = false;
     this.#appendable = -1;
     this.#buffered = 0;
-    if (this.#outgoing.length === 0 || !process.connected) return;
+    if (this.#outgoing.length === 0 || !this.#transport.connected()) return;
     const calls = this.#outgoing;
     this.#outgoing = [];
     this.#unsent++;
-    process.send?.({ t: 'bcalls', calls } satisfies BrokerCallsMessage, undefined, {}, () => {
+    this.#transport.send({ t: 'bcalls', calls }, () => {
       if (--this.#unsent === 0) for (const resolve of this.#sent.splice(0)) resolve();
     });
   }
@@ -133,7 +172,7 @@ class ChildChannel implements BrokerChannel {
   /** Resolves once every call buffered so far has been written to the channel (before an exit). */
   whenSent(): Promise<void> {
     this.flush();
-    if (this.#unsent === 0 || !process.connected) return Promise.resolve();
+    if (this.#unsent === 0 || !this.#transport.connected()) return Promise.resolve();
     return new Promise((resolve) => this.#sent.push(resolve));
   }
 
@@ -154,7 +193,8 @@ class ChildChannel implements BrokerChannel {
     }
   }
 
-  #onReplies(replies: unknown[]): void {
+  /** A batch of replies from the parent. */
+  receive(replies: unknown[]): void {
     for (let i = 0; i < replies.length; i += REPLY_STRIDE) {
       const call = replies[i] as number;
       const ok = replies[i + 1] === 1;
@@ -177,8 +217,24 @@ let channel: ChildChannel | undefined;
 /** This child's channel to its parent's brokers (made on first use). */
 export function childBrokerChannel(): BrokerChannel & { whenSent(): Promise<void> } {
   if (!process.send) throw new Error('skein internal error: a broker channel exists only in a child process');
-  channel ??= new ChildChannel();
+  channel ??= new ChildChannel(undefined);
   return channel;
+}
+
+/** What a transport installed with `useBrokerTransport` tells the broker channel. */
+export interface BrokerReceiver {
+  /** Replies arrived (the `replies` of a BrokerRepliesMessage). */
+  receive(replies: unknown[]): void;
+  /** The parent is gone. */
+  parentGone(): void;
+}
+
+/** A Process child's calls travel over `transport` instead of IPC (before any proxy is made). */
+export function useBrokerTransport(transport: BrokerTransport): BrokerReceiver {
+  if (channel) throw new Error('skein internal error: the broker channel was made before its transport was set');
+  const made = new ChildChannel(transport);
+  channel = made;
+  return made;
 }
 
 /** Before this child exits: resolves once its calls have left (nothing to do if it made none). */

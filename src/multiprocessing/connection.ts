@@ -5,13 +5,15 @@
  * The transport (a "link") depends on where the two ends are:
  *
  *   same process           end A ◄── MessageChannel (port1 ⇄ port2) ──► end B
- *   B passed to a Process  end A ◄── MessageChannel ──► parent relay (process.ts) ◄─ IPC ─► end B in the child
+ *   B passed to a Process  end A ◄──── the child's channel (child-channel.ts) ────► end B in the child
+ *     (A busy, or not here) end A ◄── MessageChannel ──► parent relay (process.ts) ◄─ channel ─► end B
  *
- * A child process cannot hold a MessagePort, so the parent keeps B's port and relays its frames
- * over the child's IPC channel, which Node already has open ('advanced' serialization: the same
- * structured clone). Frames are `[value]` for data and `null` for end-of-file: closing an end
- * sends `null` first, so the reader drains everything sent before it and then sees EOF, whatever
- * the order in which the transport reports the close.
+ * A child process cannot hold a MessagePort. When A is in this thread with nothing in flight,
+ * the MessageChannel is dropped and A talks to the child directly (`handOverDirect`); otherwise
+ * the parent keeps B's port and relays its frames (`handOver`). Either way the frames cross on
+ * the child's own channel as structured clones. Frames are `[value]` for data and `null` for
+ * end-of-file: closing an end sends `null` first, so the reader drains everything sent before it
+ * and then sees EOF, whatever the order in which the transport reports the close.
  *
  * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
  */

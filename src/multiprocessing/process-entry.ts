@@ -1,44 +1,32 @@
 /**
  * The child's side of a `Process` (process.ts): the program every Process child runs.
  *
- *   parent ─ { t: 'start', target, args } ─► load target ─► revive Connections ─► target(...args)
- *          ◄──────────── { t: 'conn', id, frame } ────────────► Connection ends given to this child
- *          ◄──────── { t: 'bcalls' } / { t: 'breplies' } ───────► proxies of Manager objects and
- *                                                                 primitives (broker-channel.ts)
+ *   parent ─ IPC { t: 'start', target, args } ─► load target ─► revive Connections ─► target(...args)
+ *          ◄═ fd 3 (child-channel.ts): Connection frames ═► Connection ends given to this child
+ *          ◄═ fd 3: batches of calls and of replies ═════► proxies of Manager objects and
+ *                                                          primitives (broker-channel.ts)
  *   return → exit 0;  throw → print "Process <name>:" and the error to stderr, exit 1
  *
  * The child exits as soon as its target is done, as a Python child does, whatever timers or
- * sockets the target left open; frames it sent first are flushed (Node's `process.send` is
- * asynchronous: exiting right after it could drop a message, nodejs/node#6767).
+ * sockets the target left open; frames it sent first are flushed (a socket write is
+ * asynchronous: exiting right after it could drop a frame).
  */
 import { inspect } from 'node:util';
 import type { TaskReference } from '../pool/protocol.js';
 import { loadTaskFunction } from '../wire/load-function.js';
-import {
-  type BrokerCallsMessage,
-  type BrokerRepliesMessage,
-  brokerCallsSent,
-  childBrokerChannel,
-} from './broker-channel.js';
+import { brokerCallsSent, childBrokerChannel, useBrokerTransport } from './broker-channel.js';
+import { FrameChannel } from './child-channel.js';
 import { Connection, type Frame } from './connection.js';
+import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, reviveConnections } from './handles.js';
 import { makeProxy } from './manager.js';
 import { revivePrimitive } from './primitive-proxy.js';
 
-/** From the parent to the child. */
+/** From the parent to the child over IPC (the rest travels on the channel, child-channel.ts). */
 export type ToChild =
   | { readonly t: 'start'; readonly target: TaskReference; readonly args: unknown[] }
-  | { readonly t: 'conn'; readonly id: number; readonly frame: Frame }
-  /** Answers to the calls of proxies (broker-channel.ts). */
-  | BrokerRepliesMessage
   /** The target could not be sent (found out after start() returned): print this and exit 1. */
   | { readonly t: 'fail'; readonly text: string };
-
-/** From the child to the parent. */
-export type FromChild =
-  | { readonly t: 'conn'; readonly id: number; readonly frame: Frame }
-  /** Calls of proxies (Manager objects, primitives), run by the brokers in the parent. */
-  | BrokerCallsMessage;
 
 const name = process.env.SKEIN_PROCESS_NAME ?? `Process-${process.pid}`;
 const daemon = process.env.SKEIN_PROCESS_DAEMON === '1';
@@ -50,24 +38,40 @@ delete process.env.SKEIN_PROCESS_DAEMON;
 const connections = new Map<number, Connection>();
 /** Frames for a connection that arrived before the start message made it. */
 const early = new Map<number, Frame[]>();
-let unsent = 0;
-let flushed: (() => void) | undefined;
+const PARENT_GONE = 'the parent process is gone';
+// Proxies in this child (Manager objects, primitives) call their brokers over the channel too.
+const brokers = useBrokerTransport({
+  connected: () => !channel.closed,
+  send: (message, sent) => {
+    channel.sendBrokerCalls(message.calls);
+    sent(); // queued on the channel, which is flushed (end()) before this child exits
+  },
+});
 
-function sendToParent(message: FromChild): void {
-  if (!process.connected) throw new Error('cannot send on a Connection: the parent process is gone');
-  unsent++;
-  process.send?.(message, undefined, {}, () => {
-    unsent--;
-    if (unsent === 0) flushed?.();
-  });
+function fromParent(kind: FrameKind, id: number, value: unknown): void {
+  switch (kind) {
+    case FrameKind.data:
+    case FrameKind.eof: {
+      const frame: Frame = kind === FrameKind.eof ? null : [value];
+      const connection = connections.get(id);
+      if (connection) connection.deliver(frame);
+      else early.set(id, [...(early.get(id) ?? []), frame]);
+      return;
+    }
+    case FrameKind.reply:
+    case FrameKind.replies:
+      brokers.receive(value as unknown[]);
+      return;
+  }
 }
 
-function whenFlushed(): Promise<void> {
-  if (unsent === 0 || !process.connected) return Promise.resolve();
-  return new Promise((resolve) => {
-    flushed = resolve;
-  });
+/** The parent is gone (or its end of the channel closed): the other ends of our Connections with it. */
+function parentGone(): void {
+  for (const connection of connections.values()) connection.linkClosed();
+  brokers.parentGone();
 }
+
+const channel = FrameChannel.childSide(fromParent, parentGone);
 
 function revive(descriptor: ConnectionDescriptor): Connection {
   const id = descriptor.$skeinConnection;
@@ -75,9 +79,13 @@ function revive(descriptor: ConnectionDescriptor): Connection {
   if (existing) return existing; // the same end twice in the arguments: one object
   const connection = new Connection(descriptor.readable, descriptor.writable);
   connection.attach({
-    post: (frame) => sendToParent({ t: 'conn', id, frame }),
+    post: (frame) => {
+      if (channel.closed) throw new Error(`cannot send on a Connection: ${PARENT_GONE}`);
+      if (frame === null) channel.send(FrameKind.eof, id);
+      else channel.send(FrameKind.data, id, frame[0]);
+    },
     close: () => {},
-    // The child lives until its target is done; the IPC channel need not keep it alive.
+    // The child lives until its target is done (the channel holds its event loop till then).
     setKeepAlive: () => {},
   });
   connections.set(id, connection);
@@ -103,7 +111,7 @@ async function run(target: TaskReference, args: unknown[]): Promise<void> {
     code = 1;
   }
   await brokerCallsSent();
-  await whenFlushed();
+  await channel.end();
   process.exit(code);
 }
 
@@ -113,21 +121,15 @@ process.on('message', (raw) => {
     case 'start':
       void run(message.target, message.args);
       return;
-    case 'conn': {
-      const connection = connections.get(message.id);
-      if (connection) connection.deliver(message.frame);
-      else early.set(message.id, [...(early.get(message.id) ?? []), message.frame]);
-      return;
-    }
     case 'fail':
       process.stderr.write(message.text);
       process.exit(1);
   }
 });
 
-// The parent is gone: the other ends of our Connections with it. A daemonic child dies with its
-// parent (Python terminates daemonic children at exit); a non-daemonic one finishes its work.
+// The parent is gone. A daemonic child dies with its parent (Python terminates daemonic children
+// at exit); a non-daemonic one finishes its work (the channel's close told its Connections).
 process.on('disconnect', () => {
-  for (const connection of connections.values()) connection.linkClosed();
+  parentGone();
   if (daemon) process.exit(0);
 });

@@ -5,7 +5,9 @@
  *   new Process({ target, args })      start(): fork process-entry.js ─ IPC ('advanced' clone) ─►
  *     target resolved by reference       { t: 'start', target, args }  (Connections → descriptors,
  *     (module + export) or as source     their ends relayed: see connection.ts)
+ *                                      ◄═ fd 3: Connection frames, proxy calls (child-channel.ts)   ═►
  *   join() ◄── 'exit' (code, or −signal number) ◄── the child exits when its target is done
+ *              and the channel is closed (everything the child sent has been read)
  *
  * Daemonic and non-daemonic children, in Node terms (Python joins non-daemonic children at exit
  * and terminates daemonic ones):
@@ -17,6 +19,7 @@
  *     notices its IPC channel is gone.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
@@ -26,9 +29,11 @@ import { assertArgumentsCloneable } from '../wire/arguments.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { BrokerReplier } from './broker-channel.js';
 import { dropCallerEverywhere } from './broker-registry.js';
-import type { Connection, Link } from './connection.js';
+import { brokerCallsOf, CHILD_CHANNEL_FD, FrameChannel } from './child-channel.js';
+import { BrokenPipeError, type Connection, type Frame, type Link } from './connection.js';
+import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, mapConnections } from './handles.js';
-import type { FromChild, ToChild } from './process-entry.js';
+import type { ToChild } from './process-entry.js';
 // Process pool tasks get the same proxies of primitives as a Process: installed with this module.
 import './task-handles.js';
 
@@ -38,6 +43,8 @@ const PROCESS_ENTRY = fileURLToPath(new URL('./process-entry.js', import.meta.ur
 
 /** Processes started and not yet exited (`activeChildren()`). */
 const alive = new Set<Process>();
+/** How long the channel may outlive the child's exit (only a grandchild holding fd 3 could keep it). */
+const CHANNEL_CLOSE_GRACE_MS = 2000;
 /** Daemonic children to kill when this program exits. */
 const daemons = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -88,9 +95,15 @@ export class Process<F extends TaskFunction = TaskFunction> {
   #exitCode: number | null = null;
   #exited: Promise<void> | undefined;
   readonly #relays = new Map<number, Link>();
+  /** Connection frames and the calls of the child's proxies; undefined until the child is forked. */
+  #channel: FrameChannel | undefined;
+  /** Frames to send once the channel exists (what a handed-over end had already received). */
+  #early: [FrameKind, number, unknown][] = [];
   /** Answers the calls of the child's proxies (Manager objects, primitives). */
   #replier: BrokerReplier | undefined;
   #joiners = 0;
+  /** A recv waits on an end that talks to this child directly (a daemonic child's channel is held for it). */
+  #waiting = false;
 
   constructor(options: ProcessOptions<F>) {
     if (options === null || typeof options !== 'object') {
@@ -154,14 +167,31 @@ export class Process<F extends TaskFunction = TaskFunction> {
       handed.set(connection, descriptor);
       return descriptor;
     }) as unknown[];
+    // stdio[3] is the channel (CHILD_CHANNEL_FD), 'ipc' only carries the start message.
     const child = fork(PROCESS_ENTRY, [], {
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, SKEIN_PROCESS_NAME: this.name, SKEIN_PROCESS_DAEMON: this.#daemon ? '1' : '0' },
     });
     this.#child = child;
     alive.add(this);
-    this.#exited = new Promise<void>((resolve) => {
+    const socket = child.stdio[CHILD_CHANNEL_FD] as Socket | null | undefined;
+    let channelClosed: () => void = () => {};
+    const channelGone = new Promise<void>((resolve) => {
+      channelClosed = resolve;
+    });
+    if (socket) {
+      this.#channel = FrameChannel.parentSide(
+        socket,
+        (kind, id, value) => this.#fromChild(kind, id, value),
+        () => channelClosed(),
+      );
+      for (const [kind, id, value] of this.#early) this.#channel.send(kind, id, value);
+    } else {
+      channelClosed();
+    }
+    this.#early = [];
+    const exited = new Promise<void>((resolve) => {
       let settled = false;
       const exited = (code: number | null, signal: NodeJS.Signals | null) => {
         if (settled) return;
@@ -169,9 +199,9 @@ export class Process<F extends TaskFunction = TaskFunction> {
         this.#exitCode = code !== null ? code : signal ? -(constants.signals[signal] ?? 1) : 1;
         alive.delete(this);
         daemons.delete(child);
-        this.#closeRelays();
-        // Its waits on Manager objects and primitives are dropped; a Lock it held is broken.
-        if (child.pid !== undefined) dropCallerEverywhere(child.pid);
+        const grace = setTimeout(() => this.#channel?.destroy(), CHANNEL_CLOSE_GRACE_MS);
+        grace.unref();
+        void channelGone.then(() => clearTimeout(grace));
         resolve();
       };
       child.on('exit', exited);
@@ -180,12 +210,19 @@ export class Process<F extends TaskFunction = TaskFunction> {
         if (child.pid === undefined) exited(1, null);
       });
     });
-    child.on('message', (message) => this.#fromChild(message as FromChild));
+    // Done once the child exited and everything it sent on the channel was read: the other ends
+    // of its Connections see EOF after its last frame, and its proxies' calls have all arrived.
+    this.#exited = Promise.all([exited, channelGone]).then(() => {
+      this.#closeRelays();
+      // Its waits on Manager objects and primitives are dropped; a Lock it held is broken.
+      if (child.pid !== undefined) dropCallerEverywhere(child.pid);
+    });
     if (this.#daemon) {
       killDaemonsAtExit();
       daemons.add(child);
       child.unref();
       child.channel?.unref();
+      this.#channel?.setKeepAlive(false);
     }
     const reference = this.#reference;
     if (reference instanceof Promise) {
@@ -207,9 +244,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
       throw new RangeError(`join(timeoutMs): expected a number of milliseconds >= 0, got ${String(timeoutMs)}`);
     }
-    // A daemonic child does not hold the event loop, but a join() waiting for it must.
     this.#joiners++;
-    if (this.#daemon) this.#child?.ref();
+    this.#holdLoop();
     let timer: NodeJS.Timeout | undefined;
     const expired =
       timeoutMs === undefined
@@ -221,7 +257,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
       await Promise.race([this.#exited, expired]);
     } finally {
       clearTimeout(timer);
-      if (--this.#joiners === 0 && this.#daemon) this.#child?.unref();
+      this.#joiners--;
+      this.#holdLoop();
     }
   }
 
@@ -247,29 +284,52 @@ export class Process<F extends TaskFunction = TaskFunction> {
     child.send(message, undefined, {}, () => {});
   }
 
-  #fromChild(message: FromChild): void {
-    if (message?.t === 'bcalls') {
-      const child = this.#child as ChildProcess;
-      this.#replier ??= new BrokerReplier(child.pid ?? -1, (replies) => {
-        if (!child.connected) return false;
-        child.send(replies, undefined, {}, () => {});
-        return true;
-      });
-      this.#replier.serve(message.calls);
+  /** Sends a frame to the child (queued until it is forked). */
+  #send(kind: FrameKind, id: number, value?: unknown): void {
+    if (!this.#channel) {
+      this.#early.push([kind, id, value]);
       return;
     }
-    if (message?.t !== 'conn') return;
-    const link = this.#relays.get(message.id);
+    this.#channel.send(kind, id, value);
+  }
+
+  /** A Connection end's frame, for the child. Throws in the caller if the value cannot be cloned. */
+  #sendFrame(id: number, frame: Frame): void {
+    if (this.#channel?.closed) {
+      // The child has exited; the EOF of its end is on its way (after its exit is reported).
+      throw new BrokenPipeError('send(): the child process holding the other end of the Pipe has exited');
+    }
+    if (frame === null) this.#send(FrameKind.eof, id);
+    else this.#send(FrameKind.data, id, frame[0]);
+  }
+
+  #fromChild(kind: FrameKind, id: number, value: unknown): void {
+    if (kind === FrameKind.call || kind === FrameKind.calls) {
+      this.#brokerCalls(brokerCallsOf(kind, value));
+      return;
+    }
+    const link = this.#relays.get(id);
     if (!link) return;
     try {
-      link.post(message.frame);
+      link.post(kind === FrameKind.eof ? null : [value]);
     } catch {
       // the other end is gone: the child's sends are lost, as on a broken pipe
     }
-    if (message.frame === null) {
-      this.#relays.delete(message.id);
+    if (kind === FrameKind.eof) {
+      this.#relays.delete(id);
       link.close();
     }
+  }
+
+  /** The child's proxies called (a batch, broker-channel.ts): the brokers here answer on the channel. */
+  #brokerCalls(calls: unknown[]): void {
+    this.#replier ??= new BrokerReplier(this.#child?.pid ?? -1, (message) => {
+      const channel = this.#channel;
+      if (!channel || channel.closed) return false; // the child is gone: what the calls took goes back
+      channel.sendBrokerReplies(message.replies);
+      return true;
+    });
+    this.#replier.serve(calls);
   }
 
   /** A Connection in the arguments: the child owns it from now on; this parent relays its frames. */
@@ -280,11 +340,14 @@ export class Process<F extends TaskFunction = TaskFunction> {
     if (direct) {
       // The other end is in this thread: it talks to the child over IPC, no MessageChannel between.
       const { peer, backlog } = direct;
-      for (const frame of backlog) this.#toChild({ t: 'conn', id, frame });
+      for (const frame of backlog) this.#sendFrame(id, frame);
       peer.attach({
-        post: (frame) => this.#toChild({ t: 'conn', id, frame }),
+        post: (frame) => this.#sendFrame(id, frame),
         close: () => {},
-        setKeepAlive: (keepAlive) => this.#holdLoop(keepAlive),
+        setKeepAlive: (keepAlive) => {
+          this.#waiting = keepAlive;
+          this.#holdLoop();
+        },
       });
       this.#relays.set(id, {
         post: (frame) => peer.deliver(frame),
@@ -293,22 +356,29 @@ export class Process<F extends TaskFunction = TaskFunction> {
       });
       return descriptor;
     }
-    const link = connection.handOver({
-      forward: (frame) => this.#toChild({ t: 'conn', id, frame }),
-      closed: () => this.#toChild({ t: 'conn', id, frame: null }),
-    });
+    // Called from the MessagePort's events: a frame for a child that has exited is dropped.
+    const relay = (frame: Frame) => {
+      try {
+        this.#sendFrame(id, frame);
+      } catch {
+        // the child is gone, as on a broken pipe
+      }
+    };
+    const link = connection.handOver({ forward: relay, closed: () => relay(null) });
     this.#relays.set(id, link);
     return descriptor;
   }
 
   /**
-   * A recv waiting on an end that talks to this child directly: a daemonic child's channel does
-   * not hold the event loop, so it is held while someone waits.
+   * A daemonic child and its channel do not hold the event loop, but a join() waiting for it, or
+   * a recv waiting on an end that talks to it directly, must.
    */
-  #holdLoop(keepAlive: boolean): void {
-    if (!this.#daemon || this.#exitCode !== null) return;
-    if (keepAlive) this.#child?.channel?.ref();
-    else this.#child?.channel?.unref();
+  #holdLoop(): void {
+    if (!this.#daemon) return;
+    const hold = this.#joiners > 0 || this.#waiting;
+    this.#channel?.setKeepAlive(hold);
+    if (hold) this.#child?.ref();
+    else this.#child?.unref();
   }
 
   /** The child exited: the other ends of what it held see EOF. */

@@ -1,9 +1,9 @@
 /** `Pipe` and `Connection` (api.md section 3): in one process, and between the parent and a Process child. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokenPipeError, Connection, EOFError, Pipe, Process } from 'skein';
+import { BrokenPipeError, Connection, EOFError, Pipe, Pool, Process } from 'skein';
 import { echo, runForever, sendNumbers } from '../fixtures/mp-tasks.ts';
-import { rejection } from '../helpers.ts';
+import { BACKENDS, rejection, sleep } from '../helpers.ts';
 
 const samples = (): unknown[] => [
   new Map<string, unknown>([
@@ -136,8 +136,56 @@ describe('Pipe', () => {
       const waiting = mine.recv();
       setTimeout(() => child.kill(), 100);
       assert.ok((await rejection(waiting)) instanceof EOFError);
+      assert.throws(() => mine.send('to nobody'), BrokenPipeError);
       await child.join();
       assert.equal(child.exitCode, -9);
+    });
+
+    it('values an end had received before it was passed reach the child first, in order', async () => {
+      const [mine, theirs] = Pipe();
+      mine.send('early');
+      mine.send(new Map([[1, new Date(0)]]));
+      assert.equal(await theirs.poll(5000), true);
+      await sleep(50); // both have arrived: theirs holds them, read by nobody
+      const child = new Process({ target: echo, args: [theirs] });
+      child.start();
+      mine.send('late');
+      assert.equal(await mine.recv(), 'early');
+      assert.deepEqual(await mine.recv(), new Map([[1, new Date(0)]]));
+      assert.equal(await mine.recv(), 'late');
+      mine.close();
+      await child.join();
+      assert.equal(child.exitCode, 0);
+    });
+
+    it('an end passed while values are still in flight to it is relayed: nothing lost or reordered', async () => {
+      const [mine, theirs] = Pipe();
+      for (let i = 0; i < 100; i++) mine.send(i); // posted, not yet received by theirs
+      const child = new Process({ target: echo, args: [theirs] });
+      child.start();
+      for (let i = 100; i < 200; i++) mine.send(i);
+      for (let i = 0; i < 200; i++) assert.equal(await mine.recv(), i);
+      mine.close();
+      await child.join();
+      assert.equal(child.exitCode, 0);
+    });
+
+    it('large values (past the read buffer and the socket buffer) and bursts of small ones', async () => {
+      const [mine, theirs] = Pipe();
+      const child = new Process({ target: echo, args: [theirs] });
+      child.start();
+      const big = Float64Array.from({ length: 1_000_000 }, (_, i) => i / 3); // 8 MB
+      mine.send(big);
+      mine.send('after the big one');
+      for (let i = 0; i < 20_000; i++) mine.send(i); // one tick: written together
+      const back = await mine.recv();
+      assert.ok(back instanceof Float64Array && back.length === big.length);
+      assert.ok(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(big.buffer)));
+      assert.equal(await mine.recv(), 'after the big one');
+      for (let i = 0; i < 20_000; i++) assert.equal(await mine.recv(), i);
+      mine.close();
+      await child.join();
+      assert.equal(child.exitCode, 0);
     });
 
     it('an end that was closed or already handed over cannot be passed', () => {
@@ -149,5 +197,42 @@ describe('Pipe', () => {
       assert.throws(() => new Process({ target: echo, args: [b] }).start(), /passed to a Process/);
       first.kill();
     });
+  });
+
+  describe('passed to a pool task', () => {
+    const advice = /pool task cannot receive.*pass it to a Process/;
+    for (const backend of BACKENDS) {
+      it(`is refused at submit by a ${backend.name}, and the end stays usable: passed to a Process, it works`, async () => {
+        const [mine, theirs] = Pipe();
+        const pool = backend.create({ maxWorkers: 1 });
+        try {
+          assert.throws(() => pool.submit(echo, theirs), advice);
+          assert.throws(() => pool.submit(echo, { nested: [theirs] } as never), advice);
+        } finally {
+          await pool.shutdown();
+        }
+        const child = new Process({ target: echo, args: [theirs] });
+        child.start();
+        mine.send('still works');
+        assert.equal(await mine.recv(), 'still works');
+        mine.close();
+        await child.join();
+      });
+    }
+
+    for (const kind of ['process', 'thread'] as const) {
+      it(`is refused by a Pool on ${kind === 'process' ? 'processes' : 'threads'}`, async () => {
+        const [mine, theirs] = Pipe();
+        const pool = new Pool({ processes: 1, backend: kind });
+        try {
+          await assert.rejects(async () => pool.apply(echo, [theirs]), advice);
+        } finally {
+          pool.terminate();
+          await pool.join();
+        }
+        mine.close();
+        theirs.close();
+      });
+    }
   });
 });
