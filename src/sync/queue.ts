@@ -3,28 +3,37 @@
  * threads (and async tasks) pass items to each other. Items travel by structured clone, as
  * arguments to a worker do (see item-codec.ts): a consumer gets a copy.
  *
- *   put ─► encodeItem ─► [mutex] heap.push, PUTS+1 [/mutex] ─► wake a getter asleep on PUTS
- *   get ◄─ finishItem ◄─ [mutex] heap.pop (readItem), GETS+1 [/mutex] ─► wake a putter asleep on GETS
+ *   put ─► storeItem ─► [mutex] store.push, PUTS+1 [/mutex] ─► a getter asleep on PUTS? wake one
+ *   get ◄─ finishItem ◄─ [mutex] store.pop (readItem), GETS+1 [/mutex] ─► a putter asleep on GETS? wake one
  *
- * The mutex guards only those few synchronous lines, never an await, so any thread, the main
- * one included, may take it by blocking briefly. Waiting for an item or for room is done on the
- * PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
- * unchanged, so a put between its look and its sleep cannot be missed. Async waiters of one
- * thread queue in FIFO lists with one driver each per thread. The mutex (an owner word) and the
- * drivers are futex.ts's, as the Lock's are.
+ * The store is a ring for a FIFO queue (record-ring.ts), a heap for the others (record-heap.ts);
+ * a number, boolean, null or undefined is kept in place in its entry, without bytes. The mutex
+ * guards only those few synchronous lines, never an await, so any thread, the main one included,
+ * may take it by blocking briefly. Waiting for an item or for room is done on the PUTS and GETS
+ * counters: a getter reads PUTS before it looks and sleeps only while PUTS is unchanged, so a put
+ * between its look and its sleep cannot be missed. Before it sleeps it spins a little, as long as
+ * spinning has lately paid (futex.ts's AdaptiveSpin: on a busy machine it soon stops). Whoever
+ * wakes a sleeper takes it off the sleepers count, so a sleeper costs one wake-up, not one per
+ * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
+ * per thread. The mutex (an owner word) and the drivers are futex.ts's, as the Lock's are.
  */
 import { BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
 import {
+  AdaptiveSpin,
   breakIfHeldBy,
   type DriverRounds,
   lockWordContended,
-  sleepCounted,
+  sleepTakenOffByWaker,
   tryLockWord,
   WaitDriver,
   wakeAfterUnlock,
+  wakeAllCounted,
+  wakeOneCounted,
 } from './futex.js';
-import { encodeItem, finishItem, readItem } from './item-codec.js';
-import { allocateRecordHeap, type QueueOrder, RecordHeap, type RecordHeapBuffers } from './record-heap.js';
+import type { ItemStore, RecordBuffers, StoredItem } from './item-arena.js';
+import { finishItem, readItem, storedItem, storeItem } from './item-codec.js';
+import { allocateRecordHeap, RecordHeap } from './record-heap.js';
+import { allocateRecordRing, RecordRing } from './record-ring.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -59,6 +68,10 @@ const MUTEX_PATIENCE_MS = 5000;
 const TIMED_OUT = Symbol('timed out');
 const EMPTY = Symbol('empty');
 const STOPPED = Symbol('stopped');
+const RESOLVED = Promise.resolve();
+
+/** The order items leave a queue in. */
+export type QueueOrder = 'fifo' | 'lifo' | 'priority';
 
 /** Options of `new Queue(options)` (and LifoQueue, PriorityQueue). */
 export interface QueueOptions {
@@ -76,8 +89,12 @@ function brokenQueue(): BrokenLockError {
 export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
-  readonly #buffers: RecordHeapBuffers;
-  readonly #heap: RecordHeap;
+  readonly #buffers: RecordBuffers;
+  readonly #store: ItemStore;
+  /** How the item being put now is stored; reused from put to put (a waiting putter keeps a copy). */
+  readonly #putting = storedItem();
+  readonly #getSpin = new AdaptiveSpin();
+  readonly #putSpin = new AdaptiveSpin();
   readonly #getters = new WaiterList<T | typeof TIMED_OUT>('take an item from a Queue');
   readonly #putters = new WaiterList<true | typeof TIMED_OUT>('wait to put an item in a Queue');
   readonly #getterDriver: WaitDriver;
@@ -85,7 +102,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
-    const attached = rebuildingFrom<{ memory: Int32Array; heap: RecordHeapBuffers }>();
+    const attached = rebuildingFrom<{ memory: Int32Array; heap: RecordBuffers }>();
     if (attached) {
       this.memory = attached.memory;
       this.#buffers = attached.heap;
@@ -100,11 +117,25 @@ export class Queue<T = unknown> extends SharedPrimitive {
       }
       this.memory = allocateWords(WORDS);
       this.memory[MAXSIZE] = maxsize;
-      this.#buffers = allocateRecordHeap(maxsize, maxBytes);
+      this.#buffers =
+        this.order === 'fifo' ? allocateRecordRing(maxsize, maxBytes) : allocateRecordHeap(maxsize, maxBytes);
     }
-    this.#heap = new RecordHeap(this.#buffers, this.order);
-    this.#getterDriver = new WaitDriver(this.memory, PUTS, GET_SLEEPERS, this.#rounds(this.#getters, PUTS));
-    this.#putterDriver = new WaitDriver(this.memory, GETS, PUT_SLEEPERS, this.#rounds(this.#putters, GETS));
+    const order = this.order;
+    this.#store = order === 'fifo' ? new RecordRing(this.#buffers) : new RecordHeap(this.#buffers, order);
+    this.#getterDriver = new WaitDriver(
+      this.memory,
+      PUTS,
+      GET_SLEEPERS,
+      this.#rounds(this.#getters, PUTS, GET_SLEEPERS),
+      true,
+    );
+    this.#putterDriver = new WaitDriver(
+      this.memory,
+      GETS,
+      PUT_SLEEPERS,
+      this.#rounds(this.#putters, GETS, PUT_SLEEPERS),
+      true,
+    );
   }
 
   /** @internal How items leave: overridden by LifoQueue and PriorityQueue. */
@@ -119,7 +150,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   /** Items in the queue right now (already stale when another thread is busy with it). */
   qsize(): number {
-    return this.#heap.size;
+    return this.#store.size;
   }
 
   /** True when it holds no item now (a snapshot: another thread may put one at once). */
@@ -140,16 +171,16 @@ export class Queue<T = unknown> extends SharedPrimitive {
     try {
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      const bytes = encodeItem(item);
+      const stored = storeItem(item, this.#putting);
       const priority = this.priorityOf(item);
-      if (this.#putters.length === 0 && this.#tryPut(bytes, priority)) {
+      if (this.#putters.length === 0 && this.#tryPut(stored, priority)) {
         this.#pump();
-        return Promise.resolve();
+        return RESOLVED;
       }
       const deadline = deadlineOf(options?.timeout);
       if (options?.timeout === 0) return Promise.reject(this.#full());
       const waiter = this.#putters.add(deadline, signal, TIMED_OUT);
-      waiter.data = [bytes, priority];
+      waiter.data = [{ ...stored }, priority];
       this.#putterDriver.start();
       return waiter.promise.then((result) => {
         if (result === TIMED_OUT) throw this.#full(options?.timeout);
@@ -161,27 +192,28 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   /** Puts an item if there is room now; otherwise throws QueueFull. */
   putNowait(item: T): void {
-    const bytes = encodeItem(item);
-    if (this.#putters.length > 0 || !this.#tryPut(bytes, this.priorityOf(item))) throw this.#full();
+    const stored = storeItem(item, this.#putting);
+    if (this.#putters.length > 0 || !this.#tryPut(stored, this.priorityOf(item))) throw this.#full();
     this.#pump();
   }
 
   /** `put` for worker code: blocks this thread while the queue is full. */
   putSync(item: T, options?: { timeout?: number }): void {
     assertMayBlock('Queue.putSync');
-    const bytes = encodeItem(item);
+    const stored = storeItem(item, this.#putting);
     const priority = this.priorityOf(item);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {
       const gets = Atomics.load(memory, GETS);
-      if (this.#tryPut(bytes, priority)) return;
+      if (this.#tryPut(stored, priority)) return;
       if (performance.now() >= deadline) throw this.#full(options?.timeout);
       assertNotStopped('wait to put an item in a Queue');
-      sleepCounted(memory, GETS, PUT_SLEEPERS, gets, deadline);
+      if (this.#putSpin.untilChanged(memory, GETS, gets)) continue;
+      sleepTakenOffByWaker(memory, GETS, PUT_SLEEPERS, gets, deadline);
       if (taskStopped()) {
         // Stopped while asleep: the room this wake-up announced belongs to another putter.
-        if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+        if (Atomics.load(memory, PUT_SLEEPERS) > 0) wakeOneCounted(memory, GETS, PUT_SLEEPERS);
         throw stoppedError('wait to put an item in a Queue');
       }
     }
@@ -235,7 +267,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (read !== EMPTY) return finishItem(read) as T;
       if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
       assertNotStopped('take an item from a Queue');
-      sleepCounted(memory, PUTS, GET_SLEEPERS, puts, deadline);
+      if (this.#getSpin.untilChanged(memory, PUTS, puts)) continue;
+      sleepTakenOffByWaker(memory, PUTS, GET_SLEEPERS, puts, deadline);
     }
   }
 
@@ -286,7 +319,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
     try {
       Atomics.store(memory, SHUTDOWN, 1);
       if (options.immediate) {
-        const removed = this.#heap.clear();
+        const removed = this.#store.clear();
         if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) {
           Atomics.store(memory, UNFINISHED, 0);
         }
@@ -296,8 +329,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
     }
     Atomics.add(memory, PUTS, 1);
     Atomics.add(memory, GETS, 1);
-    Atomics.notify(memory, PUTS);
-    Atomics.notify(memory, GETS);
+    wakeAllCounted(memory, PUTS, GET_SLEEPERS);
+    wakeAllCounted(memory, GETS, PUT_SLEEPERS);
     if (Atomics.load(memory, UNFINISHED) === 0) Atomics.notify(memory, UNFINISHED);
     this.#pump();
   }
@@ -320,19 +353,19 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   // ---- under the mutex
 
-  #tryPut(bytes: Uint8Array, priority: number): boolean {
+  #tryPut(stored: StoredItem, priority: number): boolean {
     const memory = this.memory;
     this.#enter();
     try {
       if (Atomics.load(memory, SHUTDOWN) === 1) throw new QueueShutDown('put() on a queue that was shut down');
       const maxsize = memory[MAXSIZE] as number;
-      if ((maxsize > 0 && this.#heap.size >= maxsize) || !this.#heap.push(bytes, priority)) return false;
+      if ((maxsize > 0 && this.#store.size >= maxsize) || !this.#store.push(stored, priority)) return false;
       Atomics.add(memory, UNFINISHED, 1);
       Atomics.add(memory, PUTS, 1);
     } finally {
       this.#leave();
     }
-    if (Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+    if (Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
     return true;
   }
 
@@ -347,7 +380,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
     this.#enter();
     try {
       if (taskStopped()) read = STOPPED;
-      else read = this.#heap.pop(readItem, EMPTY);
+      else read = this.#store.pop(readItem, EMPTY);
       if (read === EMPTY) {
         if (Atomics.load(memory, SHUTDOWN) === 1)
           throw new QueueShutDown('get() on a queue that was shut down and is empty');
@@ -359,10 +392,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
     }
     if (read === STOPPED) {
       // This thread may have been woken for an item: pass the wake-up on to another getter.
-      if (this.#heap.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+      if (this.#store.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
       throw stoppedError('take an item from a Queue');
     }
-    if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+    if (Atomics.load(memory, PUT_SLEEPERS) > 0) wakeOneCounted(memory, GETS, PUT_SLEEPERS);
     return read;
   }
 
@@ -408,10 +441,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
       }
       this.#putters.refuseIfStopped();
       for (let putter = this.#putters.first(); putter; putter = this.#putters.first()) {
-        const [bytes, priority] = putter.data as [Uint8Array, number];
+        const [stored, priority] = putter.data as [StoredItem, number];
         let put: boolean;
         try {
-          put = this.#tryPut(bytes, priority);
+          put = this.#tryPut(stored, priority);
         } catch (error) {
           this.#putters.failAll(error);
           break;
@@ -427,7 +460,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    * A driver's rounds for `waiters` (getters or putters), asleep on `counter` (PUTS or GETS):
    * each round notes the counter, serves every waiter it can, and sleeps while it is unchanged.
    */
-  #rounds(waiters: { readonly length: number }, counter: number): DriverRounds {
+  #rounds(waiters: { readonly length: number }, counter: number, sleepers: number): DriverRounds {
     const memory = this.memory;
     return {
       pending: () => waiters.length,
@@ -438,7 +471,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       },
       woken: (result) => {
         // Woken for waiters that have all given up: pass the wake-up on.
-        if (result === 'ok' && waiters.length === 0) Atomics.notify(memory, counter, 1);
+        if (result === 'ok' && waiters.length === 0) wakeOneCounted(memory, counter, sleepers);
       },
     };
   }
@@ -457,8 +490,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
     const memory = this.memory;
     breakIfHeldBy(memory, MUTEX, deadThread);
     // It may have died just as it was woken, taking the wake-up with it: let sleepers look again.
-    Atomics.notify(memory, PUTS);
-    Atomics.notify(memory, GETS);
+    wakeAllCounted(memory, PUTS, GET_SLEEPERS);
+    wakeAllCounted(memory, GETS, PUT_SLEEPERS);
   }
 }
 
