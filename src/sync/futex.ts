@@ -188,6 +188,30 @@ export function breakIfHeldBy(memory: Int32Array, word: number, deadThread: numb
   return true;
 }
 
+/**
+ * Takes an owner word guarding a few synchronous lines (a Queue's bookkeeping), blocking briefly:
+ * allowed even on the main thread, since its holder leaves within a microsecond unless it was
+ * descheduled. False if the word is broken, or held past `patienceMs` (its holder died inside).
+ */
+export function lockBriefly(memory: Int32Array, word: number, sleepers: number, patienceMs: number): boolean {
+  if (Atomics.compareExchange(memory, word, FREE, HELD) === FREE) return true;
+  // A holder that is running leaves within a microsecond or so: spinning beats a sleep and a wake-up.
+  for (let spin = 0; spin < 1024; spin++) {
+    if (Atomics.load(memory, word) === FREE && Atomics.compareExchange(memory, word, FREE, HELD) === FREE) return true;
+  }
+  const outcome = lockWordContended(memory, word, performance.now() + patienceMs, (state) => {
+    Atomics.add(memory, sleepers, 1);
+    Atomics.wait(memory, word, state, 50);
+    Atomics.sub(memory, sleepers, 1);
+  });
+  return outcome === 'taken';
+}
+
+/** Releases a word taken with `lockBriefly`, waking one thread asleep on it if any. */
+export function unlockBriefly(memory: Int32Array, word: number, sleepers: number): void {
+  wakeAfterUnlock(memory, word, sleepers, Atomics.exchange(memory, word, FREE));
+}
+
 /** What a driver needs from its primitive. */
 export interface DriverRounds {
   /** How many of this thread's waiters are still waiting (the driver stops at 0). */

@@ -1,22 +1,25 @@
 /**
- * The part of a shared Queue's storage that both its orders share: the arena of item bytes, and
- * the entry format. Not thread-safe by itself: the queue calls it with its mutex held.
+ * What both kinds of queue storage share: the arena of item bytes and the entry format. Called
+ * by a queue core (queue-core.ts, record-ring.ts) with the right lock held: a put's side of it
+ * (place) by putters only, a get's side (take) by getters only, so that a FIFO ring with one lock
+ * per side can use it.
  *
- *   index (growable SAB, Float64)   [meta: a, top, live, size] then the store's entries, each with
- *                                     an (offset, length) pair: the item's bytes in the arena
- *   arena (growable SAB, bytes)     item bytes, bump-allocated at `top`; compacted when full
+ *   index (growable SAB, Float64)   [meta: counter, top, size, -][entries...]: each entry has an
+ *                                     (offset, length) pair: the item's bytes in the arena
+ *   arena (growable SAB, bytes)     item bytes, bump-allocated at `top` by putters; compacted
+ *                                     (with getters kept out) when it fills with holes
  *
+ * Bytes in use are ALLOCATED - FREED, two words of the queue's header, one written by each side.
  * An item that is a number, a boolean, null or undefined (most queue items) has no bytes: its
  * entry holds it in place, a negative code in `offset` and the number in `length`
  * (item-codec.ts's inline codes). That saves an allocation, a copy in and a copy out per item.
  */
 import { readInline } from './item-codec.js';
 
-/** Meta words every store keeps at the start of its index. */
-export const META_TOP = 1;
-export const META_LIVE = 2;
-export const META_SIZE = 3;
-/** Doubles of meta before the first entry. */
+/** Meta doubles at the start of the index: a heap's counter, the arena's top, a heap's size. */
+export const META_COUNTER = 0;
+const META_TOP = 1;
+export const META_SIZE = 2;
 export const META_WORDS = 4;
 
 export interface RecordBuffers {
@@ -24,10 +27,25 @@ export interface RecordBuffers {
   readonly arena: SharedArrayBuffer;
 }
 
+/** An item's storage: `code` < 0 is an inline item (`value` holds it), 0 means `bytes` hold it. */
+export interface StoredItem {
+  code: number;
+  value: number;
+  bytes: Uint8Array | undefined;
+}
+
+/** Reads an item's bytes from the arena; `readItem` of item-codec.ts in practice. */
+export type ItemReader = (arena: Uint8Array, offset: number, length: number) => unknown;
+
 const INITIAL_ARENA = 64 * 1024;
 
 /** The buffers of a store whose index holds at most `maxEntries` entries of `stride` doubles. */
-export function allocateRecordBuffers(initialEntries: number, maxEntries: number, stride: number, maxBytes: number) {
+export function allocateRecordBuffers(
+  initialEntries: number,
+  maxEntries: number,
+  stride: number,
+  maxBytes: number,
+): RecordBuffers {
   const words = (entries: number) => META_WORDS + entries * stride;
   return {
     index: new SharedArrayBuffer(words(Math.min(initialEntries, maxEntries)) * 8, {
@@ -37,44 +55,40 @@ export function allocateRecordBuffers(initialEntries: number, maxEntries: number
   };
 }
 
-/** Reads an item's bytes from the arena; `readItem` of item-codec.ts in practice. */
-export type ItemReader = (arena: Uint8Array, offset: number, length: number) => unknown;
-
-/** An item's storage: `code` < 0 is an inline item (`value` holds it), 0 means `bytes` hold it. */
-export interface StoredItem {
-  code: number;
-  value: number;
-  bytes: Uint8Array | undefined;
+/** Grows a growable SAB to `bytes` at least (by doubling, capped at its maximum); false if it cannot. */
+export function growBuffer(buffer: SharedArrayBuffer, bytes: number): boolean {
+  const max = buffer.maxByteLength;
+  if (bytes > max) return false;
+  let size = buffer.byteLength;
+  while (size < bytes) size *= 2;
+  buffer.grow(Math.min(size, max));
+  return true;
 }
 
-export abstract class ItemStore {
+export class ItemArena {
   // Length-tracking views: they see a growth made by any thread.
-  protected readonly index: Float64Array;
-  protected readonly arena: Uint8Array;
+  readonly index: Float64Array;
+  readonly arena: Uint8Array;
 
-  constructor(protected readonly buffers: RecordBuffers) {
+  /**
+   * @param words The queue's header; `allocated` and `freed` are its byte counters (wrapping Int32).
+   * @param entriesWithBytes Index positions of the `offset` word of every entry that may hold bytes.
+   * @param withGettersOut Runs a compaction with every getter kept out (they read offsets).
+   */
+  constructor(
+    private readonly buffers: RecordBuffers,
+    private readonly words: Int32Array,
+    private readonly allocated: number,
+    private readonly freed: number,
+    private readonly entriesWithBytes: () => number[],
+    private readonly withGettersOut: (compact: () => void) => void,
+  ) {
     this.index = new Float64Array(buffers.index);
     this.arena = new Uint8Array(buffers.arena);
   }
 
-  get size(): number {
-    return this.index[META_SIZE] as number;
-  }
-
-  /** Stores an item; false if the queue's memory (maxBytes or its item limit) has no room. */
-  abstract push(item: StoredItem, priority: number): boolean;
-
-  /** Removes the next item and returns it (bytes read by `read`); `empty` if there is none. */
-  abstract pop<E>(read: ItemReader, empty: E): unknown;
-
-  /** Empties the store; returns how many items it held. */
-  abstract clear(): number;
-
-  /** Index positions of the `offset` word of every entry (its `length` word follows it). */
-  protected abstract entryOffsets(): number[];
-
-  /** Fills an entry's (offset, length) pair at index position `at` with the item; false if out of memory. */
-  protected place(at: number, item: StoredItem): boolean {
+  /** Fills the (offset, length) pair at index position `at` with the item; false if out of memory. Putters' side. */
+  place(at: number, item: StoredItem): boolean {
     const index = this.index;
     const bytes = item.bytes;
     if (bytes === undefined) {
@@ -82,7 +96,7 @@ export abstract class ItemStore {
       index[at + 1] = item.value;
       return true;
     }
-    const offset = this.allocate(bytes.length);
+    const offset = this.#allocate(bytes.length);
     if (offset < 0) return false;
     this.arena.set(bytes, offset);
     index[at] = offset;
@@ -90,62 +104,56 @@ export abstract class ItemStore {
     return true;
   }
 
-  /** Reads the entry at `at` and frees its bytes (the entry itself is the caller's to drop). */
-  protected take(at: number, read: ItemReader): unknown {
+  /** Reads the entry at index position `at` and frees its bytes. Getters' side. */
+  take(at: number, read: ItemReader): unknown {
     const index = this.index;
     const offset = index[at] as number;
     const length = index[at + 1] as number;
     if (offset < 0) return readInline(offset, length);
     const item = read(this.arena, offset, length);
-    const live = (index[META_LIVE] as number) - length;
-    index[META_LIVE] = live;
-    // Nothing left in the arena: the next item starts at its beginning again.
-    if (live === 0) index[META_TOP] = 0;
+    // After the read: a putter that sees these bytes freed may write over them.
+    Atomics.add(this.words, this.freed, length);
     return item;
   }
 
-  protected resetArena(): void {
+  /** Every item is gone (cleared with both sides' locks held). */
+  reset(): void {
+    Atomics.store(this.words, this.freed, Atomics.load(this.words, this.allocated));
     this.index[META_TOP] = 0;
-    this.index[META_LIVE] = 0;
   }
 
-  /** Grows the index to hold `words` doubles at least (by doubling, capped at its maximum); false if it cannot. */
-  protected growIndex(words: number): boolean {
-    const max = this.buffers.index.maxByteLength;
-    if (words * 8 > max) return false;
-    let bytes = this.buffers.index.byteLength;
-    while (bytes < words * 8) bytes *= 2;
-    this.buffers.index.grow(Math.min(bytes, max));
-    return true;
+  #inUse(): number {
+    return (Atomics.load(this.words, this.allocated) - Atomics.load(this.words, this.freed)) >>> 0;
   }
 
-  /** An offset for `length` bytes: bump, else compact, else grow; -1 if maxBytes cannot hold it. */
-  private allocate(length: number): number {
+  /** An offset for `length` bytes: bump, else grow, else compact; -1 if maxBytes cannot hold it. */
+  #allocate(length: number): number {
     const index = this.index;
+    const live = this.#inUse();
+    // Nothing in use: start again at the beginning (the usual case of a queue that keeps up).
+    if (live === 0) index[META_TOP] = 0;
     const top = index[META_TOP] as number;
-    const live = index[META_LIVE] as number;
     const capacity = this.arena.length;
     if (top + length > capacity) {
       const max = this.buffers.arena.maxByteLength;
       if (live + length > max) return -1;
-      // Compact when that frees enough to stay under half full; grow otherwise.
+      // Compact when that frees enough to stay under half full; grow otherwise (in place: no
+      // offset moves, so getters need not be kept out).
       if (live + length > capacity / 2 && capacity < max) {
-        let grown = capacity * 2;
-        while (grown < top + length && grown < max) grown *= 2;
-        this.buffers.arena.grow(Math.min(grown, max));
+        growBuffer(this.buffers.arena, Math.min(top + length, max));
       }
-      if ((index[META_TOP] as number) + length > this.arena.length) this.compact();
+      if ((index[META_TOP] as number) + length > this.arena.length) this.withGettersOut(() => this.#compact());
     }
     const offset = index[META_TOP] as number;
     index[META_TOP] = offset + length;
-    index[META_LIVE] = (index[META_LIVE] as number) + length;
+    Atomics.add(this.words, this.allocated, length);
     return offset;
   }
 
   /** Moves every item's bytes down to the start of the arena, in offset order. */
-  private compact(): void {
+  #compact(): void {
     const index = this.index;
-    const entries = this.entryOffsets().filter((at) => (index[at] as number) >= 0);
+    const entries = this.entriesWithBytes().filter((at) => (index[at] as number) >= 0);
     entries.sort((a, b) => (index[a] as number) - (index[b] as number));
     let top = 0;
     for (const at of entries) {

@@ -3,37 +3,48 @@
  * threads (and async tasks) pass items to each other. Items travel by structured clone, as
  * arguments to a worker do (see item-codec.ts): a consumer gets a copy.
  *
- *   put ─► storeItem ─► [mutex] store.push, PUTS+1 [/mutex] ─► a getter asleep on PUTS? wake one
- *   get ◄─ finishItem ◄─ [mutex] store.pop (readItem), GETS+1 [/mutex] ─► a putter asleep on GETS? wake one
+ *   put ─► storeItem ─► core.tryPut: [lock] store, PUTS+1 [/lock] ─► a getter asleep on PUTS? wake one
+ *   get ◄─ finishItem ◄─ core.tryGet: [lock] take (readItem), GETS+1 [/lock] ─► a putter asleep on GETS? wake one
  *
- * The store is a ring for a FIFO queue (record-ring.ts), a heap for the others (record-heap.ts);
- * a number, boolean, null or undefined is kept in place in its entry, without bytes. The mutex
- * guards only those few synchronous lines, never an await, so any thread, the main one included,
- * may take it by blocking briefly. Waiting for an item or for room is done on the PUTS and GETS
+ * The core (queue-core.ts) is a ring with a lock per side for a FIFO queue (record-ring.ts), a
+ * heap under one lock for the others; a number, boolean, null or undefined is kept in place in its
+ * entry, without bytes. A lock guards only a few synchronous lines, never an await, so any thread,
+ * the main one included, may take it by blocking briefly. Waiting for an item or for room is done on the PUTS and GETS
  * counters: a getter reads PUTS before it looks and sleeps only while PUTS is unchanged, so a put
  * between its look and its sleep cannot be missed. Before it sleeps it spins a little, as long as
  * spinning has lately paid (futex.ts's AdaptiveSpin: on a busy machine it soon stops). Whoever
  * wakes a sleeper takes it off the sleepers count, so a sleeper costs one wake-up, not one per
  * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
- * per thread. The mutex (an owner word) and the drivers are futex.ts's, as the Lock's are.
+ * per thread. The locks (owner words) and the drivers are futex.ts's, as the Lock's are.
  */
-import { BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { QueueEmpty, QueueFull } from './errors.js';
 import {
   AdaptiveSpin,
-  breakIfHeldBy,
   type DriverRounds,
-  lockWordContended,
   sleepTakenOffByWaker,
-  tryLockWord,
   WaitDriver,
-  wakeAfterUnlock,
   wakeAllCounted,
   wakeOneCounted,
 } from './futex.js';
-import type { ItemStore, RecordBuffers, StoredItem } from './item-arena.js';
-import { finishItem, readItem, storedItem, storeItem } from './item-codec.js';
-import { allocateRecordHeap, RecordHeap } from './record-heap.js';
-import { allocateRecordRing, RecordRing } from './record-ring.js';
+import type { RecordBuffers, StoredItem } from './item-arena.js';
+import { finishItem, storedItem, storeItem } from './item-codec.js';
+import {
+  CAPACITY,
+  EMPTY,
+  GET_SLEEPERS,
+  GETS,
+  HEADER_WORDS,
+  HeapCore,
+  MAXSIZE,
+  PUT_SLEEPERS,
+  PUTS,
+  type QueueCore,
+  SHUTDOWN,
+  STOPPED,
+  UNFINISHED,
+} from './queue-core.js';
+import { allocateRecordHeap } from './record-heap.js';
+import { allocateRecordRing, RingCore } from './record-ring.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -51,23 +62,7 @@ import {
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
 
-const MUTEX = 2;
-const MUTEX_SLEEPERS = 3;
-const UNFINISHED = 4;
-const SHUTDOWN = 5;
-const MAXSIZE = 6;
-const PUTS = 7;
-const GETS = 8;
-const GET_SLEEPERS = 9;
-const PUT_SLEEPERS = 10;
-const WORDS = 11;
-
-/** The mutex is held for microseconds; this long means its holder died inside put/get. */
-const MUTEX_PATIENCE_MS = 5000;
-
 const TIMED_OUT = Symbol('timed out');
-const EMPTY = Symbol('empty');
-const STOPPED = Symbol('stopped');
 const RESOLVED = Promise.resolve();
 
 /** The order items leave a queue in. */
@@ -81,16 +76,12 @@ export interface QueueOptions {
   maxBytes?: number;
 }
 
-function brokenQueue(): BrokenLockError {
-  return new BrokenLockError('the queue is broken: a thread died in the middle of a put or get');
-}
-
 /** `queue.Queue` / `asyncio.Queue` in one: FIFO, shared by every thread it is passed to. */
 export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
   readonly #buffers: RecordBuffers;
-  readonly #store: ItemStore;
+  readonly #core: QueueCore;
   /** How the item being put now is stored; reused from put to put (a waiting putter keeps a copy). */
   readonly #putting = storedItem();
   readonly #getSpin = new AdaptiveSpin();
@@ -112,16 +103,24 @@ export class Queue<T = unknown> extends SharedPrimitive {
         throw new RangeError(`Queue maxsize must be an integer >= 0 (0: unbounded), got ${String(options.maxsize)}`);
       }
       const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
-      if (!Number.isInteger(maxBytes) || maxBytes < 1024) {
-        throw new RangeError(`Queue maxBytes must be an integer >= 1024, got ${String(options.maxBytes)}`);
+      if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes >= 2 ** 32) {
+        throw new RangeError(
+          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${String(options.maxBytes)}`,
+        );
       }
-      this.memory = allocateWords(WORDS);
+      this.memory = allocateWords(HEADER_WORDS);
       this.memory[MAXSIZE] = maxsize;
-      this.#buffers =
-        this.order === 'fifo' ? allocateRecordRing(maxsize, maxBytes) : allocateRecordHeap(maxsize, maxBytes);
+      if (this.order === 'fifo') {
+        const ring = allocateRecordRing(maxsize, maxBytes);
+        this.#buffers = ring.buffers;
+        this.memory[CAPACITY] = ring.capacity;
+      } else {
+        this.#buffers = allocateRecordHeap(maxsize, maxBytes);
+      }
     }
     const order = this.order;
-    this.#store = order === 'fifo' ? new RecordRing(this.#buffers) : new RecordHeap(this.#buffers, order);
+    this.#core =
+      order === 'fifo' ? new RingCore(this.memory, this.#buffers) : new HeapCore(this.memory, this.#buffers, order);
     this.#getterDriver = new WaitDriver(
       this.memory,
       PUTS,
@@ -150,7 +149,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   /** Items in the queue right now (already stale when another thread is busy with it). */
   qsize(): number {
-    return this.#store.size;
+    return this.#core.size;
   }
 
   /** True when it holds no item now (a snapshot: another thread may put one at once). */
@@ -315,18 +314,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   shutdown(options: { immediate?: boolean } = {}): void {
     const memory = this.memory;
-    this.#enter();
-    try {
-      Atomics.store(memory, SHUTDOWN, 1);
-      if (options.immediate) {
-        const removed = this.#store.clear();
-        if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) {
-          Atomics.store(memory, UNFINISHED, 0);
-        }
-      }
-    } finally {
-      this.#leave();
-    }
+    const removed = this.#core.shutDown(options.immediate === true);
+    if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) Atomics.store(memory, UNFINISHED, 0);
     Atomics.add(memory, PUTS, 1);
     Atomics.add(memory, GETS, 1);
     wakeAllCounted(memory, PUTS, GET_SLEEPERS);
@@ -351,74 +340,28 @@ export class Queue<T = unknown> extends SharedPrimitive {
     );
   }
 
-  // ---- under the mutex
+  // ---- around the core
 
+  /** Stores the item if there is room, then wakes a getter if one is asleep. */
   #tryPut(stored: StoredItem, priority: number): boolean {
+    if (!this.#core.tryPut(stored, priority)) return false;
     const memory = this.memory;
-    this.#enter();
-    try {
-      if (Atomics.load(memory, SHUTDOWN) === 1) throw new QueueShutDown('put() on a queue that was shut down');
-      const maxsize = memory[MAXSIZE] as number;
-      if ((maxsize > 0 && this.#store.size >= maxsize) || !this.#store.push(stored, priority)) return false;
-      Atomics.add(memory, UNFINISHED, 1);
-      Atomics.add(memory, PUTS, 1);
-    } finally {
-      this.#leave();
-    }
     if (Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
     return true;
   }
 
-  /**
-   * The next item as readItem left it (finishItem it), or EMPTY. A task the pool has stopped
-   * gets none: the check is made under the mutex, so no other thread can see the queue between
-   * it and the pop, and an item never leaves for a task that was stopped before it left.
-   */
+  /** The next item as readItem left it (finishItem it), or EMPTY; a stopped task gets none. */
   #tryGet(): unknown {
     const memory = this.memory;
-    let read: unknown;
-    this.#enter();
-    try {
-      if (taskStopped()) read = STOPPED;
-      else read = this.#store.pop(readItem, EMPTY);
-      if (read === EMPTY) {
-        if (Atomics.load(memory, SHUTDOWN) === 1)
-          throw new QueueShutDown('get() on a queue that was shut down and is empty');
-        return EMPTY;
-      }
-      if (read !== STOPPED) Atomics.add(memory, GETS, 1);
-    } finally {
-      this.#leave();
-    }
+    const read = this.#core.tryGet();
+    if (read === EMPTY) return EMPTY;
     if (read === STOPPED) {
       // This thread may have been woken for an item: pass the wake-up on to another getter.
-      if (this.#store.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
+      if (this.#core.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
       throw stoppedError('take an item from a Queue');
     }
     if (Atomics.load(memory, PUT_SLEEPERS) > 0) wakeOneCounted(memory, GETS, PUT_SLEEPERS);
     return read;
-  }
-
-  /** Takes the mutex, blocking briefly (allowed even on the main thread: it is held for microseconds). */
-  #enter(): void {
-    const memory = this.memory;
-    if (tryLockWord(memory, MUTEX)) return;
-    // Its holder leaves within a microsecond or so: spinning beats a sleep and a wake-up.
-    for (let spin = 0; spin < 1024; spin++) {
-      if (Atomics.load(memory, MUTEX) === 0 && tryLockWord(memory, MUTEX)) return;
-    }
-    const outcome = lockWordContended(memory, MUTEX, performance.now() + MUTEX_PATIENCE_MS, (state) => {
-      Atomics.add(memory, MUTEX_SLEEPERS, 1);
-      Atomics.wait(memory, MUTEX, state, 50);
-      Atomics.sub(memory, MUTEX_SLEEPERS, 1);
-    });
-    // Broken, or held far longer than put/get ever holds it: its holder died inside.
-    if (outcome !== 'taken') throw brokenQueue();
-  }
-
-  #leave(): void {
-    const memory = this.memory;
-    wakeAfterUnlock(memory, MUTEX, MUTEX_SLEEPERS, Atomics.exchange(memory, MUTEX, 0));
   }
 
   // ---- this thread's async waiters
@@ -488,7 +431,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   [THREAD_EXITED](deadThread: number): void {
     const memory = this.memory;
-    breakIfHeldBy(memory, MUTEX, deadThread);
+    this.#core.threadExited(deadThread);
     // It may have died just as it was woken, taking the wake-up with it: let sleepers look again.
     wakeAllCounted(memory, PUTS, GET_SLEEPERS);
     wakeAllCounted(memory, GETS, PUT_SLEEPERS);

@@ -1,6 +1,6 @@
 /**
  * The storage of a LifoQueue or PriorityQueue: a binary heap of entries ordered by (key, seq), in
- * the index of an ItemStore (item-arena.ts), after its meta words:
+ * the index of an ItemArena (item-arena.ts), after its meta words:
  *
  *   index   [meta: counter, top, live, size][key, seq, offset, length]...
  *
@@ -10,8 +10,10 @@
  */
 import {
   allocateRecordBuffers,
+  growBuffer,
+  type ItemArena,
   type ItemReader,
-  ItemStore,
+  META_COUNTER,
   META_SIZE,
   META_WORDS,
   type RecordBuffers,
@@ -22,7 +24,6 @@ const STRIDE = 4;
 const KEY = 0;
 const SEQ = 1;
 const OFFSET = 2;
-const META_COUNTER = 0;
 
 export type HeapOrder = 'lifo' | 'priority';
 
@@ -39,20 +40,29 @@ function base(at: number): number {
   return META_WORDS + (at - 1) * STRIDE;
 }
 
-export class RecordHeap extends ItemStore {
+export class RecordHeap {
+  private readonly index: Float64Array;
+
+  /** `arena` is made by the caller with `entryOffsets` as its list of entries. */
   constructor(
-    buffers: RecordBuffers,
+    private readonly buffers: RecordBuffers,
+    private readonly arena: ItemArena,
     private readonly order: HeapOrder,
   ) {
-    super(buffers);
+    this.index = arena.index;
   }
 
+  get size(): number {
+    return this.index[META_SIZE] as number;
+  }
+
+  /** Stores an item; false if the queue's memory (maxBytes or its item limit) has no room. */
   push(item: StoredItem, priority: number): boolean {
     const index = this.index;
     const size = this.size;
-    if (base(size + 2) > index.length && !this.growIndex(base(size + 2))) return false;
+    if (base(size + 2) > index.length && !growBuffer(this.buffers.index, base(size + 2) * 8)) return false;
     let at = size + 1;
-    if (!this.place(base(at) + OFFSET, item)) return false;
+    if (!this.arena.place(base(at) + OFFSET, item)) return false;
     const counter = index[META_COUNTER] as number;
     index[META_COUNTER] = counter + 1;
     index[base(at) + KEY] = this.order === 'priority' ? priority : 0;
@@ -68,11 +78,12 @@ export class RecordHeap extends ItemStore {
     return true;
   }
 
+  /** Removes the first item and returns it (bytes read by `read`); `empty` if there is none. */
   pop<E>(read: ItemReader, empty: E): unknown {
     const index = this.index;
     const size = this.size;
     if (size === 0) return empty;
-    const item = this.take(base(1) + OFFSET, read);
+    const item = this.arena.take(base(1) + OFFSET, read);
     this.swap(1, size);
     index[META_SIZE] = size - 1;
     // Sift down.
@@ -92,11 +103,12 @@ export class RecordHeap extends ItemStore {
   clear(): number {
     const removed = this.size;
     this.index[META_SIZE] = 0;
-    this.resetArena();
+    this.arena.reset();
     return removed;
   }
 
-  protected entryOffsets(): number[] {
+  /** Index positions of every entry's offset word. */
+  entryOffsets(): number[] {
     const out: number[] = [];
     for (let at = 1; at <= this.size; at++) out.push(base(at) + OFFSET);
     return out;
