@@ -21,7 +21,7 @@ const STRING = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** An item that needs v8.deserialize: copied out of shared memory under the queue's mutex, decoded after. */
+/** An item that needs v8.deserialize: copied out of shared memory under the queue's lock, decoded after. */
 export class ClonedItem {
   constructor(readonly bytes: Uint8Array) {}
 }
@@ -97,15 +97,15 @@ export function readInline(code: number, value: number): unknown {
 }
 
 /**
- * Reads the item stored at `arena[offset, offset + length)`. Called under the queue's mutex, so
- * it does only quick work: a cloned item is copied out, to be `finishItem`ed after the mutex.
+ * Reads the item stored at `arena[offset, offset + length)`. Called under the queue's getters' lock, so
+ * it does only quick work: a cloned item is copied out, to be `finishItem`ed after the lock.
  */
 export function readItem(arena: Uint8Array, offset: number, length: number): unknown {
   if (arena[offset] === STRING) return decoder.decode(arena.subarray(offset + 1, offset + length));
   return new ClonedItem(arena.slice(offset + 1, offset + length));
 }
 
-/** The item itself, outside the mutex. */
+/** The item itself, outside the lock. */
 export function finishItem(read: unknown): unknown {
   return read instanceof ClonedItem ? deserialize(read.bytes) : read;
 }

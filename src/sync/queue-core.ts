@@ -78,8 +78,9 @@ export interface QueueCore {
   /**
    * Takes the next item as readItem left it (finishItem it), counting GETS; EMPTY if there is
    * none (QueueShutDown if none will come); STOPPED if the pool stopped the running task. The
-   * stop check and the take are made under the getters' lock: no other getter sees the queue
-   * between them, so an item never leaves for a task that was stopped before it left.
+   * stop check and the take are made under the getters' lock, and the item is one that was in the
+   * queue before the check (the ring reads TAIL first): no other thread takes or puts that item
+   * between the two, so an item never leaves for a task that was stopped before it left.
    */
   tryGet(): unknown;
   /** Marks the queue shut down; with `immediate`, drops every item. Returns how many were dropped. */

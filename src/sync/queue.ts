@@ -93,10 +93,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
-    const attached = rebuildingFrom<{ memory: Int32Array; heap: RecordBuffers }>();
+    const attached = rebuildingFrom<{ memory: Int32Array; store: RecordBuffers }>();
     if (attached) {
       this.memory = attached.memory;
-      this.#buffers = attached.heap;
+      this.#buffers = attached.store;
     } else {
       const maxsize = options.maxsize ?? 0;
       if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
@@ -468,7 +468,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
 
 function attach<Q extends Queue>(Kind: new () => Q, d: SharedDescriptor): Q {
   const [header, index, arena] = d.buffers as [SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer];
-  return rebuild(() => new Kind(), { memory: new Int32Array(header), heap: { index, arena } });
+  return rebuild(() => new Kind(), { memory: new Int32Array(header), store: { index, arena } });
 }
 
 registerKind('Queue', (d) => attach(Queue, d));

@@ -127,15 +127,17 @@ export class RingCore implements QueueCore {
     const memory = this.memory;
     enter(memory, HEAD_LOCK);
     try {
-      if (taskStopped()) return STOPPED;
       const head = memory[HEAD] as number;
-      if (head === memory[CACHED_TAIL]) {
-        const tail = Atomics.load(memory, TAIL);
+      let tail = memory[CACHED_TAIL] as number;
+      if (head === tail) {
+        tail = Atomics.load(memory, TAIL);
         memory[CACHED_TAIL] = tail;
-        if (head === tail) {
-          if (Atomics.load(memory, SHUTDOWN) === 1) throw getAfterShutdown();
-          return EMPTY;
-        }
+      }
+      // After TAIL was read: only an item put before the check can be taken (see QueueCore.tryGet).
+      if (taskStopped()) return STOPPED;
+      if (head === tail) {
+        if (Atomics.load(memory, SHUTDOWN) === 1) throw getAfterShutdown();
+        return EMPTY;
       }
       const read = this.#arena.take(entry(head, memory[CAPACITY] as number), readItem);
       Atomics.store(memory, HEAD, (head + 1) | 0);
