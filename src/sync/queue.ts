@@ -9,9 +9,9 @@
  * The core (queue-core.ts) is a ring with a lock per side for a FIFO queue (record-ring.ts), a
  * heap under one lock for the others; a number, boolean, null or undefined is kept in place in its
  * entry, without bytes. A lock guards only a few synchronous lines, never an await, so any thread,
- * the main one included, may take it by blocking briefly. Waiting for an item or for room is done on the PUTS and GETS
- * counters: a getter reads PUTS before it looks and sleeps only while PUTS is unchanged, so a put
- * between its look and its sleep cannot be missed. Before it sleeps it spins a little, as long as
+ * the main one included, may take it by blocking briefly. Waiting for an item or for room is done
+ * on the PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
+ * unchanged, so a put between its look and its sleep cannot be missed. Before it sleeps it spins a little, as long as
  * spinning has lately paid (futex.ts's AdaptiveSpin: on a busy machine it soon stops). Whoever
  * wakes a sleeper takes it off the sleepers count, so a sleeper costs one wake-up, not one per
  * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
@@ -70,7 +70,10 @@ export type QueueOrder = 'fifo' | 'lifo' | 'priority';
 
 /** Options of `new Queue(options)` (and LifoQueue, PriorityQueue). */
 export interface QueueOptions {
-  /** Items at most; 0 (default) means unbounded. `put` waits while the queue is full. */
+  /**
+   * Items at most; 0 (default) means unbounded. `put` waits while the queue is full. A FIFO queue,
+   * and any unbounded one, holds 2^22 (4,194,304) items at most whatever this says.
+   */
   maxsize?: number;
   /** Bytes of serialized items at most (default 256 MiB, reserved, not allocated). `put` waits while they do not fit. */
   maxBytes?: number;
