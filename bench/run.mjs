@@ -13,7 +13,14 @@ import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { graphRows } from './graph.mjs';
 import { managerDictRoundTrip, pipeRoundTrip, poolMap, queueBetweenProcesses } from './multiprocessing.mjs';
-import { crossThreadLock, crossThreadQueue, inLoopGather, inLoopLock, inLoopSemaphore } from './sync.mjs';
+import {
+  crossThreadLock,
+  crossThreadQueue,
+  crossThreadQueueBusy,
+  inLoopGather,
+  inLoopLock,
+  inLoopSemaphore,
+} from './sync.mjs';
 import { PROCESS_SYSTEMS, THREAD_SYSTEMS, WORKERS } from './systems.mjs';
 import { countPrimes } from './tasks.mjs';
 
@@ -425,6 +432,7 @@ add(await inLoopSemaphore(syncContext, SIZES.inLoop));
 add(await inLoopGather(syncContext, SIZES.inLoop));
 add(await crossThreadLock(syncContext, WORKERS, SIZES.crossThread));
 add(await crossThreadQueue(syncContext, SIZES.crossThread));
+add(await crossThreadQueueBusy(syncContext, SIZES.crossThread));
 add(await distributedMap({ measure }, SIZES.distributed));
 add(await dataFrames({ measure, log }, SIZES.dataRows, WORKERS));
 add(await gpuKernels({ measure }, QUICK));

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Mutex, Semaphore as MutexSemaphore } from 'async-mutex';
 import pLimit from 'p-limit';
 import { Barrier, gather, Lock, Queue, Semaphore, SharedValue, ThreadPoolExecutor } from 'skein';
+import { withCpuHog } from './cpu-hog.mjs';
 import { lockLoop, queueConsume, queueProduce } from './tasks.mjs';
 
 const CONTENDERS = 100;
@@ -199,7 +200,7 @@ if (role === 'consume') parentPort.postMessage('listening');
 `;
 
 /** The plain Node way: a MessageChannel between two workers, one message per item. */
-async function postMessageItems(n) {
+async function postMessageItems(n, before) {
   const { port1, port2 } = new MessageChannel();
   const consumer = new Worker(POST_MESSAGE_PEER, {
     eval: true,
@@ -215,6 +216,7 @@ async function postMessageItems(n) {
   await next(consumer, 'listening');
   consumer.postMessage('go');
   await next(consumer, 'ready');
+  await before();
   const done = next(consumer, 'done');
   const t0 = performance.now();
   producer.postMessage('go');
@@ -224,33 +226,64 @@ async function postMessageItems(n) {
   return perSecond;
 }
 
-export function crossThreadQueue({ measure, python, pythonRun }, n) {
-  return measure(
+/** The systems of the Queue rows; `before()` runs before each measurement (the busy row starts its hog there). */
+function queueSystems({ python, pythonRun }, n, before = async () => {}) {
+  return [
+    {
+      name: 'skein Queue (putSync / getSync, maxsize 1024)',
+      once: async () => {
+        const pool = new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 2 });
+        try {
+          const queue = new Queue({ maxsize: 1024 });
+          const warm = new Barrier(2);
+          await Promise.all([pool.submit(queueProduce, queue, 1, warm), pool.submit(queueConsume, queue, 1, warm)]);
+          await before();
+          const start = new Barrier(3);
+          const runs = [pool.submit(queueProduce, queue, n, start), pool.submit(queueConsume, queue, n, start)];
+          await start.wait();
+          return await rate(n, () => Promise.all(runs));
+        } finally {
+          await pool.shutdown();
+        }
+      },
+    },
+    {
+      name: 'Node postMessage (MessageChannel between two workers)',
+      once: async () => postMessageItems(n, before),
+    },
+    ...(python
+      ? [
+          {
+            name: 'Python queue.Queue (two threads)',
+            once: async () => {
+              await before();
+              return n / (pythonRun('thread-queue', 2, n).ms / 1000);
+            },
+          },
+        ]
+      : []),
+  ];
+}
+
+export function crossThreadQueue(context, n) {
+  return context.measure(
     `Queue across threads: ${n.toLocaleString('en')} items from one thread to another`,
     'items/s',
     'higher',
-    [
-      {
-        name: 'skein Queue (putSync / getSync, maxsize 1024)',
-        once: async () => {
-          const pool = new ThreadPoolExecutor({ maxWorkers: 2, minWorkers: 2 });
-          try {
-            const queue = new Queue({ maxsize: 1024 });
-            const warm = new Barrier(2);
-            await Promise.all([pool.submit(queueProduce, queue, 1, warm), pool.submit(queueConsume, queue, 1, warm)]);
-            const start = new Barrier(3);
-            const runs = [pool.submit(queueProduce, queue, n, start), pool.submit(queueConsume, queue, n, start)];
-            await start.wait();
-            return await rate(n, () => Promise.all(runs));
-          } finally {
-            await pool.shutdown();
-          }
-        },
-      },
-      { name: 'Node postMessage (MessageChannel between two workers)', once: () => postMessageItems(n) },
-      ...(python
-        ? [{ name: 'Python queue.Queue (two threads)', once: () => n / (pythonRun('thread-queue', 2, n).ms / 1000) }]
-        : []),
-    ],
+    queueSystems(context, n),
+  );
+}
+
+/** The same with one CPU-bound process running on the machine's cores all along (bench/cpu-hog.mjs). */
+export function crossThreadQueueBusy(context, n) {
+  return withCpuHog((startHog) =>
+    context.measure(
+      `Queue across threads, busy machine: ${n.toLocaleString('en')} items from one thread to another, one CPU-bound process running`,
+      'items/s',
+      'higher',
+      queueSystems(context, n, startHog),
+      'A CPU-bound process (a Node child in an endless loop) runs from the first measurement of this row to its end, ' +
+        'so every system competes with it for the 2 cores: 3 runnable threads on 2 cores.',
+    ),
   );
 }

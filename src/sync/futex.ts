@@ -23,7 +23,7 @@
  *    on each round (take the lock, a permit, an item...) is the primitive's; the loop, the
  *    sleeper count and the "am I asleep" flag that local hand-off needs are here.
  */
-import { THIS_THREAD, waitSync } from './shared-memory.js';
+import { remaining, THIS_THREAD, waitSync } from './shared-memory.js';
 
 /** Owner word: nobody holds it. */
 export const FREE = 0;
@@ -109,6 +109,67 @@ export function sleepCounted(
 }
 
 /**
+ * Wakes one thread asleep on `word` (counted in `sleepers`) and takes it off the count at once,
+ * as `sleepTakenOffByWaker` expects. Until a woken thread runs (milliseconds on a busy machine),
+ * it would otherwise still look asleep, and every change meanwhile would pay a wake-up nobody
+ * needs: on a queue, one per item.
+ */
+export function wakeOneCounted(memory: Int32Array, word: number, sleepers: number): void {
+  const woken = Atomics.notify(memory, word, 1);
+  if (woken > 0) Atomics.sub(memory, sleepers, woken);
+}
+
+/** `wakeOneCounted` for every thread asleep on `word`. */
+export function wakeAllCounted(memory: Int32Array, word: number, sleepers: number): void {
+  const woken = Atomics.notify(memory, word);
+  if (woken > 0) Atomics.sub(memory, sleepers, woken);
+}
+
+/**
+ * Blocks this thread on `word` while it holds `expected`, until `deadline` at the latest, counted
+ * in `sleepers` meanwhile; whoever wakes it takes it off that count (`wakeOneCounted`), so it
+ * takes itself off only when it wakes by itself (timed out, or the word had already changed).
+ */
+export function sleepTakenOffByWaker(
+  memory: Int32Array,
+  word: number,
+  sleepers: number,
+  expected: number,
+  deadline: number,
+): void {
+  Atomics.add(memory, sleepers, 1);
+  if (Atomics.wait(memory, word, expected, remaining(deadline)) !== 'ok') Atomics.sub(memory, sleepers, 1);
+}
+
+const MIN_SPIN = 16;
+const MAX_SPIN = 4096;
+
+/**
+ * A short spin before a sleep, as long as spinning has lately paid. Waiting for a word to change
+ * on a thread that is running elsewhere takes well under a microsecond, far less than a sleep and
+ * a wake-up; but when the cores are oversubscribed the other thread is often not running at all,
+ * and a spin only burns the time slice that thread needs. So the spin doubles after a spin that
+ * saw the change and halves after one that did not, between MIN_SPIN and MAX_SPIN looks.
+ * One per primitive object, that is per thread.
+ */
+export class AdaptiveSpin {
+  #limit = MAX_SPIN / 4;
+
+  /** Looks at `word` until it no longer holds `expected` (true) or the spin is over (false). */
+  untilChanged(memory: Int32Array, word: number, expected: number): boolean {
+    const limit = this.#limit;
+    for (let spin = 0; spin < limit; spin++) {
+      if (Atomics.load(memory, word) !== expected) {
+        if (limit < MAX_SPIN) this.#limit = limit * 2;
+        return true;
+      }
+    }
+    if (limit > MIN_SPIN) this.#limit = limit >> 1;
+    return false;
+  }
+}
+
+/**
  * After an owner word was freed from `released` (its value just before): wakes one sleeper if
  * the word was marked contended and someone is counted asleep in `sleepers`.
  */
@@ -125,6 +186,30 @@ export function breakIfHeldBy(memory: Int32Array, word: number, deadThread: numb
   if (state <= 0 || ownerOf(state) !== deadThread) return false;
   if (Atomics.compareExchange(memory, word, state, BROKEN) === state) Atomics.notify(memory, word);
   return true;
+}
+
+/**
+ * Takes an owner word guarding a few synchronous lines (a Queue's bookkeeping), blocking briefly:
+ * allowed even on the main thread, since its holder leaves within a microsecond unless it was
+ * descheduled. False if the word is broken, or held past `patienceMs` (its holder died inside).
+ */
+export function lockBriefly(memory: Int32Array, word: number, sleepers: number, patienceMs: number): boolean {
+  if (Atomics.compareExchange(memory, word, FREE, HELD) === FREE) return true;
+  // A holder that is running leaves within a microsecond or so: spinning beats a sleep and a wake-up.
+  for (let spin = 0; spin < 1024; spin++) {
+    if (Atomics.load(memory, word) === FREE && Atomics.compareExchange(memory, word, FREE, HELD) === FREE) return true;
+  }
+  const outcome = lockWordContended(memory, word, performance.now() + patienceMs, (state) => {
+    Atomics.add(memory, sleepers, 1);
+    Atomics.wait(memory, word, state, 50);
+    Atomics.sub(memory, sleepers, 1);
+  });
+  return outcome === 'taken';
+}
+
+/** Releases a word taken with `lockBriefly`, waking one thread asleep on it if any. */
+export function unlockBriefly(memory: Int32Array, word: number, sleepers: number): void {
+  wakeAfterUnlock(memory, word, sleepers, Atomics.exchange(memory, word, FREE));
 }
 
 /** What a driver needs from its primitive. */
@@ -153,12 +238,15 @@ export class WaitDriver {
   /**
    * @param sleepers The word that counts the threads asleep on `word`, or -1 if the primitive
    *   keeps no such count (a Condition counts waits, not sleepers).
+   * @param wakerTakesOff True when whoever wakes a sleeper takes it off `sleepers` (wakeOneCounted):
+   *   the driver then takes itself off only when it wakes by itself.
    */
   constructor(
     private readonly memory: Int32Array,
     private readonly word: number,
     private readonly sleepers: number,
     private readonly rounds: DriverRounds,
+    private readonly wakerTakesOff = false,
   ) {}
 
   /**
@@ -177,7 +265,7 @@ export class WaitDriver {
 
   async #run(): Promise<void> {
     this.#running = true;
-    const { memory, word, sleepers, rounds } = this;
+    const { memory, word, sleepers, rounds, wakerTakesOff } = this;
     try {
       while (rounds.pending() > 0) {
         const expected = rounds.serve();
@@ -188,7 +276,7 @@ export class WaitDriver {
         const wait = Atomics.waitAsync(memory, word, expected);
         const result = wait.async ? await wait.value : wait.value;
         this.asleep = false;
-        if (sleepers >= 0) Atomics.sub(memory, sleepers, 1);
+        if (sleepers >= 0 && !(wakerTakesOff && result === 'ok')) Atomics.sub(memory, sleepers, 1);
         rounds.woken?.(result);
       }
     } finally {

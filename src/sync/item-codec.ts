@@ -1,53 +1,63 @@
 /**
- * How a Queue item becomes bytes and back. Structured clone (v8.serialize) for anything, but
- * numbers, strings, booleans, null and undefined, the usual queue items, take a direct path:
- * v8.serialize + deserialize costs ~2 µs an item through Node's serializer classes, which
- * would cap a queue at a few hundred thousand items a second; a tag byte and the raw value
- * costs a tenth of that.
+ * How a Queue item is stored and read back. Numbers, booleans, null and undefined, the usual
+ * queue items, are stored in place in their index entry (an inline code and a number: no bytes,
+ * no allocation); strings as UTF-8 bytes; anything else by structured clone (v8.serialize),
+ * which alone costs ~2 µs an item through Node's serializer classes.
  */
 import { deserialize, serialize } from 'node:v8';
+import type { StoredItem } from './item-arena.js';
 
+// Inline codes: negative, so that an entry's offset word tells them from arena offsets.
+const INLINE_NUMBER = -1;
+const INLINE_TRUE = -2;
+const INLINE_FALSE = -3;
+const INLINE_NULL = -4;
+const INLINE_UNDEFINED = -5;
+
+// Tag byte of an item in the arena.
 const CLONED = 0;
-const NUMBER = 1;
 const STRING = 2;
-const TRUE = 3;
-const FALSE = 4;
-const NULL = 5;
-const UNDEFINED = 6;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const SMALL = [TRUE, FALSE, NULL, UNDEFINED].map((tag) => Uint8Array.of(tag));
-const scratchNumber = new Float64Array(1);
-const scratchBytes = new Uint8Array(scratchNumber.buffer);
 
-/** An item that needs v8.deserialize: copied out of shared memory under the queue's mutex, decoded after. */
+/** An item that needs v8.deserialize: copied out of shared memory under the queue's lock, decoded after. */
 export class ClonedItem {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-export function encodeItem(item: unknown): Uint8Array {
+/**
+ * Fills `out` with how `item` is stored: an inline code and value, or its bytes. `out` is reused
+ * by the caller from item to item, so that a number costs no allocation at all.
+ */
+export function storeItem(item: unknown, out: StoredItem): StoredItem {
+  out.bytes = undefined;
+  out.value = 0;
   switch (typeof item) {
-    case 'number': {
-      const bytes = new Uint8Array(9);
-      bytes[0] = NUMBER;
-      scratchNumber[0] = item;
-      bytes.set(scratchBytes, 1);
-      return bytes;
-    }
+    case 'number':
+      out.code = INLINE_NUMBER;
+      out.value = item;
+      return out;
+    case 'boolean':
+      out.code = item ? INLINE_TRUE : INLINE_FALSE;
+      return out;
+    case 'undefined':
+      out.code = INLINE_UNDEFINED;
+      return out;
     case 'string': {
       // Worst case 3 bytes per UTF-16 unit; trimmed to what encodeInto wrote.
       const bytes = new Uint8Array(1 + item.length * 3);
       bytes[0] = STRING;
       const { written } = encoder.encodeInto(item, bytes.subarray(1));
-      return bytes.subarray(0, 1 + written);
+      out.code = 0;
+      out.bytes = bytes.subarray(0, 1 + written);
+      return out;
     }
-    case 'boolean':
-      return SMALL[item ? 0 : 1] as Uint8Array;
-    case 'undefined':
-      return SMALL[3] as Uint8Array;
   }
-  if (item === null) return SMALL[2] as Uint8Array;
+  if (item === null) {
+    out.code = INLINE_NULL;
+    return out;
+  }
   let cloned: Uint8Array;
   try {
     cloned = serialize(item);
@@ -60,34 +70,42 @@ export function encodeItem(item: unknown): Uint8Array {
   const bytes = new Uint8Array(1 + cloned.length);
   bytes[0] = CLONED;
   bytes.set(cloned, 1);
-  return bytes;
+  out.code = 0;
+  out.bytes = bytes;
+  return out;
 }
 
-/**
- * Reads the item stored at `arena[offset, offset + length)`. Called under the queue's mutex, so
- * it does only quick work: a cloned item is copied out, to be `finishItem`ed after the mutex.
- */
-export function readItem(arena: Uint8Array, offset: number, length: number): unknown {
-  switch (arena[offset]) {
-    case NUMBER:
-      for (let i = 0; i < 8; i++) scratchBytes[i] = arena[offset + 1 + i] as number;
-      return scratchNumber[0];
-    case STRING:
-      return decoder.decode(arena.subarray(offset + 1, offset + length));
-    case TRUE:
+/** A fresh holder for storeItem (one for a waiting putter: the shared one is reused at once). */
+export function storedItem(): StoredItem {
+  return { code: 0, value: 0, bytes: undefined };
+}
+
+/** The item an entry holds in place (`code` < 0). */
+export function readInline(code: number, value: number): unknown {
+  switch (code) {
+    case INLINE_NUMBER:
+      return value;
+    case INLINE_TRUE:
       return true;
-    case FALSE:
+    case INLINE_FALSE:
       return false;
-    case NULL:
+    case INLINE_NULL:
       return null;
-    case UNDEFINED:
-      return undefined;
     default:
-      return new ClonedItem(arena.slice(offset + 1, offset + length));
+      return undefined;
   }
 }
 
-/** The item itself, outside the mutex. */
+/**
+ * Reads the item stored at `arena[offset, offset + length)`. Called under the queue's getters' lock, so
+ * it does only quick work: a cloned item is copied out, to be `finishItem`ed after the lock.
+ */
+export function readItem(arena: Uint8Array, offset: number, length: number): unknown {
+  if (arena[offset] === STRING) return decoder.decode(arena.subarray(offset + 1, offset + length));
+  return new ClonedItem(arena.slice(offset + 1, offset + length));
+}
+
+/** The item itself, outside the lock. */
 export function finishItem(read: unknown): unknown {
   return read instanceof ClonedItem ? deserialize(read.bytes) : read;
 }

@@ -3,28 +3,48 @@
  * threads (and async tasks) pass items to each other. Items travel by structured clone, as
  * arguments to a worker do (see item-codec.ts): a consumer gets a copy.
  *
- *   put ─► encodeItem ─► [mutex] heap.push, PUTS+1 [/mutex] ─► wake a getter asleep on PUTS
- *   get ◄─ finishItem ◄─ [mutex] heap.pop (readItem), GETS+1 [/mutex] ─► wake a putter asleep on GETS
+ *   put ─► storeItem ─► core.tryPut: [lock] store, PUTS+1 [/lock] ─► a getter asleep on PUTS? wake one
+ *   get ◄─ finishItem ◄─ core.tryGet: [lock] take (readItem), GETS+1 [/lock] ─► a putter asleep on GETS? wake one
  *
- * The mutex guards only those few synchronous lines, never an await, so any thread, the main
- * one included, may take it by blocking briefly. Waiting for an item or for room is done on the
- * PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
- * unchanged, so a put between its look and its sleep cannot be missed. Async waiters of one
- * thread queue in FIFO lists with one driver each per thread. The mutex (an owner word) and the
- * drivers are futex.ts's, as the Lock's are.
+ * The core (queue-core.ts) is a ring with a lock per side for a FIFO queue (record-ring.ts), a
+ * heap under one lock for the others; a number, boolean, null or undefined is kept in place in its
+ * entry, without bytes. A lock guards only a few synchronous lines, never an await, so any thread,
+ * the main one included, may take it by blocking briefly. Waiting for an item or for room is done
+ * on the PUTS and GETS counters: a getter reads PUTS before it looks and sleeps only while PUTS is
+ * unchanged, so a put between its look and its sleep cannot be missed. Before it sleeps it spins a little, as long as
+ * spinning has lately paid (futex.ts's AdaptiveSpin: on a busy machine it soon stops). Whoever
+ * wakes a sleeper takes it off the sleepers count, so a sleeper costs one wake-up, not one per
+ * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
+ * per thread. The locks (owner words) and the drivers are futex.ts's, as the Lock's are.
  */
-import { BrokenLockError, QueueEmpty, QueueFull, QueueShutDown } from './errors.js';
+import { QueueEmpty, QueueFull } from './errors.js';
 import {
-  breakIfHeldBy,
+  AdaptiveSpin,
   type DriverRounds,
-  lockWordContended,
-  sleepCounted,
-  tryLockWord,
+  sleepTakenOffByWaker,
   WaitDriver,
-  wakeAfterUnlock,
+  wakeAllCounted,
+  wakeOneCounted,
 } from './futex.js';
-import { encodeItem, finishItem, readItem } from './item-codec.js';
-import { allocateRecordHeap, type QueueOrder, RecordHeap, type RecordHeapBuffers } from './record-heap.js';
+import type { RecordBuffers, StoredItem } from './item-arena.js';
+import { finishItem, storedItem, storeItem } from './item-codec.js';
+import {
+  CAPACITY,
+  EMPTY,
+  GET_SLEEPERS,
+  GETS,
+  HEADER_WORDS,
+  HeapCore,
+  MAXSIZE,
+  PUT_SLEEPERS,
+  PUTS,
+  type QueueCore,
+  SHUTDOWN,
+  STOPPED,
+  UNFINISHED,
+} from './queue-core.js';
+import { allocateRecordHeap } from './record-heap.js';
+import { allocateRecordRing, RingCore } from './record-ring.js';
 import {
   allocateWords,
   assertMayBlock,
@@ -42,42 +62,33 @@ import {
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
 import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
 
-const MUTEX = 2;
-const MUTEX_SLEEPERS = 3;
-const UNFINISHED = 4;
-const SHUTDOWN = 5;
-const MAXSIZE = 6;
-const PUTS = 7;
-const GETS = 8;
-const GET_SLEEPERS = 9;
-const PUT_SLEEPERS = 10;
-const WORDS = 11;
-
-/** The mutex is held for microseconds; this long means its holder died inside put/get. */
-const MUTEX_PATIENCE_MS = 5000;
-
 const TIMED_OUT = Symbol('timed out');
-const EMPTY = Symbol('empty');
-const STOPPED = Symbol('stopped');
+const RESOLVED = Promise.resolve();
+
+/** The order items leave a queue in. */
+export type QueueOrder = 'fifo' | 'lifo' | 'priority';
 
 /** Options of `new Queue(options)` (and LifoQueue, PriorityQueue). */
 export interface QueueOptions {
-  /** Items at most; 0 (default) means unbounded. `put` waits while the queue is full. */
+  /**
+   * Items at most; 0 (default) means unbounded. `put` waits while the queue is full. A FIFO queue,
+   * and any unbounded one, holds 2^22 (4,194,304) items at most whatever this says.
+   */
   maxsize?: number;
   /** Bytes of serialized items at most (default 256 MiB, reserved, not allocated). `put` waits while they do not fit. */
   maxBytes?: number;
-}
-
-function brokenQueue(): BrokenLockError {
-  return new BrokenLockError('the queue is broken: a thread died in the middle of a put or get');
 }
 
 /** `queue.Queue` / `asyncio.Queue` in one: FIFO, shared by every thread it is passed to. */
 export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   readonly memory: Int32Array;
-  readonly #buffers: RecordHeapBuffers;
-  readonly #heap: RecordHeap;
+  readonly #buffers: RecordBuffers;
+  readonly #core: QueueCore;
+  /** How the item being put now is stored; reused from put to put (a waiting putter keeps a copy). */
+  readonly #putting = storedItem();
+  readonly #getSpin = new AdaptiveSpin();
+  readonly #putSpin = new AdaptiveSpin();
   readonly #getters = new WaiterList<T | typeof TIMED_OUT>('take an item from a Queue');
   readonly #putters = new WaiterList<true | typeof TIMED_OUT>('wait to put an item in a Queue');
   readonly #getterDriver: WaitDriver;
@@ -85,26 +96,48 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
-    const attached = rebuildingFrom<{ memory: Int32Array; heap: RecordHeapBuffers }>();
+    const attached = rebuildingFrom<{ memory: Int32Array; store: RecordBuffers }>();
     if (attached) {
       this.memory = attached.memory;
-      this.#buffers = attached.heap;
+      this.#buffers = attached.store;
     } else {
       const maxsize = options.maxsize ?? 0;
       if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
         throw new RangeError(`Queue maxsize must be an integer >= 0 (0: unbounded), got ${String(options.maxsize)}`);
       }
       const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
-      if (!Number.isInteger(maxBytes) || maxBytes < 1024) {
-        throw new RangeError(`Queue maxBytes must be an integer >= 1024, got ${String(options.maxBytes)}`);
+      if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes >= 2 ** 32) {
+        throw new RangeError(
+          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${String(options.maxBytes)}`,
+        );
       }
-      this.memory = allocateWords(WORDS);
+      this.memory = allocateWords(HEADER_WORDS);
       this.memory[MAXSIZE] = maxsize;
-      this.#buffers = allocateRecordHeap(maxsize, maxBytes);
+      if (this.order === 'fifo') {
+        const ring = allocateRecordRing(maxsize, maxBytes);
+        this.#buffers = ring.buffers;
+        this.memory[CAPACITY] = ring.capacity;
+      } else {
+        this.#buffers = allocateRecordHeap(maxsize, maxBytes);
+      }
     }
-    this.#heap = new RecordHeap(this.#buffers, this.order);
-    this.#getterDriver = new WaitDriver(this.memory, PUTS, GET_SLEEPERS, this.#rounds(this.#getters, PUTS));
-    this.#putterDriver = new WaitDriver(this.memory, GETS, PUT_SLEEPERS, this.#rounds(this.#putters, GETS));
+    const order = this.order;
+    this.#core =
+      order === 'fifo' ? new RingCore(this.memory, this.#buffers) : new HeapCore(this.memory, this.#buffers, order);
+    this.#getterDriver = new WaitDriver(
+      this.memory,
+      PUTS,
+      GET_SLEEPERS,
+      this.#rounds(this.#getters, PUTS, GET_SLEEPERS),
+      true,
+    );
+    this.#putterDriver = new WaitDriver(
+      this.memory,
+      GETS,
+      PUT_SLEEPERS,
+      this.#rounds(this.#putters, GETS, PUT_SLEEPERS),
+      true,
+    );
   }
 
   /** @internal How items leave: overridden by LifoQueue and PriorityQueue. */
@@ -119,7 +152,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   /** Items in the queue right now (already stale when another thread is busy with it). */
   qsize(): number {
-    return this.#heap.size;
+    return this.#core.size;
   }
 
   /** True when it holds no item now (a snapshot: another thread may put one at once). */
@@ -140,16 +173,16 @@ export class Queue<T = unknown> extends SharedPrimitive {
     try {
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
-      const bytes = encodeItem(item);
+      const stored = storeItem(item, this.#putting);
       const priority = this.priorityOf(item);
-      if (this.#putters.length === 0 && this.#tryPut(bytes, priority)) {
+      if (this.#putters.length === 0 && this.#tryPut(stored, priority)) {
         this.#pump();
-        return Promise.resolve();
+        return RESOLVED;
       }
       const deadline = deadlineOf(options?.timeout);
       if (options?.timeout === 0) return Promise.reject(this.#full());
       const waiter = this.#putters.add(deadline, signal, TIMED_OUT);
-      waiter.data = [bytes, priority];
+      waiter.data = [{ ...stored }, priority];
       this.#putterDriver.start();
       return waiter.promise.then((result) => {
         if (result === TIMED_OUT) throw this.#full(options?.timeout);
@@ -161,27 +194,28 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   /** Puts an item if there is room now; otherwise throws QueueFull. */
   putNowait(item: T): void {
-    const bytes = encodeItem(item);
-    if (this.#putters.length > 0 || !this.#tryPut(bytes, this.priorityOf(item))) throw this.#full();
+    const stored = storeItem(item, this.#putting);
+    if (this.#putters.length > 0 || !this.#tryPut(stored, this.priorityOf(item))) throw this.#full();
     this.#pump();
   }
 
   /** `put` for worker code: blocks this thread while the queue is full. */
   putSync(item: T, options?: { timeout?: number }): void {
     assertMayBlock('Queue.putSync');
-    const bytes = encodeItem(item);
+    const stored = storeItem(item, this.#putting);
     const priority = this.priorityOf(item);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {
       const gets = Atomics.load(memory, GETS);
-      if (this.#tryPut(bytes, priority)) return;
+      if (this.#tryPut(stored, priority)) return;
       if (performance.now() >= deadline) throw this.#full(options?.timeout);
       assertNotStopped('wait to put an item in a Queue');
-      sleepCounted(memory, GETS, PUT_SLEEPERS, gets, deadline);
+      if (this.#putSpin.untilChanged(memory, GETS, gets)) continue;
+      sleepTakenOffByWaker(memory, GETS, PUT_SLEEPERS, gets, deadline);
       if (taskStopped()) {
         // Stopped while asleep: the room this wake-up announced belongs to another putter.
-        if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+        if (Atomics.load(memory, PUT_SLEEPERS) > 0) wakeOneCounted(memory, GETS, PUT_SLEEPERS);
         throw stoppedError('wait to put an item in a Queue');
       }
     }
@@ -235,7 +269,8 @@ export class Queue<T = unknown> extends SharedPrimitive {
       if (read !== EMPTY) return finishItem(read) as T;
       if (performance.now() >= deadline) throw new QueueEmpty(`no item came within ${options?.timeout} ms`);
       assertNotStopped('take an item from a Queue');
-      sleepCounted(memory, PUTS, GET_SLEEPERS, puts, deadline);
+      if (this.#getSpin.untilChanged(memory, PUTS, puts)) continue;
+      sleepTakenOffByWaker(memory, PUTS, GET_SLEEPERS, puts, deadline);
     }
   }
 
@@ -282,22 +317,12 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   shutdown(options: { immediate?: boolean } = {}): void {
     const memory = this.memory;
-    this.#enter();
-    try {
-      Atomics.store(memory, SHUTDOWN, 1);
-      if (options.immediate) {
-        const removed = this.#heap.clear();
-        if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) {
-          Atomics.store(memory, UNFINISHED, 0);
-        }
-      }
-    } finally {
-      this.#leave();
-    }
+    const removed = this.#core.shutDown(options.immediate === true);
+    if (removed > 0 && Atomics.sub(memory, UNFINISHED, removed) - removed <= 0) Atomics.store(memory, UNFINISHED, 0);
     Atomics.add(memory, PUTS, 1);
     Atomics.add(memory, GETS, 1);
-    Atomics.notify(memory, PUTS);
-    Atomics.notify(memory, GETS);
+    wakeAllCounted(memory, PUTS, GET_SLEEPERS);
+    wakeAllCounted(memory, GETS, PUT_SLEEPERS);
     if (Atomics.load(memory, UNFINISHED) === 0) Atomics.notify(memory, UNFINISHED);
     this.#pump();
   }
@@ -318,74 +343,28 @@ export class Queue<T = unknown> extends SharedPrimitive {
     );
   }
 
-  // ---- under the mutex
+  // ---- around the core
 
-  #tryPut(bytes: Uint8Array, priority: number): boolean {
+  /** Stores the item if there is room, then wakes a getter if one is asleep. */
+  #tryPut(stored: StoredItem, priority: number): boolean {
+    if (!this.#core.tryPut(stored, priority)) return false;
     const memory = this.memory;
-    this.#enter();
-    try {
-      if (Atomics.load(memory, SHUTDOWN) === 1) throw new QueueShutDown('put() on a queue that was shut down');
-      const maxsize = memory[MAXSIZE] as number;
-      if ((maxsize > 0 && this.#heap.size >= maxsize) || !this.#heap.push(bytes, priority)) return false;
-      Atomics.add(memory, UNFINISHED, 1);
-      Atomics.add(memory, PUTS, 1);
-    } finally {
-      this.#leave();
-    }
-    if (Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+    if (Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
     return true;
   }
 
-  /**
-   * The next item as readItem left it (finishItem it), or EMPTY. A task the pool has stopped
-   * gets none: the check is made under the mutex, so no other thread can see the queue between
-   * it and the pop, and an item never leaves for a task that was stopped before it left.
-   */
+  /** The next item as readItem left it (finishItem it), or EMPTY; a stopped task gets none. */
   #tryGet(): unknown {
     const memory = this.memory;
-    let read: unknown;
-    this.#enter();
-    try {
-      if (taskStopped()) read = STOPPED;
-      else read = this.#heap.pop(readItem, EMPTY);
-      if (read === EMPTY) {
-        if (Atomics.load(memory, SHUTDOWN) === 1)
-          throw new QueueShutDown('get() on a queue that was shut down and is empty');
-        return EMPTY;
-      }
-      if (read !== STOPPED) Atomics.add(memory, GETS, 1);
-    } finally {
-      this.#leave();
-    }
+    const read = this.#core.tryGet();
+    if (read === EMPTY) return EMPTY;
     if (read === STOPPED) {
       // This thread may have been woken for an item: pass the wake-up on to another getter.
-      if (this.#heap.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) Atomics.notify(memory, PUTS, 1);
+      if (this.#core.size > 0 && Atomics.load(memory, GET_SLEEPERS) > 0) wakeOneCounted(memory, PUTS, GET_SLEEPERS);
       throw stoppedError('take an item from a Queue');
     }
-    if (Atomics.load(memory, PUT_SLEEPERS) > 0) Atomics.notify(memory, GETS, 1);
+    if (Atomics.load(memory, PUT_SLEEPERS) > 0) wakeOneCounted(memory, GETS, PUT_SLEEPERS);
     return read;
-  }
-
-  /** Takes the mutex, blocking briefly (allowed even on the main thread: it is held for microseconds). */
-  #enter(): void {
-    const memory = this.memory;
-    if (tryLockWord(memory, MUTEX)) return;
-    // Its holder leaves within a microsecond or so: spinning beats a sleep and a wake-up.
-    for (let spin = 0; spin < 1024; spin++) {
-      if (Atomics.load(memory, MUTEX) === 0 && tryLockWord(memory, MUTEX)) return;
-    }
-    const outcome = lockWordContended(memory, MUTEX, performance.now() + MUTEX_PATIENCE_MS, (state) => {
-      Atomics.add(memory, MUTEX_SLEEPERS, 1);
-      Atomics.wait(memory, MUTEX, state, 50);
-      Atomics.sub(memory, MUTEX_SLEEPERS, 1);
-    });
-    // Broken, or held far longer than put/get ever holds it: its holder died inside.
-    if (outcome !== 'taken') throw brokenQueue();
-  }
-
-  #leave(): void {
-    const memory = this.memory;
-    wakeAfterUnlock(memory, MUTEX, MUTEX_SLEEPERS, Atomics.exchange(memory, MUTEX, 0));
   }
 
   // ---- this thread's async waiters
@@ -408,10 +387,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
       }
       this.#putters.refuseIfStopped();
       for (let putter = this.#putters.first(); putter; putter = this.#putters.first()) {
-        const [bytes, priority] = putter.data as [Uint8Array, number];
+        const [stored, priority] = putter.data as [StoredItem, number];
         let put: boolean;
         try {
-          put = this.#tryPut(bytes, priority);
+          put = this.#tryPut(stored, priority);
         } catch (error) {
           this.#putters.failAll(error);
           break;
@@ -427,7 +406,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    * A driver's rounds for `waiters` (getters or putters), asleep on `counter` (PUTS or GETS):
    * each round notes the counter, serves every waiter it can, and sleeps while it is unchanged.
    */
-  #rounds(waiters: { readonly length: number }, counter: number): DriverRounds {
+  #rounds(waiters: { readonly length: number }, counter: number, sleepers: number): DriverRounds {
     const memory = this.memory;
     return {
       pending: () => waiters.length,
@@ -438,7 +417,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
       },
       woken: (result) => {
         // Woken for waiters that have all given up: pass the wake-up on.
-        if (result === 'ok' && waiters.length === 0) Atomics.notify(memory, counter, 1);
+        if (result === 'ok' && waiters.length === 0) wakeOneCounted(memory, counter, sleepers);
       },
     };
   }
@@ -455,10 +434,10 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
   [THREAD_EXITED](deadThread: number): void {
     const memory = this.memory;
-    breakIfHeldBy(memory, MUTEX, deadThread);
+    this.#core.threadExited(deadThread);
     // It may have died just as it was woken, taking the wake-up with it: let sleepers look again.
-    Atomics.notify(memory, PUTS);
-    Atomics.notify(memory, GETS);
+    wakeAllCounted(memory, PUTS, GET_SLEEPERS);
+    wakeAllCounted(memory, GETS, PUT_SLEEPERS);
   }
 }
 
@@ -492,7 +471,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
 
 function attach<Q extends Queue>(Kind: new () => Q, d: SharedDescriptor): Q {
   const [header, index, arena] = d.buffers as [SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer];
-  return rebuild(() => new Kind(), { memory: new Int32Array(header), heap: { index, arena } });
+  return rebuild(() => new Kind(), { memory: new Int32Array(header), store: { index, arena } });
 }
 
 registerKind('Queue', (d) => attach(Queue, d));

@@ -8,7 +8,7 @@
  * *before* it settles the future), a task takes nothing more:
  *
  *   blocking wait:  take (CAS, permit) ─► stopped? ─► give it back (waking the next sleeper) ─► throw
- *   queue get:      [mutex] stopped? ─► pop [/mutex]      (under the mutex nobody sees between the two)
+ *   queue get:      [getters' lock] item? ─► stopped? ─► take [/lock]   (no other getter sees between them)
  *   async waiter:   the task's signal fails it; a grant that comes first asks stopped? and gives back
  *
  * Checking *after* the take is what makes it safe: a check before a lock-free take races with the

@@ -10,6 +10,7 @@ import {
   SharedValue,
   ThreadPoolExecutor,
 } from 'skein';
+import { consumeMixed, mixedIndex, mixedItem, produceMixed } from '../fixtures/queue-tasks.ts';
 import { consume, produce } from '../fixtures/sync-tasks.ts';
 import { rejection, sleep } from '../helpers.ts';
 
@@ -148,6 +149,47 @@ describe('Queue in one event loop', () => {
     small.putNowait('y'.repeat(3000));
     assert.throws(() => small.putNowait('y'.repeat(3000)), QueueFull);
     assert.throws(() => new Queue({ maxsize: -1 }), /maxsize must be an integer >= 0/);
+    assert.throws(() => new Queue({ maxBytes: 2 ** 32 }), /maxBytes must be an integer from 1024 to 2\*\*32 - 1/);
+  });
+
+  it('keeps FIFO order while its ring grows wrapped around and its bytes compact, items of every kind mixed', () => {
+    const queue = new Queue<unknown>();
+    const item = (i: number) => (i % 4 === 0 ? `${i}:${'z'.repeat(2000)}` : mixedItem(i));
+    const index = (got: unknown) =>
+      typeof got === 'string' && got.includes(':') ? Number(got.split(':')[0]) : mixedIndex(got as never);
+    let put = 0;
+    let next = 0;
+    // 700 in, 600 out: the next ones wrap around the ring's first 1,024 entries ...
+    while (put < 700) queue.putNowait(item(put++));
+    while (next < 600) assert.equal(index(queue.getNowait()), next++);
+    // ... then 3,000 more with 100 to 2,500 held: it grows twice while wrapped, and its arena
+    // (2 kB strings among inline numbers) fills with holes and compacts.
+    for (let round = 0; round < 3000; round++) {
+      queue.putNowait(item(put++));
+      if (round % 3 === 2 || queue.qsize() > 2500) assert.equal(index(queue.getNowait()), next++);
+    }
+    assert.equal(queue.qsize(), put - next);
+    while (!queue.empty()) assert.equal(index(queue.getNowait()), next++);
+    assert.equal(next, put);
+  });
+
+  it('LifoQueue and PriorityQueue keep their order with numbers and other items mixed', () => {
+    const lifo = new LifoQueue<unknown>();
+    const byPriority = new PriorityQueue<unknown>();
+    for (let i = 0; i < 200; i++) {
+      lifo.putNowait(mixedItem(i));
+      byPriority.putNowait(i % 2 === 0 ? (i * 7919) % 200 : [(i * 7919) % 200, `data ${i}`]);
+    }
+    for (let i = 199; i >= 0; i--) assert.deepEqual(lifo.getNowait(), mixedItem(i));
+    const priorities: number[] = [];
+    while (!byPriority.empty()) {
+      const got = byPriority.getNowait() as number | [number, string];
+      priorities.push(typeof got === 'number' ? got : got[0]);
+    }
+    assert.deepEqual(
+      priorities,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
   });
 });
 
@@ -168,6 +210,69 @@ describe('Queue across threads', () => {
       assert.equal(all.length, total);
       for (let i = 0; i < total; i++) assert.equal(all[i], i);
       assert.ok(mine.length > 0 && theirs.length > 0, 'both consumers took items');
+      assert.equal(queue.qsize(), 0);
+    } finally {
+      await pool.shutdown();
+    }
+  });
+
+  it('through a queue of maxsize 1, 2 producers and 2 consumers hand over 20,000 items: no wake-up lost', async () => {
+    // Every put fills it and every get empties it: each side sleeps and is woken over and over.
+    const pool = new ThreadPoolExecutor({ maxWorkers: 4 });
+    try {
+      const total = 20_000;
+      const queue = new Queue<number>({ maxsize: 1 });
+      const claimed = new SharedValue('int32', 0);
+      const producers = [pool.submit(produce, queue, 0, total / 2), pool.submit(produce, queue, total / 2, total)];
+      const consumers = [pool.submit(consume, queue, claimed, total), pool.submit(consume, queue, claimed, total)];
+      const all = (await Promise.all(consumers)).flat().sort((a, b) => a - b);
+      await Promise.all(producers);
+      assert.deepEqual(
+        all,
+        Array.from({ length: total }, (_, i) => i),
+      );
+    } finally {
+      await pool.shutdown();
+    }
+  });
+
+  it('an unbounded queue grows while threads put and take numbers, strings and objects: each once, in order per producer', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 3 });
+    try {
+      const total = 60_000;
+      const queue = new Queue<unknown>();
+      const claimed = new SharedValue('int32', 0);
+      const producers = [
+        pool.submit(produceMixed, queue, 0, total / 2),
+        pool.submit(produceMixed, queue, total / 2, total),
+      ];
+      const takers = await Promise.all([
+        pool.submit(consumeMixed, queue, claimed, total),
+        (async () => {
+          const mine: number[] = [];
+          while (claimed.add(1) < total) mine.push(mixedIndex((await queue.get({ timeout: 10_000 })) as never));
+          return mine;
+        })(),
+      ]);
+      await Promise.all(producers);
+      for (const taken of takers) {
+        // FIFO: what one consumer took of one producer's items came in the order they were put.
+        for (const [from, to] of [
+          [0, total / 2],
+          [total / 2, total],
+        ] as const) {
+          const fromThat = taken.filter((i) => i >= from && i < to);
+          assert.deepEqual(
+            fromThat,
+            [...fromThat].sort((a, b) => a - b),
+          );
+        }
+      }
+      const all = takers.flat().sort((a, b) => a - b);
+      assert.deepEqual(
+        all,
+        Array.from({ length: total }, (_, i) => i),
+      );
       assert.equal(queue.qsize(), 0);
     } finally {
       await pool.shutdown();
