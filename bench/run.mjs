@@ -235,6 +235,66 @@ function bulkMap(systems, n, peerN, label) {
   );
 }
 
+/**
+ * `for await` over map, one result at a time, against Python's Pool.map (which hands back the
+ * list). The reference row runs the same loop over values already in memory, with no pool: what
+ * `for await` itself costs on this machine (an await and a resumption per item), the bound for
+ * any async iterator.
+ */
+function forAwaitMap(system, n) {
+  const input = Array.from({ length: n }, (_, i) => i);
+  const check = (name, out) => {
+    if (out.length !== n || out[n - 1] !== n) throw new Error(`${name}: wrong map result`);
+  };
+  const inMemory = () => {
+    let i = 0;
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      next: () => Promise.resolve(i < n ? { value: input[i++] + 1, done: false } : { value: undefined, done: true }),
+    };
+  };
+  return measure(
+    `for await over map (threads): ${n.toLocaleString('en')} tiny items, one result at a time`,
+    'items/s',
+    'higher',
+    [
+      {
+        name: `${system.name} for await of map()`,
+        once: () =>
+          withPool(system, WORKERS, async (pool) => {
+            const t0 = performance.now();
+            const out = await system.mapForAwait(pool, 'inc', input);
+            const s = (performance.now() - t0) / 1000;
+            check('for await of map()', out);
+            return n / s;
+          }),
+      },
+      ...(python
+        ? [
+            {
+              name: 'Python Pool.map (default chunksize)',
+              once: () => n / (pythonRun('pool-map', WORKERS, n).ms / 1000),
+            },
+          ]
+        : []),
+      {
+        name: '(reference) the same for await loop over values already in memory, no pool',
+        once: async () => {
+          const t0 = performance.now();
+          const out = [];
+          for await (const value of inMemory()) out.push(value);
+          const s = (performance.now() - t0) / 1000;
+          check('in-memory loop', out);
+          return n / s;
+        },
+      },
+    ],
+    'Reference rows are not peers: they bound what any `for await` loop can do here (see bench/README.md).',
+  );
+}
+
 function calibrate(ms) {
   let limit = 1000;
   for (;;) {
@@ -362,7 +422,7 @@ async function startup(systems) {
 
 function ratioLine(result) {
   const skein = result.rows.find((r) => r.name.startsWith('skein'));
-  const peers = result.rows.filter((r) => !r.name.startsWith('skein'));
+  const peers = result.rows.filter((r) => !r.name.startsWith('skein') && !r.name.startsWith('(reference)'));
   if (!skein || peers.length === 0) return { text: 'n/a', value: Number.NaN, best: undefined };
   const best = peers.reduce((a, b) =>
     (result.better === 'higher' ? b.median > a.median : b.median < a.median) ? b : a,
@@ -417,6 +477,7 @@ const add = (r) => {
 add(await tinyTasks(THREAD_SYSTEMS, SIZES.tiny, 'Tiny tasks (threads)'));
 add(await latency(THREAD_SYSTEMS, SIZES.latency));
 add(await bulkMap(THREAD_SYSTEMS, SIZES.bulk, SIZES.bulkPeers, 'Bulk map (threads)'));
+add(await forAwaitMap(THREAD_SYSTEMS[0], SIZES.bulk));
 add(await cpuScaling(THREAD_SYSTEMS, SIZES.cpuTasks));
 add(await bigData(THREAD_SYSTEMS));
 add(await startup(THREAD_SYSTEMS));

@@ -24,6 +24,7 @@ import { Deque } from './deque.js';
 import { type ChunkOutcome, packNumbers } from './protocol.js';
 
 const TARGET_CHUNK_MS = 4;
+const noop = (): void => {};
 const MAX_CHUNK = 65_536;
 const GROWTH = 16;
 
@@ -61,6 +62,10 @@ class ChunkedMap<R> implements MapIterator<R> {
   private index = 0;
   private pendingError: { error: unknown } | undefined;
   private closed = false;
+  /** next() calls waiting for a refill; while there are any, a new call queues behind them. */
+  private waiting = 0;
+  /** Settles (never rejects) when the last queued next() is served. */
+  private turn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly submitter: ChunkSubmitter,
@@ -86,11 +91,20 @@ class ChunkedMap<R> implements MapIterator<R> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<R, undefined>> {
-    while (this.index >= this.buffer.length) {
-      if (!(await this.fillBuffer())) return { value: undefined, done: true };
+  /**
+   * The next result. A ready item is handed out from the buffer by a plain method (no async
+   * function, no await of its own): a loop over ready items pays only its own await. An empty
+   * buffer is refilled a chunk at a time, one refill at a time: a `next()` called while others
+   * wait takes its turn behind them, so calls not awaited one by one still get results in order.
+   */
+  next(): Promise<IteratorResult<R, undefined>> {
+    if (this.waiting === 0 && this.index < this.buffer.length) {
+      return Promise.resolve({ value: this.buffer[this.index++] as R, done: false });
     }
-    return { value: this.buffer[this.index++] as R, done: false };
+    this.waiting++;
+    const result = this.nextInTurn(this.turn);
+    this.turn = result.then(noop, noop);
+    return result;
   }
 
   async return(): Promise<IteratorResult<R, undefined>> {
@@ -99,6 +113,7 @@ class ChunkedMap<R> implements MapIterator<R> {
   }
 
   async toArray(): Promise<R[]> {
+    await this.turn; // a next() still refilling owns the buffer until it is done
     const out = Array.prototype.slice.call(this.buffer, this.index) as R[];
     this.buffer = [];
     this.index = 0;
@@ -112,13 +127,26 @@ class ChunkedMap<R> implements MapIterator<R> {
     }
   }
 
-  /** Loads the next chunk's values into the buffer; false when the map is over. */
-  private async fillBuffer(): Promise<boolean> {
-    const values = await this.nextValues();
-    if (values === undefined) return false;
-    this.buffer = values;
-    this.index = 0;
-    return true;
+  /** `next()` once the calls before it are served: refill if need be, then take an item. */
+  private async nextInTurn(previous: Promise<void>): Promise<IteratorResult<R, undefined>> {
+    try {
+      await previous;
+      await this.refill();
+      if (this.index < this.buffer.length) return { value: this.buffer[this.index++] as R, done: false };
+      return { value: undefined, done: true };
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  /** Refills the buffer until it holds an item or the map is over (a task error throws here, at its position). */
+  private async refill(): Promise<void> {
+    while (this.index >= this.buffer.length) {
+      const values = await this.nextValues();
+      if (values === undefined) return;
+      this.buffer = values;
+      this.index = 0;
+    }
   }
 
   /** The next chunk's values in the map's order, or undefined at the end; throws a task error in its place. */

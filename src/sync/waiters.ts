@@ -20,25 +20,36 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * One place in a WaiterList: its links, and how it may leave early (timer, signals). The list
+ * grants it with `resolve(value)` and fails it with `reject(error)`, called as its methods.
+ */
 export class Waiter<T> {
   prev: Waiter<T> | undefined;
   next: Waiter<T> | undefined;
   linked = true;
   resolve!: (value: T) => void;
   reject!: (error: unknown) => void;
-  readonly promise: Promise<T>;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  // The rest is set only where used (`declare`: no slot until then). Thousands of waiters can
+  // be queued at once, most with no timeout, signal or tag, and their size is collector time.
+  declare timer: NodeJS.Timeout | undefined;
+  declare signal: AbortSignal | undefined;
+  declare onAbort: (() => void) | undefined;
   /** In a pool worker: the signal of the task that started the wait (see task-stop.ts). */
-  taskSignal: AbortSignal | undefined;
-  onGiveUp: (() => void) | undefined;
+  declare taskSignal: AbortSignal | undefined;
+  declare onGiveUp: (() => void) | undefined;
   /** Free for the primitive's use (an Event's generation). */
-  tag = 0;
+  declare tag: number | undefined;
   /** Free for the primitive's use (the item a Queue putter waits to put). */
-  data: unknown;
+  declare data: unknown;
+}
+
+/** The usual waiter: a promise that the grant resolves (or the failure rejects). */
+export class PromisedWaiter<T> extends Waiter<T> {
+  readonly promise: Promise<T>;
 
   constructor() {
+    super();
     // One shared executor instead of a closure per waiter: thousands of waiters can queue at once.
     capturing = this as Waiter<unknown>;
     this.promise = new Promise<T>(
@@ -80,11 +91,21 @@ export class WaiterList<T> {
    * `timedOut`. `onGiveUp` runs when it leaves by timeout or abort. In a pool task, the task's
    * own signal aborts the wait too (the pool stopped it), and a stopped task may not start one.
    */
-  add(deadline: number, signal: AbortSignal | undefined, timedOut: T, onGiveUp?: () => void): Waiter<T> {
+  add(deadline: number, signal: AbortSignal | undefined, timedOut: T, onGiveUp?: () => void): PromisedWaiter<T> {
+    return this.enqueue(new PromisedWaiter<T>(), deadline, signal, timedOut, onGiveUp);
+  }
+
+  /** `add` for a waiter built by the caller (a HeldCall): same rules, same ways to leave. */
+  enqueue<W extends Waiter<T>>(
+    waiter: W,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    timedOut: T,
+    onGiveUp?: () => void,
+  ): W {
     const taskSignal = this.obeysStop ? runningTaskSignal() : undefined;
     if (taskSignal?.aborted || (this.obeysStop && taskStopped())) throw stoppedError(this.what, taskSignal?.reason);
-    const waiter = new Waiter<T>();
-    waiter.onGiveUp = onGiveUp;
+    if (onGiveUp) waiter.onGiveUp = onGiveUp;
     waiter.prev = this.tail;
     if (this.tail) this.tail.next = waiter;
     else this.head = waiter;
@@ -221,7 +242,8 @@ export function acquireOrQueue(
   }
 }
 
-interface Holdable {
+/** What withLock / withPermit need of a primitive. */
+export interface Holdable {
   tryAcquire(): boolean;
   acquire(options?: WaitOptions): Promise<boolean>;
   acquireSync(options?: { timeout?: number }): boolean;
@@ -246,7 +268,8 @@ export function runHolding<T>(
   });
 }
 
-function callHolding<T>(primitive: Holdable, fn: () => T | PromiseLike<T>): Promise<T> {
+/** Runs `fn` on a primitive just taken, and releases it however `fn` ends. */
+export function callHolding<T>(primitive: Holdable, fn: () => T | PromiseLike<T>): Promise<T> {
   let result: T | PromiseLike<T>;
   try {
     result = fn();

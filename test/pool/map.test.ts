@@ -175,6 +175,54 @@ for (const backend of BACKENDS) {
       assert.deepEqual(seen, ['a', 'b'], 'the items before the failing one were yielded');
     });
 
+    it('serves next() calls made without awaiting each one in order, each result once, then done', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const results = ex.map(square, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], { chunksize: 3 });
+      const calls = Array.from({ length: 12 }, () => results.next());
+      const steps = await Promise.all(calls);
+      assert.deepEqual(
+        steps.slice(0, 10).map((step) => step.value),
+        [0, 1, 4, 9, 16, 25, 36, 49, 64, 81],
+      );
+      assert.ok(steps.slice(0, 10).every((step) => step.done === false));
+      assert.deepEqual(steps.slice(10), [
+        { value: undefined, done: true },
+        { value: undefined, done: true },
+      ]);
+      assert.deepEqual(await results.next(), { value: undefined, done: true }, 'stays done');
+    });
+
+    it('after a task error, the next() calls queued behind it end the map (done), they do not hang', async () => {
+      await using ex = backend.create({ maxWorkers: 2 });
+      const failAt3 = (x: number) => {
+        if (x === 3) throw new RangeError('item 3');
+        return x;
+      };
+      const results = ex.map(failAt3, [0, 1, 2, 3, 4, 5], { chunksize: 2 });
+      const settled = await Promise.allSettled(Array.from({ length: 6 }, () => results.next()));
+      assert.deepEqual(
+        settled.slice(0, 3).map((s) => (s.status === 'fulfilled' ? s.value.value : s.status)),
+        [0, 1, 2],
+      );
+      const failed = settled[3];
+      assert.ok(failed?.status === 'rejected' && failed.reason instanceof RangeError, 'the error at its position');
+      for (const later of settled.slice(4))
+        assert.deepEqual(later, { status: 'fulfilled', value: { value: undefined, done: true } });
+    });
+
+    it('a break cancels the chunks not yet handed to a worker', async () => {
+      await using ex = backend.create({ maxWorkers: 1 });
+      const slow = (x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 150));
+      const seen: unknown[] = [];
+      for await (const v of ex.map(slow, [1, 2, 3, 4, 5, 6, 7, 8], { chunksize: 1, buffersize: 4 })) {
+        seen.push(v);
+        break;
+      }
+      assert.deepEqual(seen, [1]);
+      assert.ok(ex.stats.cancelled >= 2, `queued chunks cancelled (${ex.stats.cancelled})`);
+      assert.ok(ex.stats.completed + ex.stats.cancelled + ex.stats.running <= 8);
+    });
+
     it('reads the input only as fast as results are consumed (buffersize)', async () => {
       await using ex = backend.create({ maxWorkers: 2 });
       const input = countedEndless();

@@ -87,6 +87,122 @@ describe('Semaphore', () => {
   });
 });
 
+describe('Semaphore.withPermit queued calls', () => {
+  it('runs queued calls first come first served, never more at once than the permits, with their results and errors', async () => {
+    const sem = new Semaphore(3);
+    let inside = 0;
+    let most = 0;
+    const started: number[] = [];
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      sem.withPermit(async () => {
+        started.push(i);
+        most = Math.max(most, ++inside);
+        await sleep(i % 3);
+        inside--;
+        if (i % 10 === 9) throw new RangeError(`call ${i}`);
+        return i * 2;
+      }),
+    );
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(
+      started,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    assert.equal(most, 3);
+    settled.forEach((outcome, i) => {
+      if (i % 10 === 9) assert.ok(outcome.status === 'rejected' && outcome.reason instanceof RangeError);
+      else assert.deepEqual(outcome, { status: 'fulfilled', value: i * 2 });
+    });
+    assert.equal(sem.value, 3, 'every permit came back');
+  });
+
+  it('runs 100,000 queued synchronous calls in a loop, not nested in each other (no stack overflow)', async () => {
+    const sem = new Semaphore(1);
+    const results = await Promise.all(Array.from({ length: 100_000 }, (_, i) => sem.withPermit(() => i)));
+    assert.equal(results.length, 100_000);
+    assert.equal(results[99_999], 99_999);
+    assert.equal(sem.value, 1);
+  });
+
+  it('a queued call never runs inside the release() that grants it', async () => {
+    const sem = new Semaphore(1);
+    await sem.acquire();
+    let ran = false;
+    const call = sem.withPermit(() => {
+      ran = true;
+    });
+    sem.release();
+    assert.equal(ran, false, 'it runs a microtask later');
+    await call;
+    assert.equal(ran, true);
+  });
+
+  it('a queued call that times out or is aborted never runs, and takes no permit', async () => {
+    const sem = new Semaphore(1);
+    await sem.acquire();
+    let ran = 0;
+    const timedOut = rejection(sem.withPermit(() => ran++, { timeout: 20 }));
+    const controller = new AbortController();
+    const aborted = rejection(sem.withPermit(() => ran++, { signal: controller.signal }));
+    const later = sem.withPermit(() => ran++);
+    controller.abort(new Error('no longer needed'));
+    assert.ok((await timedOut) instanceof TimeoutError);
+    assert.equal(((await aborted) as Error).message, 'no longer needed');
+    sem.release();
+    await later;
+    assert.equal(ran, 1, 'only the call still waiting ran');
+    assert.equal(sem.value, 1);
+    await sem.acquire();
+    assert.ok((await rejection(sem.withPermit(() => ran++, { timeout: 0 }))) instanceof TimeoutError);
+    assert.ok((await rejection(sem.withPermit(() => ran++, { signal: AbortSignal.abort() }))) !== undefined);
+    sem.release();
+    assert.equal(ran, 1);
+    assert.equal(sem.value, 1);
+  });
+
+  it('a BoundedSemaphore released by hand inside a queued call rejects that call, and the rest go on', async () => {
+    const sem = new BoundedSemaphore(1);
+    await sem.acquire();
+    const extra = sem.withPermit(() => sem.release()); // the release after it then overflows
+    sem.release();
+    const error = await rejection(extra);
+    assert.ok(error instanceof RangeError, String(error));
+    assert.equal(sem.value, 1);
+    assert.equal(await sem.withPermit(() => 'next'), 'next');
+    assert.equal(sem.value, 1);
+  });
+
+  it('shares its permits with worker threads while calls are queued here (the in-loop path, then cross-thread)', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+    try {
+      const sem = new Semaphore(2);
+      const inside = new SharedValue('int32', 0);
+      // First the in-loop path alone: calls queue and are handed permits here.
+      await Promise.all(Array.from({ length: 1_000 }, () => sem.withPermit(() => sleep(0))));
+      // Then two threads take permits with blocking acquires while calls keep queueing here.
+      const churn = [
+        pool.submit(churnPermits, sem, inside, 2, 5_000),
+        pool.submit(churnPermits, sem, inside, 2, 5_000),
+      ];
+      let ran = 0;
+      const local = Array.from({ length: 2_000 }, () =>
+        sem.withPermit(async () => {
+          const holders = inside.add(1) + 1;
+          assert.ok(holders <= 2, `${holders} holders of a semaphore of 2`);
+          await sleep(0);
+          inside.add(-1);
+          ran++;
+        }),
+      );
+      await Promise.all([...churn, ...local]);
+      assert.equal(ran, 2_000);
+      assert.equal(sem.value, 2);
+    } finally {
+      await pool.shutdown();
+    }
+  });
+});
+
 describe('BoundedSemaphore', () => {
   it('refuses to be released more times than it was acquired', async () => {
     const sem = new BoundedSemaphore(2);

@@ -24,6 +24,7 @@ import {
   waitForLockAsyncAndKeepIt,
   waitForLockThenRelease,
   waitForPermitAndKeepIt,
+  waitInWithPermitAndKeepIt,
   waitOnConditionAndKeepLock,
 } from '../fixtures/sync-tasks.ts';
 import { rejection, sleep } from '../helpers.ts';
@@ -82,6 +83,19 @@ describe('a task the pool stopped takes nothing during its grace period', () => 
       const semaphore = new Semaphore(0);
       await timedOutWhileWaiting((waiting) =>
         pool.submitWith({ timeout: TIMEOUT_MS }, waitForPermitAndKeepIt, semaphore, waiting),
+      );
+      semaphore.release();
+      await sleep(LOOK_AFTER_MS);
+      assert.equal(semaphore.value, 1, `run ${run}: the stopped task took the permit`);
+      assert.equal(semaphore.tryAcquire(), true);
+    }
+  });
+
+  it(`a Semaphore permit released in that window is not taken by a queued withPermit call, ${RUNS} times`, async () => {
+    for (let run = 1; run <= RUNS; run++) {
+      const semaphore = new Semaphore(0);
+      await timedOutWhileWaiting((waiting) =>
+        pool.submitWith({ timeout: TIMEOUT_MS }, waitInWithPermitAndKeepIt, semaphore, waiting),
       );
       semaphore.release();
       await sleep(LOOK_AFTER_MS);
