@@ -12,6 +12,7 @@ import { dataFrames } from './data.mjs';
 import { distributedMap } from './distributed.mjs';
 import { gpuKernels } from './gpu.mjs';
 import { graphRows } from './graph.mjs';
+import { withCpuHogs } from './load.mjs';
 import { managerDictRoundTrip, pipeRoundTrip, poolMap, queueBetweenProcesses } from './multiprocessing.mjs';
 import {
   crossThreadLock,
@@ -96,12 +97,15 @@ const median = (xs) => {
 };
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
+/** Whether `--only` (if given) asks for the row with this title. */
+const selected = (title) => !only || only.some((o) => title.toLowerCase().includes(o.toLowerCase()));
+
 /**
  * A workload: `systems` are { name, once() → number } measured REPEATS times, alternating.
  * `better` says whether a higher or lower number wins.
  */
 async function measure(title, unit, better, systems, note = '') {
-  if (only && !only.some((o) => title.toLowerCase().includes(o.toLowerCase()))) return undefined;
+  if (!selected(title)) return undefined;
   log(`\n${title}`);
   const samples = new Map(systems.map((s) => [s.name, []]));
   for (let r = 0; r < REPEATS; r++) {
@@ -178,10 +182,24 @@ async function latency(systems, n) {
     python
       ? [{ name: 'Python ProcessPoolExecutor', once: () => percentile(pythonRun('latency', WORKERS, n).us, q) }]
       : [];
-  return [
+  const rows = [
     await measure(`Latency p50: one task at a time, ${n} round trips`, 'µs', 'lower', [...p(50), ...py(50)]),
     await measure(`Latency p99: one task at a time, ${n} round trips`, 'µs', 'lower', [...p(99), ...py(99)]),
   ];
+  // The same under load: one CPU-bound process per core, so every wake-up of a pool's thread
+  // competes with a busy process for a core (what a user's machine is doing during a build).
+  const loaded = (q) =>
+    `Latency p${q} under load: one task at a time, ${n} round trips, ${WORKERS} CPU-bound processes running`;
+  if (selected(loaded(50)) || selected(loaded(99))) {
+    const note =
+      `${WORKERS} child processes spin in JavaScript (bench/load.mjs) through every repeat of both under-load ` +
+      'rows, so every system runs under the same load.';
+    await withCpuHogs(WORKERS, async () => {
+      rows.push(await measure(loaded(50), 'µs', 'lower', [...p(50), ...py(50)], note));
+      rows.push(await measure(loaded(99), 'µs', 'lower', [...p(99), ...py(99)], note));
+    });
+  }
+  return rows;
 }
 
 function bulkMap(systems, n, peerN, label) {
@@ -340,22 +358,37 @@ async function cpuScaling(systems, tasks) {
 }
 
 async function bigData(systems) {
-  const length = (64 * 1024 * 1024) / 8;
   const fill = (values) => {
     for (let i = 0; i < values.length; i++) values[i] = i % 7;
   };
-  const expected = (() => {
-    const v = new Float64Array(length);
+  const sumOf = (mib) => {
+    const v = new Float64Array((mib * 1024 * 1024) / 8);
     fill(v);
     let t = 0;
     for (let i = 0; i < v.length; i++) t += v[i];
     return t;
-  })();
+  };
+  // Passed by value (the caller keeps it): below and above the size from which skein copies a
+  // buffer once and transfers the copy instead of cloning it (src/wire/large-arrays.ts).
+  const rows = [
+    ...[4, 16, 64, 256].map((mib) => ({ mode: 'copy', mib })),
+    { mode: 'transfer', mib: 64 },
+    { mode: 'shared', mib: 64 },
+  ];
   const out = [];
-  for (const mode of ['copy', 'transfer', 'shared']) {
+  for (const { mode, mib } of rows) {
+    const length = (mib * 1024 * 1024) / 8;
+    const title = `Big data (${mode}): a ${mib} MiB Float64Array summed in a worker and returned`;
+    if (!selected(title)) continue;
+    const expected = sumOf(mib);
+    // Small arrays take a few ms: several tasks per sample, one after another, as a user's loop would.
+    const tasks = Math.max(1, Math.round(64 / mib));
     out.push(
-      await measure(`Big data (${mode}): a 64 MiB Float64Array summed in a worker and returned`, 'ms', 'lower', [
-        ...systems.map((system) => ({
+      await measure(
+        title,
+        'ms',
+        'lower',
+        systems.map((system) => ({
           name: system.name,
           once: () =>
             withPool(system, 1, async (pool) => {
@@ -363,13 +396,16 @@ async function bigData(systems) {
                 mode === 'shared' ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
               fill(values);
               const t0 = performance.now();
-              const total = await system.sum(pool, values, mode === 'transfer' ? 'transfer' : 'copy');
-              const ms = performance.now() - t0;
-              if (total !== expected) throw new Error(`${system.name}: wrong sum ${total}`);
-              return ms;
+              for (let i = 0; i < tasks; i++) {
+                // A transferred buffer is gone after the first task: transfer rows run one task.
+                const total = await system.sum(pool, values, mode === 'transfer' ? 'transfer' : 'copy');
+                if (total !== expected) throw new Error(`${system.name}: wrong sum ${total}`);
+              }
+              return (performance.now() - t0) / tasks;
             }),
         })),
-      ]),
+        tasks > 1 ? `Per task: the mean of ${tasks} tasks run one after another with the same array.` : '',
+      ),
     );
   }
   return out;

@@ -15,7 +15,7 @@ import type { TaskReference } from '../pool/protocol.js';
 import type { Backend, ResourceLimits } from '../pool/transport.js';
 import { KINDS_MODULE_URL } from '../sync/kinds.js';
 import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
-import { assertArgumentsCloneable } from '../wire/arguments.js';
+import { type ArgumentsSeen, assertArgumentsCloneable } from '../wire/arguments.js';
 import { processSharing } from '../wire/process-sharing.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { BaseExecutor, type ChunkCall, checkCount, checkMs } from './base.js';
@@ -84,6 +84,8 @@ export class PoolExecutor extends BaseExecutor {
   private readonly engine: PoolEngine;
   private readonly backend: Backend;
   private closing: Promise<void> | undefined;
+  /** What the argument walk of the last submit met (one object, reused: submit is synchronous). */
+  private readonly argumentsSeen: ArgumentsSeen = { largeArrays: false };
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
     super();
@@ -147,14 +149,15 @@ export class PoolExecutor extends BaseExecutor {
     chunk: ChunkCall | undefined,
   ): Future<unknown> {
     this.checkOpen();
-    const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind);
+    const seen = this.argumentsSeen;
+    const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind, seen);
     let shared: SharedPrimitive[] | undefined;
     if (holdsShared) {
       shared = [];
       const sharing = this.backend.kind === 'process' ? processSharing() : undefined;
       args = (sharing ? sharing.encode(args) : encodeShared(args, shared)) as unknown[];
     }
-    return this.engine.submit({ fn, args, options, chunk, shared });
+    return this.engine.submit({ fn, args, options, chunk, shared, largeArrays: seen.largeArrays });
   }
 
   private breakExecutor(cause: unknown, why: string): void {

@@ -39,6 +39,7 @@ import { Future, type Outcome, type SubmitOptions, type TaskFunction } from '../
 import { CancelledError, TimeoutError, type WorkerExit, WorkerExitedError } from '../futures/errors.js';
 import type { SharedPrimitive } from '../sync/shared-memory.js';
 import { deserializeError, resolveErrorClasses } from '../wire/errors.js';
+import { copyLargeArrays } from '../wire/large-arrays.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
@@ -54,6 +55,8 @@ export interface TaskSpec {
   readonly options: SubmitOptions | undefined;
   readonly chunk: ChunkCall | undefined;
   readonly shared: readonly SharedPrimitive[] | undefined;
+  /** Its arguments hold a large typed array, copied once and transferred when sent (wire/large-arrays.ts). */
+  readonly largeArrays: boolean;
 }
 
 export interface EngineConfig extends FleetConfig {
@@ -144,6 +147,7 @@ export class PoolEngine {
       chunk: spec.chunk !== undefined,
       spread: spec.chunk === 'spread',
       shared: spec.shared,
+      largeArrays: spec.largeArrays,
       slot: undefined,
       queued: false,
       expectedMs: 0,
@@ -308,8 +312,15 @@ export class PoolEngine {
         transfer ??= [];
         transfer.push(...task.transfer);
       }
+      let args = task.args;
+      if (task.largeArrays) {
+        // Copied now, not at submit: the copy lives only in the message (the task record keeps
+        // the caller's array), so a resend after a worker death copies again.
+        transfer ??= [];
+        args = copyLargeArrays(args, task.transfer, transfer);
+      }
       const flags = (task.chunk ? TASK_CHUNK : 0) | (task.spread ? TASK_SPREAD : 0) | (task.shared ? TASK_SHARED : 0);
-      message.push(task.id, task.refKey, task.args, flags);
+      message.push(task.id, task.refKey, args, flags);
       if (task.shared) slot.rememberShared(task.shared);
     }
     if (newRefs) message[0] = [...newRefs];

@@ -27,6 +27,8 @@ export interface TaskRecord {
   readonly spread: boolean;
   /** Shared primitives among its arguments (they travel as descriptors; see sync/shared-memory.ts). */
   readonly shared: readonly SharedPrimitive[] | undefined;
+  /** Its arguments hold a large typed array, copied once and transferred when sent (wire/large-arrays.ts). */
+  readonly largeArrays: boolean;
   /** The worker it was handed to, if any. */
   slot: WorkerSlot | undefined;
   /** In the engine's queue (perhaps settled already: the queue drops those lazily). */

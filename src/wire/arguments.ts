@@ -10,6 +10,7 @@
  */
 import { SharedPrimitive } from '../sync/shared-memory.js';
 import { findUncloneable, type HandleCheck } from './cloneable.js';
+import { isLargeArgument } from './large-arrays.js';
 import { processSharing } from './process-sharing.js';
 
 export type BackendKind = 'thread' | 'process';
@@ -56,9 +57,12 @@ const HANDLE_RULES: readonly HandleRule[] = [
 
 /** Set by the walk when it meets a value shared by handle: the task then needs them rebuilt. */
 let sawHandle = false;
+/** Set by the walk (threads only) when it meets a buffer big enough to be copied once (large-arrays.ts). */
+let sawLargeArray = false;
 
 function handleCheckFor(backend: BackendKind): HandleCheck {
   return (value) => {
+    if (backend === 'thread' && !sawLargeArray && isLargeArgument(value)) sawLargeArray = true;
     for (const rule of HANDLE_RULES) {
       if (!rule.matches(value)) continue;
       const how = rule[backend];
@@ -78,13 +82,27 @@ const CHECKS: Record<BackendKind, HandleCheck> = {
   process: handleCheckFor('process'),
 };
 
+/** What the walk over a task's arguments met besides values that cannot travel. */
+export interface ArgumentsSeen {
+  /** A typed array, DataView or ArrayBuffer to copy once instead of cloning (threads; see large-arrays.ts). */
+  largeArrays: boolean;
+}
+
 /**
  * Throws a TypeError naming the argument position if an argument cannot travel to a worker of
- * `backend`. Returns whether a value that travels by handle (a shared primitive) is among them.
+ * `backend`. Returns whether a value that travels by handle (a shared primitive) is among them;
+ * `seen`, when given, is told what else the walk met.
  */
-export function assertArgumentsCloneable(fnName: string, args: readonly unknown[], backend: BackendKind): boolean {
+export function assertArgumentsCloneable(
+  fnName: string,
+  args: readonly unknown[],
+  backend: BackendKind,
+  seen?: ArgumentsSeen,
+): boolean {
+  if (seen) seen.largeArrays = false;
   if (!Array.isArray(args)) return false; // a packed chunk (Float64Array) holds only numbers
   sawHandle = false;
+  sawLargeArray = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // Primitives other than symbols are the common case: skip the walk entirely.
@@ -98,5 +116,6 @@ export function assertArgumentsCloneable(fnName: string, args: readonly unknown[
       );
     }
   }
+  if (seen) seen.largeArrays = sawLargeArray;
   return sawHandle;
 }
