@@ -20,6 +20,7 @@ import { ProgressReporter } from '../progress/reporter.js';
 import { MAP_HELP, type MapCommandOptions, parseMapArgs } from './map-args.js';
 import { checkRedis, DistributedChunkBackend, type LoadedTask, PoolChunkBackend } from './map-backends.js';
 import { countLines, LineReader } from './map-input.js';
+import { type Journals, ProcessJournals, ThreadJournals } from './map-journal.js';
 import { RecordWriter } from './map-output.js';
 import {
   checkSidecar,
@@ -221,10 +222,16 @@ async function runMap(options: MapCommandOptions): Promise<number> {
 
   const executor = await openExecutor(options, task);
   const backendOptions = { task, timeout: options.timeout, idField: options.idField };
-  const backend: ChunkBackend =
-    options.backend === 'redis'
-      ? new DistributedChunkBackend(executor, backendOptions)
-      : new PoolChunkBackend(executor, options.workers, backendOptions);
+  let journals: Journals | undefined;
+  let backend: ChunkBackend;
+  if (options.backend === 'redis') backend = new DistributedChunkBackend(executor, backendOptions);
+  else {
+    journals = options.backend === 'processes' ? new ProcessJournals() : new ThreadJournals();
+    backend = new PoolChunkBackend(executor, options.workers, journals, backendOptions);
+  }
+  // A second Ctrl-C exits at once: the journal files go with it.
+  const removeJournals = () => journals?.close();
+  process.on('exit', removeJournals);
   let summary: MapRunSummary | undefined;
   let readError: unknown;
   try {
@@ -252,6 +259,8 @@ async function runMap(options: MapCommandOptions): Promise<number> {
       ioError ??= error as Error;
     }
     await executor.shutdown({ cancelFutures: true });
+    removeJournals();
+    process.off('exit', removeJournals);
     await reader.close().catch(() => {});
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
