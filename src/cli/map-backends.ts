@@ -30,12 +30,10 @@ export interface BackendOptions {
 /** The failures among journaled records (read back only for a chunk that was lost). */
 function failuresIn(records: string): ChunkFailure[] {
   const failures: ChunkFailure[] = [];
-  let start = 0;
-  while (start < records.length) {
-    const end = records.indexOf('\n', start) + 1;
-    const record = JSON.parse(records.slice(start, end)) as { line: number; ok: boolean; error?: { kind: string } };
-    if (!record.ok) failures.push({ line: record.line, kind: record.error?.kind as ChunkFailure['kind'], start, end });
-    start = end;
+  for (const text of records.split('\n')) {
+    if (text === '') continue;
+    const record = JSON.parse(text) as { line: number; ok: boolean; error?: { kind: ChunkFailure['kind'] } };
+    if (!record.ok) failures.push({ line: record.line, kind: record.error?.kind ?? 'task' });
   }
   return failures;
 }
@@ -75,7 +73,9 @@ export class PoolChunkBackend implements ChunkBackend {
         journal,
         yieldAfter,
       );
+      const journaled = this.journals.records(journal);
       this.journals.release(journal);
+      if (journaled !== '') result.records = journaled + result.records;
       return result;
     } catch (error) {
       const name = (error as { name?: unknown } | null)?.name;
@@ -136,7 +136,7 @@ export class DistributedChunkBackend implements ChunkBackend {
       if (record === undefined) {
         const kind = p.ok ? failureKindOf(error) : 'parse';
         record = failureRecord(line, lineText, p, error, kind, idField);
-        failures.push({ line, kind, start: records.length, end: records.length + record.length });
+        failures.push({ line, kind });
       }
       records += record;
     });

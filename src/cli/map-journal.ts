@@ -41,20 +41,30 @@ const HEADER_BYTES = 16;
 export const THREAD_JOURNAL_BYTES = 512 * 1024;
 const END = 'end\n';
 
+/**
+ * What became of a committed record: kept; not kept because the journal is full (the chunk returns
+ * it with its answer, and returns now); or not kept because the parent claimed the journal (it
+ * gave up on this chunk: the chunk returns now).
+ */
+export type Commit = 'kept' | 'full' | 'claimed';
+
 /** The worker's side of a journal, for one chunk. */
 export interface JournalWriter {
+  /**
+   * Whether the records kept here are the chunk's answer (a thread journal: the parent reads them
+   * from shared memory, so they are not copied into the answer too), or only a copy (a file).
+   */
+  readonly holdsRecords: boolean;
   /** Before line `index` (0-based in the chunk): false when the parent asked that no further line start. */
   begin(index: number): boolean;
-  /**
-   * After line `index`, with its record. False when the chunk must return now: the journal is
-   * full, or the parent claimed it (the record then is not the parent's to read).
-   */
-  commit(index: number, record: string): boolean;
+  /** After line `index`, with its record. */
+  commit(index: number, record: string): Commit;
   /** The chunk returned (its records travel with the answer). */
   close(): void;
 }
 
 class ThreadJournalWriter implements JournalWriter {
+  readonly holdsRecords = true;
   private readonly words: Int32Array;
   private readonly bytes: Buffer;
   private offset = HEADER_BYTES;
@@ -72,19 +82,22 @@ class ThreadJournalWriter implements JournalWriter {
     return false;
   }
 
-  commit(index: number, record: string): boolean {
+  commit(index: number, record: string): Commit {
     const room = this.bytes.length - this.offset;
     // A UTF-8 character takes at most 3 bytes per UTF-16 unit: most records need no count.
-    if (record.length * 3 > room && Buffer.byteLength(record) > room) return false;
-    this.offset += this.bytes.write(record, this.offset);
-    Atomics.store(this.words, BYTES, this.offset - HEADER_BYTES);
-    return Atomics.compareExchange(this.words, STATE, 2 * index + 1, 2 * index + 2) === 2 * index + 1;
+    if (record.length * 3 > room && Buffer.byteLength(record) > room) return 'full';
+    const end = this.offset + this.bytes.write(record, this.offset);
+    Atomics.store(this.words, BYTES, end - HEADER_BYTES);
+    if (Atomics.compareExchange(this.words, STATE, 2 * index + 1, 2 * index + 2) !== 2 * index + 1) return 'claimed';
+    this.offset = end;
+    return 'kept';
   }
 
   close(): void {}
 }
 
 class FileJournalWriter implements JournalWriter {
+  readonly holdsRecords = false;
   private readonly fd: number;
 
   constructor(path: string) {
@@ -96,9 +109,9 @@ class FileJournalWriter implements JournalWriter {
     return true;
   }
 
-  commit(_index: number, record: string): boolean {
+  commit(_index: number, record: string): Commit {
     writeSync(this.fd, record);
-    return true;
+    return 'kept';
   }
 
   close(): void {
@@ -134,6 +147,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface Journals {
   /** A journal for a chunk about to be submitted. */
   acquire(): JournalHandle;
+  /** The records a chunk that answered left in its journal, when it `holdsRecords` ('' otherwise). */
+  records(handle: JournalHandle): string;
   /** The chunk answered: its journal can be reused or removed. */
   release(handle: JournalHandle): void;
   /**
@@ -151,6 +166,11 @@ export class ThreadJournals implements Journals {
 
   acquire(): SharedArrayBuffer {
     return this.free.pop() ?? new SharedArrayBuffer(HEADER_BYTES + THREAD_JOURNAL_BYTES);
+  }
+
+  records(handle: JournalHandle): string {
+    const bytes = Atomics.load(new Int32Array(handle as SharedArrayBuffer, 0, 4), BYTES);
+    return Buffer.from(handle as SharedArrayBuffer, HEADER_BYTES, bytes).toString('utf8');
   }
 
   release(handle: JournalHandle): void {
@@ -210,6 +230,10 @@ export class ProcessJournals implements Journals {
 
   acquire(): string {
     return join(this.dir, String(this.next++));
+  }
+
+  records(): string {
+    return ''; // the chunk's answer carries them
   }
 
   release(handle: JournalHandle): void {

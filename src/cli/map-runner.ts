@@ -31,7 +31,7 @@ export interface ChunkOutcome extends ChunkResult {
   lost?: { error: unknown; running: boolean };
 }
 
-const TARGET_CHUNK_MS = 2;
+const TARGET_CHUNK_MS = 20;
 const MAX_CHUNK_LINES = 4096;
 const MAX_CHUNK_BYTES = 1 << 20;
 /** Lines read but not yet written at most: bounds memory, the `--keep-order` buffer included. */
@@ -227,15 +227,16 @@ export class MapRun {
       return;
     }
     // Some lines go again: write the records around them, as segments that leave their lines open.
+    const records = outcome.records.split('\n'); // one per line, in line order (and a last '')
+    const segment = (from: number, to: number) =>
+      this.writeSegment(from, to - from, `${records.slice(from - work.first, to - work.first).join('\n')}\n`);
     let line = work.first;
-    let offset = 0;
     for (const failure of again) {
-      this.writeSegment(line, failure.line - line, outcome.records.slice(offset, failure.start));
+      segment(line, failure.line);
       this.again.push(slice(work, linesOf(), failure.line, 1, work.attempt + 1));
       line = failure.line + 1;
-      offset = failure.end;
     }
-    this.writeSegment(line, work.first + count - line, outcome.records.slice(offset));
+    segment(line, work.first + count);
     this.settled(count - again.length, outcome.failures.length - again.length);
   }
 

@@ -12,17 +12,19 @@
 import { type JournalHandle, openJournal } from './map-journal.js';
 import { type FailureKind, failureRecord, okRecord, type ParsedLine, parseLine } from './map-records.js';
 
-/** One line of a chunk that failed; its record is part of `records` too, at [start, end). */
+/** One line of a chunk that failed (its record says so too). */
 export interface ChunkFailure {
   line: number;
   kind: FailureKind;
-  start: number;
-  end: number;
 }
 
 /** What a chunk task returns. */
 export interface ChunkResult {
-  /** The record of each line that ran, in line order, each ending in `\n`. */
+  /**
+   * The record of each line that ran, in line order, each ending in `\n`. From a worker whose
+   * journal holds the records (threads), only those that did not fit in it: the parent reads
+   * the others from the journal.
+   */
   records: string;
   /**
    * Lines that ran, from the first: fewer than were sent when the chunk ended early (its journal
@@ -109,6 +111,7 @@ export async function mapChunk(
   let records = '';
   const failures: ChunkFailure[] = [];
   const journal = journalHandle === undefined ? undefined : openJournal(journalHandle);
+  const keepRecords = !journal?.holdsRecords;
   let done = 0;
   try {
     for (let i = 0; i < lines.length; i++) {
@@ -120,7 +123,7 @@ export async function mapChunk(
       let record: string;
       if (!parsed.ok) {
         record = failureRecord(line, lineText, parsed, parsed.error, 'parse', idField);
-        failures.push({ line, kind: 'parse', start: records.length, end: records.length + record.length });
+        failures.push({ line, kind: 'parse' });
       } else {
         try {
           let result = fn(parsed.value);
@@ -129,12 +132,16 @@ export async function mapChunk(
           record = okRecord(line, parsed.value, result, idField);
         } catch (error) {
           record = failureRecord(line, lineText, parsed, error, 'task', idField);
-          failures.push({ line, kind: 'task', start: records.length, end: records.length + record.length });
+          failures.push({ line, kind: 'task' });
         }
       }
-      records += record;
       done = i + 1;
-      if (journal && !journal.commit(i, record)) break;
+      if (keepRecords) records += record;
+      if (!journal) continue;
+      const commit = journal.commit(i, record);
+      if (commit === 'kept') continue;
+      if (commit === 'full') records += record; // it travels with the answer; the rest goes again
+      break;
     }
   } finally {
     journal?.close();
