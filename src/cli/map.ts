@@ -36,6 +36,9 @@ import { prepareWorker } from './map-task.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** ms the pool gets to stop at the end of a run before its workers are terminated. */
+const SHUTDOWN_MS = 2000;
+
 /** Runs `skein map` with its arguments (after `map`); resolves the exit code. */
 /** One line for `skein --help`. */
 export const MAP_SUMMARY = 'run a function over every line of a JSON Lines file, with retries, timeouts and resume';
@@ -258,7 +261,9 @@ async function runMap(options: MapCommandOptions): Promise<number> {
     } catch (error) {
       ioError ??= error as Error;
     }
-    await executor.shutdown({ cancelFutures: true });
+    // Every chunk is accounted for by now, so nothing should still run; a worker that does anyway
+    // (a task the pool took for not yet started when it was cancelled) must not hold the exit.
+    await executor.shutdown({ cancelFutures: true, timeout: SHUTDOWN_MS });
     removeJournals();
     process.off('exit', removeJournals);
     await reader.close().catch(() => {});
