@@ -194,13 +194,14 @@ export class ThreadJournals implements Journals {
       }
       await sleep(POLL_MS);
     }
-    const bytes = Atomics.load(words, BYTES);
+    if (state < 0) return { committed: 0, running: false, records: '' }; // claimed before: cannot happen
+    const committed = state >>> 1;
+    // The bytes may hold one record more: one written just before its commit lost to the claim.
+    const text = Buffer.from(buffer, HEADER_BYTES, Atomics.load(words, BYTES)).toString('utf8');
+    let end = 0;
+    for (let i = 0; i < committed; i++) end = text.indexOf('\n', end) + 1;
     // Not put back in the pool: a thread given up on may still write into it until terminated.
-    return {
-      committed: state >>> 1,
-      running: state % 2 === 1,
-      records: Buffer.from(buffer, HEADER_BYTES, bytes).toString('utf8'),
-    };
+    return { committed, running: state % 2 === 1, records: text.slice(0, end) };
   }
 
   close(): void {}
