@@ -26,7 +26,8 @@ options:
   --queue NAME         --backend redis: the BullMQ queue the workers serve (default skein)
   --prefix P           --backend redis: the Redis key prefix (default skein)
   --retries N          run a failed line again, up to N times (not a line that is not JSON); default 0
-  --timeout MS         stop a line running longer than MS ms (its worker is replaced); kind "timeout"
+  --timeout MS         stop a line running longer than MS ms (its worker is replaced); kind "timeout";
+                       a line that shares its task with others is stopped within 1.1 x MS
   --resume             continue an earlier run into the same output: skip lines that have a record,
                        drop a record torn by a kill; refused if the input changed since (its size and
                        a hash of its first MiB are kept in OUTPUT.skein-map.json)
@@ -36,8 +37,9 @@ options:
   --max-errors N|P%    stop starting lines once N lines failed, or once P% of the finished lines
                        failed (judged from 100 finished lines on); running lines finish; exit 1
   --id-field NAME      copy that field of each input object into its record, as "id"
-  --chunk-size N       lines per task (default: sized from measured time, ~2 ms of work per task);
-                       1: a worker that dies takes only its own line, and no other line runs twice
+  --chunk-size N       lines per task (default: sized from measured time, ~20 ms of work per task,
+                       at most 4,096 lines); whatever the size, a worker that dies fails only the
+                       line it was running and no other line runs twice
   -q, --quiet          no progress on stderr (a bar on a terminal, else a line every 10 s)
   -h, --help           show this help
 

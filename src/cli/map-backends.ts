@@ -1,15 +1,17 @@
 /**
  * Where `skein map` runs its chunks: a local ThreadPoolExecutor or ProcessPoolExecutor (a chunk is
- * one `submitWith` of map-task.ts's `mapChunk`), or Redis workers through a DistributedExecutor
+ * one `submitWith` of map-task.ts's `mapChunk`, with a journal that outlives its worker:
+ * map-journal.ts), or Redis workers through a DistributedExecutor
  * (each line is one `submitWith` of the user's own function: a `skein worker` runs only exports of
  * the modules it was started with, so it could not run `mapChunk`).
  */
 import { connectionOptions } from '../distributed/connection.js';
 import type { Executor } from '../futures/base.js';
+import type { Journals } from './map-journal.js';
 import { failureKindOf, failureRecord, okRecord, parseLine } from './map-records.js';
 import { MapUsageError } from './map-resume.js';
-import type { ChunkBackend } from './map-runner.js';
-import { type ChunkFailure, type ChunkResult, mapChunk } from './map-task.js';
+import type { ChunkBackend, ChunkOutcome } from './map-runner.js';
+import { type ChunkFailure, mapChunk } from './map-task.js';
 
 /** The user's function, loaded and checked in the parent. */
 export interface LoadedTask {
@@ -25,7 +27,18 @@ export interface BackendOptions {
   idField: string | undefined;
 }
 
-/** A local pool: chunks sized by the runner, records written in the workers. */
+/** The failures among journaled records (read back only for a chunk that was lost). */
+function failuresIn(records: string): ChunkFailure[] {
+  const failures: ChunkFailure[] = [];
+  for (const text of records.split('\n')) {
+    if (text === '') continue;
+    const record = JSON.parse(text) as { line: number; ok: boolean; error?: { kind: ChunkFailure['kind'] } };
+    if (!record.ok) failures.push({ line: record.line, kind: record.error?.kind ?? 'task' });
+  }
+  return failures;
+}
+
+/** A local pool: chunks sized by the runner, records written (and journaled) in the workers. */
 export class PoolChunkBackend implements ChunkBackend {
   readonly maxInFlight: number;
   readonly chunkLines = undefined;
@@ -33,17 +46,49 @@ export class PoolChunkBackend implements ChunkBackend {
   constructor(
     private readonly pool: Executor,
     workers: number,
+    private readonly journals: Journals,
     private readonly options: BackendOptions,
   ) {
     // Four chunks per worker: enough for none to wait on the parent, few enough to bound memory.
     this.maxInFlight = workers * 4;
   }
 
-  run(first: number, text: string, signal: AbortSignal): Promise<ChunkResult> {
+  async run(first: number, count: number, text: string, signal: AbortSignal): Promise<ChunkOutcome> {
     const { task, timeout, idField } = this.options;
-    return Promise.resolve(
-      this.pool.submitWith({ timeout, signal }, mapChunk, task.moduleUrl, task.exportPath, first, text, idField),
-    );
+    // A line of a batch starts only within the first tenth of --timeout from the batch's start,
+    // and the batch gets that tenth on top: every line gets its whole --timeout, and is stopped
+    // at most a tenth later than it would be alone.
+    const yieldAfter = timeout !== undefined && count > 1 ? timeout / 10 : undefined;
+    const chunkTimeout = timeout === undefined ? undefined : timeout + (yieldAfter ?? 0);
+    const journal = this.journals.acquire();
+    try {
+      const result = await this.pool.submitWith(
+        { timeout: chunkTimeout, signal },
+        mapChunk,
+        task.moduleUrl,
+        task.exportPath,
+        first,
+        text,
+        idField,
+        journal,
+        yieldAfter,
+      );
+      const journaled = this.journals.records(journal);
+      this.journals.release(journal);
+      if (journaled !== '') result.records = journaled + result.records;
+      return result;
+    } catch (error) {
+      const name = (error as { name?: unknown } | null)?.name;
+      if (name === 'BrokenExecutorError') throw error;
+      const salvage = await this.journals.salvage(journal, name === 'WorkerExitedError');
+      return {
+        records: salvage.records,
+        failures: failuresIn(salvage.records),
+        lines: salvage.committed,
+        ms: 0,
+        lost: { error, running: salvage.running && salvage.committed < count },
+      };
+    }
   }
 }
 
@@ -60,7 +105,7 @@ export class DistributedChunkBackend implements ChunkBackend {
     private readonly options: BackendOptions,
   ) {}
 
-  async run(first: number, text: string, signal: AbortSignal): Promise<ChunkResult> {
+  async run(first: number, count: number, text: string, signal: AbortSignal): Promise<ChunkOutcome> {
     const { task, timeout, idField } = this.options;
     const started = performance.now();
     const lines = text.split('\n');
@@ -91,11 +136,11 @@ export class DistributedChunkBackend implements ChunkBackend {
       if (record === undefined) {
         const kind = p.ok ? failureKindOf(error) : 'parse';
         record = failureRecord(line, lineText, p, error, kind, idField);
-        failures.push({ line, kind, start: records.length, end: records.length + record.length });
+        failures.push({ line, kind });
       }
       records += record;
     });
-    return { records, failures, ms: performance.now() - started };
+    return { records, failures, lines: count, ms: performance.now() - started };
   }
 }
 

@@ -2,17 +2,18 @@
  * The scheduler of `skein map`: reads chunks of lines, runs them on a backend, and hands their
  * records to the writer, with bounded read-ahead, retries and `--max-errors`.
  *
- *   LineReader ──next(size)──► chunk ──backend.run()──► ChunkResult ──► RecordWriter
- *        ▲                       │  lost (worker died / timed out): its lines again, one per task
+ *   LineReader ──next(size)──► chunk ──backend.run()──► ChunkOutcome ──► RecordWriter
+ *        ▲                       │  lost (worker died / timed out): the lines that finished keep
+ *        │                       │  their records (the chunk's journal), the running line fails or
+ *        │                       │  is retried, the lines never started go again as a chunk
  *        │                       └─ failed lines with retries left: again, one per task
- *        └── only while fewer than MAX_IN_FLIGHT chunks run and MAX_UNWRITTEN lines wait
+ *        └── only while fewer than maxInFlight chunks run and MAX_UNWRITTEN lines wait
  *
  * Chunk size is measured, not configured: it starts at one line and grows so that a chunk takes
  * about TARGET_CHUNK_MS in a worker. Tiny functions then travel thousands of lines per message; a
- * function that takes a millisecond or more goes one line per task, so a worker that dies or a
- * timeout takes exactly its own line. When a chunk of several lines is lost, its lines are run
- * again one per task, so that only the line that killed the worker fails (the lines that had
- * finished in that worker before it died run a second time: `--chunk-size 1` rules that out).
+ * function that takes a millisecond or more goes one line per task. Batching costs no exactness:
+ * each line's record is journaled as it finishes (map-journal.ts), so a worker that dies in the
+ * middle of a chunk fails only the line it was running and no line runs twice unless retried.
  */
 import type { ProgressReporter } from '../progress/reporter.js';
 import type { LineReader } from './map-input.js';
@@ -20,7 +21,17 @@ import type { RecordWriter } from './map-output.js';
 import { type FailureKind, failureKindOf, failureRecord, parseLine } from './map-records.js';
 import type { ChunkResult } from './map-task.js';
 
-const TARGET_CHUNK_MS = 2;
+/** What became of a chunk: the records of the lines that ran, and, if it did not answer, why. */
+export interface ChunkOutcome extends ChunkResult {
+  /**
+   * Set when the chunk was lost (its worker died, it timed out, it was stopped): `error` says why,
+   * `running` whether line `first + lines` had started (that line is the one the chunk was lost in).
+   * The lines after it never started.
+   */
+  lost?: { error: unknown; running: boolean };
+}
+
+const TARGET_CHUNK_MS = 20;
 const MAX_CHUNK_LINES = 4096;
 const MAX_CHUNK_BYTES = 1 << 20;
 /** Lines read but not yet written at most: bounds memory, the `--keep-order` buffer included. */
@@ -35,10 +46,11 @@ export interface ChunkBackend {
   /** A fixed number of lines per chunk; undefined: sized from the measured time per line. */
   readonly chunkLines: number | undefined;
   /**
-   * The records of lines first.. of `text` (`\n`-separated). Rejects when the chunk as a whole
-   * is lost: its worker died, it timed out, it was cancelled.
+   * Runs the `count` lines of `text` (`\n`-separated), the first numbered `first`. Resolves what
+   * became of them (a lost chunk included); rejects only when none of its lines can be accounted
+   * for (a broken pool, or a backend that cannot tell, stopped by `signal`).
    */
-  run(first: number, text: string, signal: AbortSignal): Promise<ChunkResult>;
+  run(first: number, count: number, text: string, signal: AbortSignal): Promise<ChunkOutcome>;
 }
 
 export interface MaxErrors {
@@ -81,8 +93,15 @@ interface Work {
   attempt: number;
 }
 
+/** Lines [from, from + count) of `work`, as a Work of their own. */
+function slice(work: Work, lines: string[], from: number, count: number, attempt = work.attempt): Work {
+  const at = from - work.first;
+  return { first: from, count, text: lines.slice(at, at + count).join('\n'), attempt };
+}
+
 export class MapRun {
-  private readonly singles: Work[] = [];
+  /** Lines to run again: failed lines with retries left, lines a lost chunk never started. */
+  private readonly again: Work[] = [];
   private inFlight = 0;
   private exhausted = false;
   private stopped: MapRunSummary['stopped'];
@@ -108,9 +127,9 @@ export class MapRun {
         writer.unwritten < MAX_UNWRITTEN &&
         !writer.congested
       ) {
-        const single = this.singles.shift();
-        if (single) {
-          this.launch(single);
+        const again = this.again.shift();
+        if (again) {
+          this.launch(again);
           continue;
         }
         if (this.exhausted) break;
@@ -127,7 +146,7 @@ export class MapRun {
         else this.launch({ first: chunk.first, count: chunk.count, text: chunk.text, attempt: 0 });
       }
       if (this.inFlight === 0) {
-        if (this.stopped || (this.exhausted && this.singles.length === 0)) break;
+        if (this.stopped || (this.exhausted && this.again.length === 0)) break;
         if (writer.congested) await writer.drained();
         continue;
       }
@@ -159,7 +178,7 @@ export class MapRun {
   private launch(work: Work): void {
     this.inFlight++;
     this.options.backend
-      .run(work.first, work.text, this.options.signal)
+      .run(work.first, work.count, work.text, this.options.signal)
       .then(
         (result) => this.finished(work, result),
         (error: unknown) => this.lost(work, error),
@@ -175,58 +194,80 @@ export class MapRun {
       });
   }
 
-  private finished(work: Work, result: ChunkResult): void {
-    if (work.count > 0) {
-      const sample = result.ms / work.count;
+  private finished(work: Work, outcome: ChunkOutcome): void {
+    const ran = outcome.lines;
+    if (ran > 0 && !outcome.lost) {
+      const sample = outcome.ms / ran;
       this.msPerLine = this.msPerLine === undefined ? sample : 0.7 * this.msPerLine + 0.3 * sample;
     }
-    const again = result.failures.filter((f) => f.kind !== 'parse' && work.attempt < this.options.retries);
+    let lines: string[] | undefined;
+    const linesOf = () => {
+      lines ??= work.text.split('\n');
+      return lines;
+    };
+    this.ran(work, outcome, linesOf);
+    let next = work.first + ran;
+    const end = work.first + work.count;
+    if (outcome.lost?.running && next < end) {
+      this.failRunning(slice(work, linesOf(), next, 1), outcome.lost.error);
+      next++;
+    }
+    // Never started (the chunk ended early, or was lost before them): they go again, as a chunk.
+    if (next < end) this.again.push(slice(work, linesOf(), next, end - next));
+  }
+
+  /** Writes the records of the lines a chunk ran; failed lines with retries left go again. */
+  private ran(work: Work, outcome: ChunkOutcome, linesOf: () => string[]): void {
+    const count = outcome.lines;
+    if (count === 0) return;
+    const again = outcome.failures.filter((f) => f.kind !== 'parse' && work.attempt < this.options.retries);
     if (again.length === 0) {
-      this.options.writer.add(work.first, work.count, result.records);
-      this.settled(work.count, result.failures.length);
+      this.options.writer.add(work.first, count, outcome.records);
+      this.settled(count, outcome.failures.length);
       return;
     }
     // Some lines go again: write the records around them, as segments that leave their lines open.
-    const lines = work.text.split('\n');
+    const records = outcome.records.split('\n'); // one per line, in line order (and a last '')
+    const segment = (from: number, to: number) =>
+      this.writeSegment(from, to - from, `${records.slice(from - work.first, to - work.first).join('\n')}\n`);
     let line = work.first;
-    let offset = 0;
     for (const failure of again) {
-      this.writeSegment(line, failure.line - line, result.records.slice(offset, failure.start));
-      this.singles.push({
-        first: failure.line,
-        count: 1,
-        text: lines[failure.line - work.first] as string,
-        attempt: work.attempt + 1,
-      });
+      segment(line, failure.line);
+      this.again.push(slice(work, linesOf(), failure.line, 1, work.attempt + 1));
       line = failure.line + 1;
-      offset = failure.end;
     }
-    this.writeSegment(line, work.first + work.count - line, result.records.slice(offset));
-    this.settled(work.count - again.length, result.failures.length - again.length);
+    segment(line, work.first + count);
+    this.settled(count - again.length, outcome.failures.length - again.length);
   }
 
   private writeSegment(first: number, count: number, text: string): void {
     if (count > 0) this.options.writer.add(first, count, text);
   }
 
-  private lost(work: Work, error: unknown): void {
+  /** A chunk that could not be accounted for at all (a broken pool, a stopped Redis chunk). */
+  private lost(_work: Work, error: unknown): void {
     const name = (error as { name?: unknown } | null)?.name;
-    if (this.options.signal.aborted || name === 'CancelledError') return; // no record: --resume runs them
     if (name === 'BrokenExecutorError') {
       this.fatal ??= error;
       this.stop('interrupted');
       return;
     }
-    if (work.count > 1) {
-      // Which line was to blame is unknown: each goes again on its own (not counted as a retry).
-      const lines = work.text.split('\n');
-      lines.forEach((text, i) => {
-        this.singles.push({ first: work.first + i, count: 1, text, attempt: work.attempt });
-      });
+    if (this.options.signal.aborted || name === 'CancelledError') return; // no record: --resume runs them
+    // A backend rejects only as above; anything else is a bug that must not pass unseen.
+    this.fatal ??= error;
+    this.stop('interrupted');
+  }
+
+  /** The line a lost chunk was running: it failed with the chunk's error, or goes again. */
+  private failRunning(work: Work, error: unknown): void {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (this.options.signal.aborted || name === 'CancelledError') return; // no record: --resume runs it
+    if (name === 'BrokenExecutorError') {
+      this.lost(work, error);
       return;
     }
     if (work.attempt < this.options.retries) {
-      this.singles.push({ ...work, attempt: work.attempt + 1 });
+      this.again.push({ ...work, attempt: work.attempt + 1 });
       return;
     }
     const kind: FailureKind = failureKindOf(error);

@@ -20,6 +20,7 @@ import { ProgressReporter } from '../progress/reporter.js';
 import { MAP_HELP, type MapCommandOptions, parseMapArgs } from './map-args.js';
 import { checkRedis, DistributedChunkBackend, type LoadedTask, PoolChunkBackend } from './map-backends.js';
 import { countLines, LineReader } from './map-input.js';
+import { type Journals, ProcessJournals, ThreadJournals } from './map-journal.js';
 import { RecordWriter } from './map-output.js';
 import {
   checkSidecar,
@@ -34,6 +35,9 @@ import { type ChunkBackend, MapRun, type MapRunSummary } from './map-runner.js';
 import { prepareWorker } from './map-task.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** ms the pool gets to stop at the end of a run before its workers are terminated. */
+const SHUTDOWN_MS = 2000;
 
 /** Runs `skein map` with its arguments (after `map`); resolves the exit code. */
 /** One line for `skein --help`. */
@@ -221,10 +225,16 @@ async function runMap(options: MapCommandOptions): Promise<number> {
 
   const executor = await openExecutor(options, task);
   const backendOptions = { task, timeout: options.timeout, idField: options.idField };
-  const backend: ChunkBackend =
-    options.backend === 'redis'
-      ? new DistributedChunkBackend(executor, backendOptions)
-      : new PoolChunkBackend(executor, options.workers, backendOptions);
+  let journals: Journals | undefined;
+  let backend: ChunkBackend;
+  if (options.backend === 'redis') backend = new DistributedChunkBackend(executor, backendOptions);
+  else {
+    journals = options.backend === 'processes' ? new ProcessJournals() : new ThreadJournals();
+    backend = new PoolChunkBackend(executor, options.workers, journals, backendOptions);
+  }
+  // A second Ctrl-C exits at once: the journal files go with it.
+  const removeJournals = () => journals?.close();
+  process.on('exit', removeJournals);
   let summary: MapRunSummary | undefined;
   let readError: unknown;
   try {
@@ -251,7 +261,11 @@ async function runMap(options: MapCommandOptions): Promise<number> {
     } catch (error) {
       ioError ??= error as Error;
     }
-    await executor.shutdown({ cancelFutures: true });
+    // Every chunk is accounted for by now, so nothing should still run; a worker that does anyway
+    // (a task the pool took for not yet started when it was cancelled) must not hold the exit.
+    await executor.shutdown({ cancelFutures: true, timeout: SHUTDOWN_MS });
+    removeJournals();
+    process.off('exit', removeJournals);
     await reader.close().catch(() => {});
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

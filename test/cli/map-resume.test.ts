@@ -55,6 +55,37 @@ describe('skein map --resume', () => {
     assert.equal(runsAfter, n - written.length, 'the second run ran exactly the lines with no record');
   });
 
+  it('a second Ctrl-C exits at once (130), without waiting for the running lines to be stopped', async () => {
+    const input = join(dir, 'spin.jsonl');
+    const runsFile = join(dir, 'spin.runs');
+    writeLines(input, ['spin', 'spin', 'spin', 'spin']);
+    const run = startMap([`${TASKS}#spinOn`, '-i', input, '-o', join(dir, 'spin.out.jsonl'), '-w', '2'], {
+      env: { MAP_RUNS_FILE: runsFile },
+    });
+    let stderr = '';
+    run.child.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const giveUp = Date.now() + 30_000;
+    const waitFor = async (what: string, ready: () => boolean) => {
+      while (!ready()) {
+        assert.ok(Date.now() < giveUp && run.child.exitCode === null, `waiting for ${what}; stderr: ${stderr}`);
+        await delay(5);
+      }
+    };
+    await waitFor('both workers to spin', () => runs(runsFile).length >= 2);
+    run.child.kill('SIGINT');
+    // The first Ctrl-C is being handled (it waits for the spinning lines to be stopped) ...
+    await waitFor('the first Ctrl-C to be handled', () => stderr.includes('again to quit at once'));
+    run.child.kill('SIGINT');
+    const secondAt = Date.now();
+    const stopped = await run.done;
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.ok(Date.now() - secondAt < 5000, 'the second Ctrl-C exits promptly');
+    // ... and the second one cut it short: no summary of a run that finished stopping.
+    assert.doesNotMatch(stopped.stderr, /records in/);
+  });
+
   it('drops a record torn by a kill mid-write and runs its line again', async () => {
     const input = join(dir, 'torn.jsonl');
     const output = join(dir, 'torn.out.jsonl');

@@ -151,11 +151,54 @@ describe('skein map', () => {
     });
   }
 
-  it('a worker that dies in a chunk of many lines still fails only the line that killed it', async () => {
+  // A batch (chunk) is one task: the lines it finished before its worker died must keep their
+  // records (the chunk's journal), the lines after the dying one must run elsewhere, once.
+  const deaths: [backend: string, how: string][] = [
+    ['threads', 'exit'],
+    ['processes', 'exit'],
+    ['processes', 'kill'],
+  ];
+  for (const [backend, how] of deaths) {
+    it(`--backend ${backend}: a worker that dies (${how === 'exit' ? 'process.exit' : 'SIGKILL'}) in the middle of a batch of lines fails only its line, and no line runs twice`, async () => {
+      const input = join(dir, `batch-${backend}-${how}.jsonl`);
+      const runsFile = join(dir, `batch-${backend}-${how}.runs`);
+      // Batches of 100 lines: the dying line is the 51st of the second batch.
+      const values: unknown[] = Array.from({ length: 400 }, (_, i) => i);
+      values[150] = how;
+      writeLines(input, values);
+      const run = await runMap(
+        [`${TASKS}#exitOn`, '-i', input, '-o', '-', '-q', '-w', '2', '--backend', backend, '--chunk-size', '100'],
+        { env: { MAP_RUNS_FILE: runsFile } },
+      );
+      assert.equal(run.code, 1, run.stderr);
+      const all = records(run.stdout);
+      assert.deepEqual(
+        all.map((r) => r.line).sort((a, b) => a - b),
+        Array.from({ length: values.length }, (_, i) => i + 1),
+        'one record per line',
+      );
+      assert.deepEqual(
+        all.filter((r) => !r.ok).map((r) => [r.line, r.error?.kind]),
+        [[151, 'worker-exit']],
+      );
+      for (const r of all.filter((r) => r.ok)) assert.equal(r.result, values[r.line - 1]);
+      const counted = runs(runsFile).map(String).sort();
+      assert.deepEqual(counted, values.map(String).sort(), 'every line ran exactly once');
+    });
+  }
+
+  it('a worker that dies in a measured (automatic) batch of many lines fails only that line, and no line runs twice', async () => {
     const input = join(dir, 'exit-chunked.jsonl');
-    const values = [...Array.from({ length: 2000 }, (_, i) => i), 'exit', ...Array.from({ length: 2000 }, (_, i) => i)];
+    const runsFile = join(dir, 'exit-chunked.runs');
+    const values = [
+      ...Array.from({ length: 2000 }, (_, i) => i),
+      'exit',
+      ...Array.from({ length: 2000 }, (_, i) => -i - 1),
+    ];
     writeLines(input, values);
-    const run = await runMap([`${TASKS}#exitOn`, '-i', input, '-o', '-', '-q', '-w', '2']);
+    const run = await runMap([`${TASKS}#exitOn`, '-i', input, '-o', '-', '-q', '-w', '2'], {
+      env: { MAP_RUNS_FILE: runsFile },
+    });
     assert.equal(run.code, 1, run.stderr);
     const all = records(run.stdout);
     assert.deepEqual(
@@ -166,6 +209,27 @@ describe('skein map', () => {
       all.filter((r) => !r.ok).map((r) => [r.line, r.error?.kind]),
       [[2001, 'worker-exit']],
     );
+    assert.equal(runs(runsFile).length, values.length, 'every line ran exactly once');
+  });
+
+  it('--timeout in a batch of lines: only the spinning line times out, and no line runs twice', async () => {
+    const input = join(dir, 'spin-batch.jsonl');
+    const runsFile = join(dir, 'spin-batch.runs');
+    const values: unknown[] = Array.from({ length: 60 }, (_, i) => i);
+    values[25] = 'spin';
+    writeLines(input, values);
+    const run = await runMap(
+      [`${TASKS}#spinOn`, '-i', input, '-o', '-', '-q', '-w', '2', '--chunk-size', '20', '--timeout', '1000'],
+      { env: { MAP_RUNS_FILE: runsFile } },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    const all = records(run.stdout);
+    assert.equal(all.length, 60);
+    assert.deepEqual(
+      all.filter((r) => !r.ok).map((r) => [r.line, r.error?.kind]),
+      [[26, 'timeout']],
+    );
+    assert.equal(runs(runsFile).length, 60, 'every line ran exactly once');
   });
 
   it('--timeout stops a task that spins, kind "timeout", and the other lines finish', async () => {
