@@ -9,17 +9,17 @@
  */
 
 import { ByteDictionary, HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
-import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import {
   FLOAT64,
   INT32,
+  isPlain,
   PLAIN_BAIL,
-  PLAIN_DONE,
   type PlainColumns,
-  type PlainState,
   parsePlainRows,
+  plainRowsParsed,
   TEXT,
 } from './csv-plain.js';
+import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import { CsvParseError } from './errors.js';
 import { INVALID, parseFloat64, parseInt32, scanFloat64, scanned } from './numbers.js';
 import type { BadLine, Column, CsvSchema, Dtype, OnBadLines, Table } from './types.js';
@@ -131,14 +131,6 @@ export function parseRows(
   };
 }
 
-/** Whether [begin, stop) has no quote and no CR: then csv-plain.ts's fast path can take it. */
-function isPlain(bytes: Buffer, begin: number, stop: number): boolean {
-  const quote = bytes.indexOf(QUOTE, begin);
-  if (quote !== -1 && quote < stop) return false;
-  const cr = bytes.indexOf(CR, begin);
-  return cr === -1 || cr >= stop;
-}
-
 /** The smallest column's length: columns may start at different sizes (a reused array is often larger). */
 function roomOf(builders: readonly Builder[]): number {
   return builders.reduce((n, b) => Math.min(n, b.numbers.length), Number.POSITIVE_INFINITY);
@@ -172,19 +164,20 @@ function parsePlain(bytes: Buffer, begin: number, stop: number, context: ParseCo
     ints: builders.map((b) => (b.numbers instanceof Int32Array ? b.numbers : NO_INTS)),
     dictionaries: builders.map((b) => (b.dtype === 'string' ? b.dictionary : undefined)),
   });
-  const run = (data: Uint8Array, from: number, to: number, rows: number): number => {
-    const state: PlainState = Float64Array.of(from, rows);
+  const run = (data: Uint8Array, from: number, to: number, firstRow: number): number => {
     let current = columns();
-    for (;;) {
+    let rows = firstRow;
+    for (let pos = from; pos < to; ) {
       const room = roomOf(builders);
-      const status = parsePlainRows(data, to, Math.min(room, (state[1] as number) + CHUNK_ROWS), current, state);
-      if (status === PLAIN_DONE) return state[1] as number;
-      if (status === PLAIN_BAIL) return -1;
-      if (state[1] === room) {
+      pos = parsePlainRows(data, pos, to, rows, Math.min(room, rows + CHUNK_ROWS), current);
+      if (pos === PLAIN_BAIL) return -1;
+      rows = plainRowsParsed();
+      if (rows === room) {
         for (const b of builders) if (b.numbers.length === room) grow(b);
         current = columns();
       }
     }
+    return rows;
   };
   // The loop needs a newline at the end: a last row without one (the file's end) is parsed from a copy.
   const lastNewline = bytes.lastIndexOf(NEWLINE, stop - 1);

@@ -16,7 +16,7 @@
 
 import type { ByteDictionary } from './byte-dictionary.js';
 import { HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
-import { NEWLINE } from './csv-range.js';
+import { CR, NEWLINE, QUOTE } from './csv-range.js';
 import { INVALID, parseFloat64, parseInt32 } from './numbers.js';
 
 /** What a field of the file becomes. */
@@ -43,44 +43,57 @@ export interface PlainColumns {
   readonly dictionaries: (ByteDictionary | undefined)[];
 }
 
-/** Where parsePlainRows stopped. */
-export const PLAIN_DONE = 0;
-/** `limit` rows are parsed (the columns may be full): call again from `state`. */
-export const PLAIN_FULL = 1;
-/** A row the fast path does not take: parse the range with the general parser. */
-export const PLAIN_BAIL = 2;
+/** Whether bytes [begin, stop) hold no quote and no CR: then this fast path can take them. */
+export function isPlain(bytes: Buffer, begin: number, stop: number): boolean {
+  const quote = bytes.indexOf(QUOTE, begin);
+  if (quote !== -1 && quote < stop) return false;
+  const cr = bytes.indexOf(CR, begin);
+  return cr === -1 || cr >= stop;
+}
 
-/** The resumable position of parsePlainRows: [pos, rows]. */
-export type PlainState = Float64Array;
+/** What parsePlainRows returns when a row is one the fast path does not take: parse the range with the general parser. */
+export const PLAIN_BAIL = -1;
 
 /**
- * Parses the rows of bytes [state[0], stop) into `columns` from row state[1], until `stop`,
- * row `limit` (at most the columns' length), or a row it does not take. `bytes[stop - 1]` must be a newline, and
- * [begin, stop) must hold no quote and no CR. Returns PLAIN_DONE, PLAIN_FULL or PLAIN_BAIL.
+ * Rows parsed so far by the last parsePlainRows call. A module variable, not a field or an array
+ * element: the loop is often compiled on the stack mid-loop before its exit ever ran, and a store
+ * there that needs type feedback (a keyed or named store) would deoptimize it on every exit.
+ */
+let rowsParsed = 0;
+
+/** Rows parsed (from row 0 of the columns) when the last parsePlainRows call returned. */
+export function plainRowsParsed(): number {
+  return rowsParsed;
+}
+
+/**
+ * Parses the rows of bytes [from, stop) into `columns` from row `firstRow`, until `stop`, row
+ * `limit` (at most the columns' length), or a row it does not take. `bytes[stop - 1]` must be a
+ * newline, and [from, stop) must hold no quote and no CR. Returns where it stopped (`stop` when
+ * done; before it when `limit` rows are parsed: call again from there), or PLAIN_BAIL; the rows
+ * parsed are plainRowsParsed().
  */
 export function parsePlainRows(
   bytes: Uint8Array,
+  from: number,
   stop: number,
+  firstRow: number,
   limit: number,
   columns: PlainColumns,
-  state: PlainState,
 ): number {
   const { kinds, slots, delimiter, floats, ints, dictionaries } = columns;
   const width = kinds.length;
   const last = width - 1;
-  let pos = state[0] as number;
-  let rows = state[1] as number;
-  let status = PLAIN_DONE;
-  rows: while (pos < stop) {
+  let pos = from;
+  let rows = firstRow;
+  let bailed = false;
+  scan: while (pos < stop) {
     let c = bytes[pos] as number;
     if (c === NEWLINE) {
       pos++; // a blank line: skipped, as pandas does
       continue;
     }
-    if (rows === limit) {
-      status = PLAIN_FULL;
-      break;
-    }
+    if (rows === limit) break;
     for (let field = 0; ; field++) {
       const kind = kinds[field] as number;
       const start = pos;
@@ -96,69 +109,93 @@ export function parsePlainRows(
         (ints[slot] as Int32Array)[rows] =
           pos === start ? -1 : (dictionaries[slot] as ByteDictionary).codeHashed(bytes, start, pos, hash);
       } else if (kind === FLOAT64) {
-        // A plain decimal (sign, at most 15 digits, one point) is converted as it is read.
-        const negative = c === 45;
-        if (negative || c === 43) c = bytes[++pos] as number;
-        let mantissa = 0;
-        const digitsFrom = pos;
-        while (c >= 48 && c <= 57) {
-          mantissa = mantissa * 10 + (c - 48);
-          c = bytes[++pos] as number;
-        }
-        let digits = pos - digitsFrom;
-        let fraction = 0;
-        if (c === 46) {
-          c = bytes[++pos] as number;
-          const fractionFrom = pos;
-          while (c >= 48 && c <= 57) {
-            mantissa = mantissa * 10 + (c - 48);
-            c = bytes[++pos] as number;
-          }
-          fraction = pos - fractionFrom;
-          digits += fraction;
-        }
-        let value: number;
-        if ((c === delimiter || c === NEWLINE) && digits > 0 && digits <= 15) {
-          value = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number);
-          if (negative) value = -value;
-        } else {
-          // Anything else (exponent, more digits, a missing-value word, empty): the full reader.
-          while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
-          const parsed = parseFloat64(bytes, start, pos);
-          if (parsed === INVALID) {
-            status = PLAIN_BAIL;
-            break rows;
-          }
-          value = parsed;
+        const value = readFloatField(bytes, pos, delimiter);
+        pos = fieldEnd[0] as number;
+        if (pos < 0) {
+          bailed = true;
+          break scan;
         }
         (floats[slots[field] as number] as Float64Array)[rows] = value;
+        c = bytes[pos] as number;
       } else {
-        while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
-        const parsed = parseInt32(bytes, start, pos);
-        if (parsed === INVALID) {
-          status = PLAIN_BAIL;
-          break rows;
+        const value = readInt32Field(bytes, pos, delimiter);
+        pos = fieldEnd[0] as number;
+        if (pos < 0) {
+          bailed = true;
+          break scan;
         }
-        (ints[slots[field] as number] as Int32Array)[rows] = parsed;
+        (ints[slots[field] as number] as Int32Array)[rows] = value;
+        c = bytes[pos] as number;
       }
       // The field ends the row exactly when it is the last one; otherwise the row is malformed.
       if (field === last) {
         if (c !== NEWLINE) {
-          status = PLAIN_BAIL;
-          break rows;
+          bailed = true;
+          break scan;
         }
         pos++;
         break;
       }
       if (c !== delimiter) {
-        status = PLAIN_BAIL;
-        break rows;
+        bailed = true;
+        break scan;
       }
       c = bytes[++pos] as number;
     }
     rows++;
   }
-  state[0] = pos;
-  state[1] = rows;
-  return status;
+  rowsParsed = rows;
+  return bailed ? PLAIN_BAIL : pos;
+}
+
+/** Where the last readFloatField or readInt32Field stopped: the delimiter or newline after the field, or -1 (not a value). */
+export const fieldEnd = new Int32Array(1);
+
+/**
+ * The float64 of the field at `pos` (plain rules: it ends at the delimiter or a newline). A plain
+ * decimal (sign, at most 15 digits, one point) is converted as it is read; anything else
+ * (exponent, more digits, a missing-value word, empty) by the full reader of numbers.ts.
+ */
+export function readFloatField(bytes: Uint8Array, from: number, delimiter: number): number {
+  let pos = from;
+  let c = bytes[pos] as number;
+  const negative = c === 45;
+  if (negative || c === 43) c = bytes[++pos] as number;
+  let mantissa = 0;
+  const digitsFrom = pos;
+  while (c >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    c = bytes[++pos] as number;
+  }
+  let digits = pos - digitsFrom;
+  let fraction = 0;
+  if (c === 46) {
+    c = bytes[++pos] as number;
+    const fractionFrom = pos;
+    while (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      c = bytes[++pos] as number;
+    }
+    fraction = pos - fractionFrom;
+    digits += fraction;
+  }
+  if ((c === delimiter || c === NEWLINE) && digits > 0 && digits <= 15) {
+    fieldEnd[0] = pos;
+    const value = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number);
+    return negative ? -value : value;
+  }
+  while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
+  const parsed = parseFloat64(bytes, from, pos);
+  fieldEnd[0] = parsed === INVALID ? -1 : pos;
+  return parsed === INVALID ? 0 : parsed;
+}
+
+/** The int32 of the field at `pos` (plain rules), with fieldEnd set as readFloatField does. */
+export function readInt32Field(bytes: Uint8Array, from: number, delimiter: number): number {
+  let pos = from;
+  let c = bytes[pos] as number;
+  while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
+  const parsed = parseInt32(bytes, from, pos);
+  fieldEnd[0] = parsed === INVALID ? -1 : pos;
+  return parsed === INVALID ? 0 : parsed;
 }

@@ -7,6 +7,7 @@
 import { combinePartials, groupPartial } from './aggregate.js';
 import { parseRows } from './csv-parse.js';
 import { readRange } from './csv-range.js';
+import { reducePlainGroups } from './plain-groupby.js';
 import { applySteps, headOf, loadStepFunctions } from './table-ops.js';
 import type { AggSpec, GroupPartial, PartitionJob, PartitionResult } from './types.js';
 
@@ -20,6 +21,20 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
   // which makes this worker's reused buffers safe (csv-range.ts, csv-parse.ts).
   const functions = await loadStepFunctions(job.steps);
   const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
+  const terminal = job.terminal;
+  if (terminal.kind === 'groupby' && job.steps.length === 0) {
+    // A group-by straight from the bytes, no columns built (plain-groupby.ts), where it applies.
+    const fused = reducePlainGroups(located.bytes, located.begin, located.stop, schema, terminal.keys, terminal.aggs);
+    if (fused !== undefined) {
+      return {
+        quoteParity: located.quoteParity,
+        startInQuotes: located.startInQuotes,
+        rows: fused.rows,
+        partial: fused.partial,
+        badLines: [],
+      };
+    }
+  }
   const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
     file: range.file,
     schema,
@@ -30,7 +45,6 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
     reuse: job.terminal.kind === 'groupby',
   });
   let rows = applySteps(table, job.steps, functions);
-  const terminal = job.terminal;
   if (terminal.kind === 'groupby') {
     return {
       quoteParity: located.quoteParity,
