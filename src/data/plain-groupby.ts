@@ -20,7 +20,7 @@ const KEY = 1;
 const FLOAT64 = 2;
 const INT32 = 3;
 
-/** Accumulator kinds, per aggregation. */
+/** Accumulator kinds, per aggregation (first is 6: kept when the held value is NaN, as min and max are). */
 const OPS: readonly AggOp[] = ['sum', 'mean', 'count', 'size', 'min', 'max', 'first', 'last'];
 const SUM = 0;
 const MEAN = 1;
@@ -28,7 +28,6 @@ const COUNT = 2;
 const SIZE = 3;
 const MIN = 4;
 const MAX = 5;
-const FIRST = 6;
 const LAST = 7;
 
 /** Rows per call of the kernel (see CHUNK_ROWS in csv-parse.ts: V8 then optimizes it whole). */
@@ -75,6 +74,13 @@ function layoutOf(schema: CsvSchema, keys: readonly string[], aggs: readonly Agg
   }
   if (keys.length === 0) return undefined;
   return { kinds, slots, keyCount: keys.length, valueCount, ops, sources };
+}
+
+/** A hash of `count` key codes from `codes[at]`. */
+function hashCodes(codes: Int32Array, at: number, count: number): number {
+  let hash = 0;
+  for (let k = 0; k < count; k++) hash = Math.imul(hash ^ (codes[at + k] as number), 0x9e3779b1) + k;
+  return hash ^ (hash >>> 15);
 }
 
 /** Per-group state, growing with the groups. */
@@ -143,16 +149,60 @@ class Groups {
     return { kind: 'groups', count: this.count, keys, accs };
   }
 
+  /**
+   * Two keys: group + 1 at (code1 << shift) + code2 (0: none yet), while that dense table stays
+   * small (dictionary codes are dense, so it is most often); undefined: the hash table is used.
+   */
+  private pairs: Int32Array | undefined = new Int32Array(1 << 12);
+  private shift = 6;
+
+  /** The group of two keys' codes (>= 0, also in `codes`), added if new. */
+  findPair(code1: number, code2: number, codes: Int32Array): number {
+    const pairs = this.pairs;
+    if (pairs === undefined) return this.find(codes);
+    if (code2 >= 1 << this.shift || code1 >= pairs.length >> this.shift) {
+      this.relayout(code1, code2);
+      return this.findPair(code1, code2, codes);
+    }
+    const at = (code1 << this.shift) + code2;
+    const entry = pairs[at] as number;
+    if (entry !== 0) return entry - 1;
+    const group = this.newGroup(codes);
+    pairs[at] = group + 1;
+    return group;
+  }
+
+  /** A dense pair table that holds (code1, code2), or the hash table when it would be too large. */
+  private relayout(code1: number, code2: number): void {
+    let shift = this.shift;
+    while (1 << shift <= code2) shift++;
+    let rows = Math.max(1, (this.pairs?.length ?? 0) >> this.shift);
+    while (rows <= code1) rows *= 2;
+    if (rows * 2 ** shift > 1 << 22) {
+      this.pairs = undefined;
+      this.rebuildTable();
+      return;
+    }
+    const pairs = new Int32Array(rows << shift);
+    for (let group = 0; group < this.count; group++) {
+      pairs[((this.keyCodes[2 * group] as number) << shift) + (this.keyCodes[2 * group + 1] as number)] = group + 1;
+    }
+    this.pairs = pairs;
+    this.shift = shift;
+  }
+
   /** The group of the key codes (all >= 0), added if new. */
   find(codes: Int32Array): number {
     const keyCount = this.layout.keyCount;
-    let hash = 0;
-    for (let k = 0; k < keyCount; k++) hash = Math.imul(hash ^ (codes[k] as number), 0x9e3779b1) + k;
-    hash ^= hash >>> 15;
     const mask = this.table.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = hashCodes(codes, 0, keyCount) & mask; ; slot = (slot + 1) & mask) {
       const entry = this.table[slot] as number;
-      if (entry === 0) return this.add(codes, slot);
+      if (entry === 0) {
+        const group = this.newGroup(codes);
+        this.table[slot] = group + 1;
+        if (this.count * 2 > this.table.length) this.rebuildTable();
+        return group;
+      }
       const at = (entry - 1) * keyCount;
       let same = true;
       for (let k = 0; k < keyCount; k++) {
@@ -165,13 +215,12 @@ class Groups {
     }
   }
 
-  private add(codes: Int32Array, slot: number): number {
+  /** A new group of these key codes. */
+  private newGroup(codes: Int32Array): number {
     const group = this.count++;
     const keyCount = this.layout.keyCount;
     if ((group + 1) * keyCount > this.keyCodes.length) this.grow();
-    this.keyCodes.set(codes.subarray(0, keyCount), group * keyCount);
-    this.table[slot] = group + 1;
-    if (this.count * 2 > this.table.length) this.rehash();
+    for (let k = 0; k < keyCount; k++) this.keyCodes[group * keyCount + k] = codes[k] as number;
     return group;
   }
 
@@ -192,16 +241,15 @@ class Groups {
     }
   }
 
-  private rehash(): void {
-    const table = new Int32Array(this.table.length * 2);
-    const mask = table.length - 1;
-    const codes = new Int32Array(this.layout.keyCount);
+  /** The hash table of every group, at most half full. */
+  private rebuildTable(): void {
+    let size = 1024;
+    while (size < 2 * this.count + 2) size *= 2;
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    const keyCount = this.layout.keyCount;
     for (let group = 0; group < this.count; group++) {
-      codes.set(this.keyCodes.subarray(group * codes.length, (group + 1) * codes.length));
-      let hash = 0;
-      for (let k = 0; k < codes.length; k++) hash = Math.imul(hash ^ (codes[k] as number), 0x9e3779b1) + k;
-      hash ^= hash >>> 15;
-      let slot = hash & mask;
+      let slot = hashCodes(this.keyCodes, group * keyCount, keyCount) & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
       table[slot] = group + 1;
     }
@@ -282,7 +330,12 @@ function reduceRows(
     }
     rows++;
     if (missing) continue; // a missing key drops the row, as pandas' dropna=True does
-    const group = keyCount === 1 ? groups.findOne(codes[0] as number) : groups.find(codes);
+    const group =
+      keyCount === 1
+        ? groups.findOne(codes[0] as number)
+        : keyCount === 2
+          ? groups.findPair(codes[0] as number, codes[1] as number, codes)
+          : groups.find(codes);
     for (let a = 0; a < aggCount; a++) {
       const op = ops[a] as number;
       const values = groups.values[a] as Float64Array;

@@ -166,6 +166,29 @@ describe('plain rows', () => {
     }
   });
 
+  it('fused into a group-by with many distinct pairs and with 3 keys: the same groups as the reference', async () => {
+    const next = random(5);
+    const lines = ['a,b,c,v'];
+    const records: Record<string, Value>[] = [];
+    for (let r = 0; r < 6000; r++) {
+      // 3000 x 3000 possible pairs: too many for the dense pair table, so its hash table is used.
+      const row = { a: `a${Math.floor(next() * 3000)}`, b: `b${Math.floor(next() * 3000)}`, c: `c${r % 3}`, v: r };
+      lines.push(`${row.a},${row.b},${row.c},${row.v}`);
+      records.push(row);
+    }
+    const path = file('pairs.csv', `${lines.join('\n')}\n`);
+    for (const keys of [
+      ['a', 'b'],
+      ['c', 'a', 'b'],
+      ['c', 'b'],
+    ]) {
+      for (const blocksize of [20_000, 1 << 20]) {
+        const result = await readCsv(path, { blocksize }).groupby(keys).agg({ v: 'sum' }).compute({ executor: pool });
+        assertRowsClose(result.toRows(), referenceGroupby(records, keys, { v: 'sum' }));
+      }
+    }
+  });
+
   it('hands a bad row to the general parser: the error names its line and column, skip and collect work', async () => {
     const lines = ['k,v'];
     for (let r = 0; r < 500; r++) lines.push(`g${r % 7},${r}`);
