@@ -15,7 +15,7 @@
  */
 
 import type { ByteDictionary } from './byte-dictionary.js';
-import { HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
+import { SHORT } from './byte-dictionary.js';
 import { CR, NEWLINE, QUOTE } from './csv-range.js';
 import { INVALID, parseFloat64, parseInt32 } from './numbers.js';
 
@@ -100,14 +100,21 @@ export function parsePlainRows(
       if (kind === SKIPPED) {
         while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
       } else if (kind === TEXT) {
-        let hash = HASH_SEED;
+        let hi = 0;
+        let lo = 0;
         while (c !== delimiter && c !== NEWLINE) {
-          hash = Math.imul(hash ^ c, HASH_PRIME);
+          hi = (hi << 8) | (lo >>> 24);
+          lo = (lo << 8) | c;
           c = bytes[++pos] as number;
         }
         const slot = slots[field] as number;
+        const dictionary = dictionaries[slot] as ByteDictionary;
         (ints[slot] as Int32Array)[rows] =
-          pos === start ? -1 : (dictionaries[slot] as ByteDictionary).codeHashed(bytes, start, pos, hash);
+          pos === start
+            ? -1
+            : pos - start <= SHORT
+              ? dictionary.codeShort(bytes, start, pos, hi, lo)
+              : dictionary.code(bytes, start, pos);
       } else if (kind === FLOAT64) {
         const value = readFloatField(bytes, pos, delimiter);
         pos = fieldEnd[0] as number;

@@ -10,7 +10,7 @@
  * give up (`undefined`); the caller then parses the range with the general parser.
  */
 
-import { ByteDictionary, HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
+import { ByteDictionary, SHORT } from './byte-dictionary.js';
 import { fieldEnd, isPlain, readFloatField, readInt32Field } from './csv-plain.js';
 import { NEWLINE } from './csv-range.js';
 import type { Accumulator, AggOp, AggSpec, CsvSchema, GroupPartial } from './types.js';
@@ -296,14 +296,19 @@ function reduceRows(
         while (c !== delimiter && c !== NEWLINE) c = bytes[++pos] as number;
       } else if (kind === KEY) {
         const start = pos;
-        let hash = HASH_SEED;
+        let hi = 0;
+        let lo = 0;
         while (c !== delimiter && c !== NEWLINE) {
-          hash = Math.imul(hash ^ c, HASH_PRIME);
+          hi = (hi << 8) | (lo >>> 24);
+          lo = (lo << 8) | c;
           c = bytes[++pos] as number;
         }
         const k = slots[field] as number;
+        const dictionary = dictionaries[k] as ByteDictionary;
         if (pos === start) missing = true;
-        else codes[k] = (dictionaries[k] as ByteDictionary).codeHashed(bytes, start, pos, hash);
+        else
+          codes[k] =
+            pos - start <= SHORT ? dictionary.codeShort(bytes, start, pos, hi, lo) : dictionary.code(bytes, start, pos);
       } else {
         const value = kind === FLOAT64 ? readFloatField(bytes, pos, delimiter) : readInt32Field(bytes, pos, delimiter);
         pos = fieldEnd[0] as number;
