@@ -25,7 +25,7 @@ function findPython() {
 }
 
 /** db-benchmark's shape: id1, id2 strings of 100 values each, v1 an integer 1-5, v3 a decimal. */
-function generate(path, rows) {
+export function generate(path, rows) {
   const fd = openSync(path, 'w');
   writeSync(fd, 'id1,id2,v1,v3\n');
   let chunk = '';

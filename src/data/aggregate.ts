@@ -179,28 +179,53 @@ export function groupPartial(table: Table, keys: readonly string[], aggs: readon
   return { kind: 'groups', count, keys: keyValues, accs: aggs.map((spec) => accumulate(table, spec, index, count)) };
 }
 
-function keyOf(partial: GroupPartial, g: number): string {
-  let key = '';
-  for (const column of partial.keys) {
-    const v = column[g];
-    key += typeof v === 'string' ? `s${v}\u0000` : `n${v}\u0000`;
-  }
-  return key;
+const ID_RADIX = 2 ** 26;
+
+/**
+ * Each group of each partial → its slot in the merged partial (first-seen order over the partials).
+ * A key value is looked up once per key column (value → a dense id), then the ids of a group's
+ * keys → its slot: by one number for up to two keys (mixed radix, exact below 2^53), else by their text.
+ */
+function mergeSlots(partials: readonly GroupPartial[]): { slotOf: Int32Array[]; owner: [GroupPartial, number][] } {
+  const keyCount = partials[0]?.keys.length ?? 0;
+  const idOf = Array.from({ length: keyCount }, () => new Map<number | string | null, number>());
+  const slots = new Map<number | string, number>();
+  const owner: [GroupPartial, number][] = [];
+  // Ids count distinct values, at most the groups in all: below 2^26, two keys' ids are exact in a double.
+  const numeric = keyCount <= 2 && partials.reduce((n, p) => n + p.count, 0) < ID_RADIX;
+  const slotOf = partials.map((partial) => {
+    const out = new Int32Array(partial.count);
+    for (let g = 0; g < partial.count; g++) {
+      let combined = 0;
+      let text = '';
+      for (let k = 0; k < keyCount; k++) {
+        const value = (partial.keys[k] as ArrayLike<number | string | null>)[g] as number | string | null;
+        const ids = idOf[k] as Map<number | string | null, number>;
+        let id = ids.get(value);
+        if (id === undefined) {
+          id = ids.size;
+          ids.set(value, id);
+        }
+        if (numeric) combined = combined * ID_RADIX + id;
+        else text += `${id},`;
+      }
+      const key = numeric ? combined : text;
+      let slot = slots.get(key);
+      if (slot === undefined) {
+        slot = owner.length;
+        slots.set(key, slot);
+        owner.push([partial, g]);
+      }
+      out[g] = slot;
+    }
+    return out;
+  });
+  return { slotOf, owner };
 }
 
 /** Merges partials given in partition order into one. */
 export function combinePartials(partials: readonly GroupPartial[], aggs: readonly AggSpec[]): GroupPartial {
-  const slots = new Map<string, number>();
-  const owner: [GroupPartial, number][] = [];
-  for (const partial of partials) {
-    for (let g = 0; g < partial.count; g++) {
-      const key = keyOf(partial, g);
-      if (!slots.has(key)) {
-        slots.set(key, owner.length);
-        owner.push([partial, g]);
-      }
-    }
-  }
+  const { slotOf, owner } = mergeSlots(partials);
   const count = owner.length;
   const first = partials[0];
   const keys = (first?.keys ?? []).map((column, k) =>
@@ -213,10 +238,11 @@ export function combinePartials(partials: readonly GroupPartial[], aggs: readonl
     if (spec.op === 'mean') {
       const sums = new Float64Array(count);
       const counts = new Float64Array(count);
-      for (const p of partials) {
+      for (const [i, p] of partials.entries()) {
         const acc = p.accs[a] as Extract<Accumulator, { op: 'mean' }>;
+        const slotOfGroup = slotOf[i] as Int32Array;
         for (let g = 0; g < p.count; g++) {
-          const slot = slots.get(keyOf(p, g)) as number;
+          const slot = slotOfGroup[g] as number;
           sums[slot] = (sums[slot] as number) + (acc.sums[g] as number);
           counts[slot] = (counts[slot] as number) + (acc.counts[g] as number);
         }
@@ -225,10 +251,11 @@ export function combinePartials(partials: readonly GroupPartial[], aggs: readonl
     }
     if (spec.op === 'sum' || spec.op === 'count' || spec.op === 'size') {
       const values = new Float64Array(count);
-      for (const p of partials) {
+      for (const [i, p] of partials.entries()) {
         const acc = p.accs[a] as { values: Float64Array };
+        const slotOfGroup = slotOf[i] as Int32Array;
         for (let g = 0; g < p.count; g++) {
-          const slot = slots.get(keyOf(p, g)) as number;
+          const slot = slotOfGroup[g] as number;
           values[slot] = (values[slot] as number) + (acc.values[g] as number);
         }
       }
@@ -238,12 +265,13 @@ export function combinePartials(partials: readonly GroupPartial[], aggs: readonl
     const values: Float64Array | (string | null)[] = text
       ? new Array(count).fill(null)
       : new Float64Array(count).fill(Number.NaN);
-    for (const p of partials) {
+    for (const [i, p] of partials.entries()) {
       const acc = p.accs[a] as { values: Float64Array | (string | null)[] };
+      const slotOfGroup = slotOf[i] as Int32Array;
       for (let g = 0; g < p.count; g++) {
         const v = acc.values[g] as number | string | null;
         if (v === null || (typeof v === 'number' && Number.isNaN(v))) continue;
-        const slot = slots.get(keyOf(p, g)) as number;
+        const slot = slotOfGroup[g] as number;
         const held = values[slot] as number | string | null;
         const empty = held === null || (typeof held === 'number' && Number.isNaN(held));
         if (

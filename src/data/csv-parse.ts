@@ -9,6 +9,16 @@
  */
 
 import { ByteDictionary, HASH_PRIME, HASH_SEED } from './byte-dictionary.js';
+import {
+  FLOAT64,
+  INT32,
+  isPlain,
+  PLAIN_BAIL,
+  type PlainColumns,
+  parsePlainRows,
+  plainRowsParsed,
+  TEXT,
+} from './csv-plain.js';
 import { CR, NEWLINE, nextRowEnd, QUOTE } from './csv-range.js';
 import { CsvParseError } from './errors.js';
 import { INVALID, parseFloat64, parseInt32, scanFloat64, scanned } from './numbers.js';
@@ -101,6 +111,95 @@ export function parseRows(
   stop: number,
   context: ParseContext,
 ): { table: Table; badLines: BadLine[] } {
+  const capacity = estimateRows(bytes, begin, stop);
+  const newBuilders = () =>
+    context.read.map((column, slot) =>
+      newBuilder(context.schema.dtypes[column] as Dtype, capacity, slot, context.reuse),
+    );
+  let builders = newBuilders();
+  let rows = isPlain(bytes, begin, stop) ? parsePlain(bytes, begin, stop, context, builders) : -1;
+  let badLines: BadLine[] = [];
+  if (rows < 0) {
+    // Not plain, or a row the fast path does not take: everything again by the general rules.
+    builders = newBuilders();
+    ({ rows, badLines } = parseGeneral(bytes, begin, stop, context, builders));
+  }
+  const names = context.read.map((column) => context.schema.names[column] as string);
+  return {
+    table: { names, columns: builders.map((b, slot) => finish(b, rows, slot, context.reuse)), length: rows },
+    badLines,
+  };
+}
+
+/** The smallest column's length: columns may start at different sizes (a reused array is often larger). */
+function roomOf(builders: readonly Builder[]): number {
+  return builders.reduce((n, b) => Math.min(n, b.numbers.length), Number.POSITIVE_INFINITY);
+}
+
+/**
+ * Rows per call of the fast path. One call over a whole range would be compiled by V8 on the
+ * stack mid-loop, before its exit had ever run, and deoptimized on every exit after; calls of a few
+ * thousand rows are compiled as a whole, from feedback that covers every path.
+ */
+const CHUNK_ROWS = 4096;
+
+const NO_FLOATS = new Float64Array(0);
+const NO_INTS = new Int32Array(0);
+
+/** The fast path (csv-plain.ts) over a plain range: the rows, or -1 where it gave up. */
+function parsePlain(bytes: Buffer, begin: number, stop: number, context: ParseContext, builders: Builder[]): number {
+  const { schema } = context;
+  const kinds = new Int32Array(schema.names.length);
+  const slots = new Int32Array(schema.names.length).fill(-1);
+  context.read.forEach((column, slot) => {
+    const dtype = schema.dtypes[column];
+    kinds[column] = dtype === 'float64' ? FLOAT64 : dtype === 'int32' ? INT32 : TEXT;
+    slots[column] = slot;
+  });
+  const columns = (): PlainColumns => ({
+    kinds,
+    slots,
+    delimiter: schema.delimiter,
+    floats: builders.map((b) => (b.numbers instanceof Float64Array ? b.numbers : NO_FLOATS)),
+    ints: builders.map((b) => (b.numbers instanceof Int32Array ? b.numbers : NO_INTS)),
+    dictionaries: builders.map((b) => (b.dtype === 'string' ? b.dictionary : undefined)),
+  });
+  const run = (data: Uint8Array, from: number, to: number, firstRow: number): number => {
+    let current = columns();
+    let rows = firstRow;
+    for (let pos = from; pos < to; ) {
+      const room = roomOf(builders);
+      pos = parsePlainRows(data, pos, to, rows, Math.min(room, rows + CHUNK_ROWS), current);
+      if (pos === PLAIN_BAIL) return -1;
+      rows = plainRowsParsed();
+      if (rows === room) {
+        for (const b of builders) if (b.numbers.length === room) grow(b);
+        current = columns();
+      }
+    }
+    return rows;
+  };
+  // The loop needs a newline at the end: a last row without one (the file's end) is parsed from a copy.
+  const lastNewline = bytes.lastIndexOf(NEWLINE, stop - 1);
+  const whole = lastNewline < begin ? begin : lastNewline + 1;
+  let rows = whole > begin ? run(bytes, begin, whole, 0) : 0;
+  if (rows >= 0 && whole < stop) {
+    const tail = Buffer.allocUnsafe(stop - whole + 1);
+    bytes.copy(tail, 0, whole, stop);
+    tail[tail.length - 1] = NEWLINE;
+    rows = run(tail, 0, tail.length, rows);
+  }
+  return rows;
+}
+
+/** The general parser: every rule of RFC 4180, bad lines reported, skipped or collected. */
+function parseGeneral(
+  bytes: Buffer,
+  begin: number,
+  stop: number,
+  context: ParseContext,
+  builders: Builder[],
+): { rows: number; badLines: BadLine[] } {
   const { schema, read } = context;
   const width = schema.names.length;
   const delimiter = schema.delimiter;
@@ -108,13 +207,7 @@ export function parseRows(
   read.forEach((column, slot) => {
     slotOf[column] = slot;
   });
-  const capacity = estimateRows(bytes, begin, stop);
-  const builders = read.map((column, slot) =>
-    newBuilder(schema.dtypes[column] as Dtype, capacity, slot, context.reuse),
-  );
-  // Columns may start at different sizes (a reused array is often larger): grow at the smallest.
-  const roomOf = () => builders.reduce((n, b) => Math.min(n, b.numbers.length), Number.POSITIVE_INFINITY);
-  let room = roomOf();
+  let room = roomOf(builders);
   const badLines: BadLine[] = [];
   let rows = 0;
   let line = context.linesBefore;
@@ -161,7 +254,7 @@ export function parseRows(
     }
     if (rows === room) {
       for (const b of builders) if (b.numbers.length === room) grow(b);
-      room = roomOf();
+      room = roomOf(builders);
     }
     let field = 0;
     for (;;) {
@@ -288,9 +381,5 @@ export function parseRows(
     }
     rows++;
   }
-  const names = read.map((column) => schema.names[column] as string);
-  return {
-    table: { names, columns: builders.map((b, slot) => finish(b, rows, slot, context.reuse)), length: rows },
-    badLines,
-  };
+  return { rows, badLines };
 }

@@ -9,6 +9,7 @@ import { parseRows } from './csv-parse.js';
 import { readRange } from './csv-range.js';
 import { combineDescribe, describePartial } from './describe.js';
 import { parseJsonlLines, readJsonlRange } from './jsonl-parse.js';
+import { reducePlainGroups } from './plain-groupby.js';
 import { applySteps, headOf, loadStepFunctions } from './table-ops.js';
 import type {
   AggSpec,
@@ -29,11 +30,29 @@ interface Parsed {
   readonly badLines: BadLine[];
   readonly startInQuotes: boolean;
   readonly quoteParity: 0 | 1;
+  /** A group-by done straight from the bytes (plain-groupby.ts): no table was built. */
+  readonly fused?: { readonly rows: number; readonly partial: GroupPartial };
 }
+
+const NO_TABLE: Table = { names: [], columns: [], length: 0 };
 
 function parseCsvRange(job: PartitionJob, schema: CsvSchema): Parsed {
   const { range } = job;
   const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
+  const terminal = job.terminal;
+  if (terminal.kind === 'groupby' && job.steps.length === 0) {
+    // A group-by straight from the bytes, no columns built (plain-groupby.ts), where it applies.
+    const fused = reducePlainGroups(located.bytes, located.begin, located.stop, schema, terminal.keys, terminal.aggs);
+    if (fused !== undefined) {
+      return {
+        table: NO_TABLE,
+        badLines: [],
+        startInQuotes: located.startInQuotes,
+        quoteParity: located.quoteParity,
+        fused,
+      };
+    }
+  }
   const { table, badLines } = parseRows(located.bytes, located.begin, located.stop, {
     file: range.file,
     schema,
@@ -68,6 +87,10 @@ export async function runPartition(job: PartitionJob): Promise<PartitionResult> 
   // which makes this worker's reused buffers safe (csv-range.ts, csv-parse.ts).
   const functions = await loadStepFunctions(job.steps);
   const parsed = job.schema.format === 'jsonl' ? parseJsonlRange(job, job.schema) : parseCsvRange(job, job.schema);
+  if (parsed.fused !== undefined) {
+    const { rows, partial } = parsed.fused;
+    return { quoteParity: parsed.quoteParity, startInQuotes: parsed.startInQuotes, rows, partial, badLines: [] };
+  }
   let rows = applySteps(parsed.table, job.steps, functions, job.range);
   const terminal = job.terminal;
   let partial: Partial;
