@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { Mutex, Semaphore as MutexSemaphore } from 'async-mutex';
 import pLimit from 'p-limit';
 import { Barrier, gather, Lock, Queue, Semaphore, SharedValue, ThreadPoolExecutor } from 'skein';
-import { withCpuHog } from './cpu-hog.mjs';
+import { withCpuHog } from './load.mjs';
 import { lockLoop, queueConsume, queueProduce } from './tasks.mjs';
 
 const CONTENDERS = 100;
@@ -274,7 +274,7 @@ export function crossThreadQueue(context, n) {
   );
 }
 
-/** The same with one CPU-bound process running on the machine's cores all along (bench/cpu-hog.mjs). */
+/** The same with one CPU-bound process running on the machine's cores all along (bench/load.mjs). */
 export function crossThreadQueueBusy(context, n) {
   return withCpuHog((startHog) =>
     context.measure(
