@@ -26,6 +26,7 @@
  * grace period) before it reads the file. This module is loaded by the workers too: node:fs only.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlink, writeSync } from 'node:fs';
+import { unlink as unlinkFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -251,7 +252,8 @@ export class ProcessJournals implements Journals {
       await sleep(POLL_MS);
       text = readJournalFile(path);
     }
-    this.release(path);
+    // Removed before the answer, not in the background: a salvaged chunk leaves nothing behind.
+    await unlinkFile(path).catch(() => {});
     if (text === undefined) return { committed: 0, running: false, records: '' };
     const ended = text.endsWith(END);
     const body = text.slice(text.indexOf('\n') + 1, ended ? text.length - END.length : text.length);
