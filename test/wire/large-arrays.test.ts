@@ -188,7 +188,16 @@ describe('large typed arrays passed to a pool task', () => {
     const pool = new ProcessPoolExecutor({ maxWorkers: 1 });
     try {
       const values = big();
-      assert.deepEqual(await pool.submit(describeArray, values), describeArray(values));
+      const seen = await pool.submit(describeArray, values);
+      const sent = describeArray(values);
+      // Class, length, values, not shared. Where it sits in its buffer is Node's choice: its IPC
+      // deserializer may hand out a view into the received message (byteOffset > 0), depending on
+      // how the message arrived (seen in a loaded CI run): docs/executors.md says so.
+      assert.deepEqual(
+        { kind: seen.kind, length: seen.length, sum: seen.sum, shared: seen.shared },
+        { kind: sent.kind, length: sent.length, sum: sent.sum, shared: sent.shared },
+      );
+      assert.ok(seen.bufferBytes >= seen.byteOffset + values.byteLength, 'the view lies inside its buffer');
       assert.equal(values.byteLength, LARGE_ARGUMENT_BYTES);
     } finally {
       await pool.shutdown();
