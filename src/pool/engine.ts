@@ -519,6 +519,9 @@ export class PoolEngine {
   }
 
   private onResults(slot: WorkerSlot, results: unknown[]): void {
+    // A worker being ended may still answer for tasks already settled and dropped from `inflight`
+    // (forceStop): its answer was on its way before the kill. It is late, so it is ignored.
+    if (slot.terminating && slot.inflight.peek()?.id !== results[0]) return;
     slot.answered += results.length / RESULT_STRIDE;
     for (let i = 0; i < results.length; i += RESULT_STRIDE) {
       const task = slot.inflight.shift();
@@ -660,6 +663,7 @@ export class PoolEngine {
     for (const task of this.takeQueued())
       this.cancel(task, new CancelledError(`cancelled by ${why}: it never started`));
     for (const slot of this.slots) {
+      const busy = slot.inflight.length > 0;
       for (const task of slot.inflight.drain()) {
         task.slot = undefined;
         if (task.future.done) continue;
@@ -673,6 +677,9 @@ export class PoolEngine {
         );
       }
       slot.expectedMs = 0;
+      // Killed now, not asked to stop: a worker in CPU-bound code reads no 'stop' message, so its
+      // task would run on (side effects included) until the stop patience ran out.
+      if (busy) slot.terminate();
     }
     return this.terminateAll();
   }

@@ -3,10 +3,14 @@
  * _test_multiprocessing installs its _TestPool classes for each backend.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AsyncResult, CancelledError, ExecutorShutdownError, Pool, TimeoutError, WorkerExitedError } from 'skein';
 import {
   add,
+  blockThenWrite,
   readStamp,
   resultWithFunction,
   sleepSync,
@@ -16,7 +20,7 @@ import {
   stamp,
   workerId,
 } from '../fixtures/mp-tasks.ts';
-import { countedEndless, rejection } from '../helpers.ts';
+import { countedEndless, rejection, sleep } from '../helpers.ts';
 
 for (const backend of ['process', 'thread'] as const) {
   const make = (processes = 2, options = {}) => new Pool({ processes, backend, ...options });
@@ -231,6 +235,29 @@ for (const backend of ['process', 'thread'] as const) {
         assert.ok((await rejection(running.get())) instanceof TimeoutError);
         assert.ok((await rejection(queued.get())) instanceof CancelledError);
         assert.throws(() => pool.map(square, [1]), /terminate\(\) was called/);
+      });
+
+      it('terminate kills a worker busy in CPU-bound code at once: its task does not run on', async () => {
+        // A busy worker cannot read a polite 'stop' message; terminate() once waited ~2 s for one before
+        // killing it, so the task ran on (and finished its side effects) after terminate() was called.
+        const dir = mkdtempSync(join(tmpdir(), 'skein-pool-terminate-'));
+        try {
+          const started = join(dir, 'started');
+          const done = join(dir, 'done');
+          const pool = make(1);
+          const running = pool.applyAsync(blockThenWrite, [started, done, 1200]);
+          for (let waited = 0; !existsSync(started); waited += 20) {
+            assert.ok(waited < 15_000, 'the task never started');
+            await sleep(20);
+          }
+          await pool.terminate();
+          await pool.join();
+          assert.ok((await rejection(running.get())) instanceof TimeoutError);
+          await sleep(1500); // past the moment the task would have written `done`, had it run on
+          assert.equal(existsSync(done), false, 'the task ran to its end after terminate()');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('await using closes and joins: work submitted in the block completes', async () => {
