@@ -52,7 +52,7 @@ function reference(fn: unknown, verb: string): Promise<FunctionReference> {
   if (typeof fn !== 'function')
     throw new TypeError(`${verb} needs a row function, got ${fn === null ? 'null' : typeof fn}`);
   // Throws now (CapturedVariableError, naming the variable) when the function cannot reach a worker.
-  const ref = resolveTaskReference(fn);
+  const ref = resolveTaskReference(fn, 'row function');
   return Promise.resolve(ref) as Promise<FunctionReference>;
 }
 

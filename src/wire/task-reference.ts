@@ -70,7 +70,14 @@ export class CapturedVariableError extends TypeError {
   override name = 'CapturedVariableError';
 }
 
-function sourceReference(fn: Function, where: string): TaskReference {
+/**
+ * What will call the function, for the advice of an error: a task (`submit`, `map`: the caller
+ * chooses its arguments) or a row function of skein/data (`filter`, `assign`: called with the row
+ * only, so "pass it as an argument" cannot be followed).
+ */
+export type FunctionRole = 'task' | 'row function';
+
+function sourceReference(fn: Function, where: string, role: FunctionRole): TaskReference {
   const source = Function.prototype.toString.call(fn);
   let parsed: ReturnType<typeof parseFunctionSource>;
   try {
@@ -91,7 +98,7 @@ function sourceReference(fn: Function, where: string): TaskReference {
   const captured = needs.free.filter((name) => !(name in globalThis) && !WORKER_PROVIDED.has(name));
   if (captured.length > 0) {
     const names = captured.map((n) => `"${n}"`).join(', ');
-    const advice = captured.map((name) => adviceFor(name, needs)).join(' ');
+    const advice = captured.map((name) => adviceFor(name, needs, role)).join(' ');
     throw new CapturedVariableError(
       `${label(fn)} uses the outer variable${captured.length > 1 ? 's' : ''} ${names}, which a worker cannot see ` +
         `(${where.replace(/\.$/, '').toLowerCase()}). ${advice}`,
@@ -105,7 +112,22 @@ function sourceReference(fn: Function, where: string): TaskReference {
  * followed: a function can be imported but not passed; state the task changes must be shared,
  * since module variables are per worker (exporting the task would silently change a copy).
  */
-function adviceFor(name: string, needs: FunctionNeeds): string {
+function adviceFor(name: string, needs: FunctionNeeds, role: FunctionRole): string {
+  if (role === 'row function' && !needs.called.has(name)) {
+    if (needs.assigned.has(name)) {
+      return (
+        `It changes "${name}": a row function runs in the workers, each with its own copy of module variables, so ` +
+        `a change never reaches yours. Compute what you need as a column (assign) and reduce it with groupby(...).agg ` +
+        'or sum(), or return it from mapPartitions.'
+      );
+    }
+    return (
+      'skein/data calls a row function with the row only (mapPartitions: the partition), so the value cannot be ' +
+      'passed to it: write the value into the ' +
+      `function, or export the function from a module (not the entry script) that defines "${name}": the worker ` +
+      'then imports that module.'
+    );
+  }
   if (needs.assigned.has(name)) {
     return (
       `It changes "${name}": each worker has its own copy of module variables, so a change made in a worker never ` +
@@ -131,7 +153,7 @@ function label(fn: Function): string {
   return fn.name ? `function "${fn.name}"` : 'the anonymous function';
 }
 
-function resolveUncached(fn: Function): TaskReference | Promise<TaskReference> {
+function resolveUncached(fn: Function, role: FunctionRole): TaskReference | Promise<TaskReference> {
   const location = functionLocation(fn);
   if (!location) {
     throw new TypeError(
@@ -145,31 +167,36 @@ function resolveUncached(fn: Function): TaskReference | Promise<TaskReference> {
     return sourceReference(
       fn,
       isModule ? 'It is defined in the entry script, which workers do not import.' : 'It was not defined in a module.',
+      role,
     );
   }
   const loaded = findLoadedExport(url, fn);
   if (loaded) return { kind: 'module', url, path: loaded };
-  if (namespaces.has(url) || require.cache[fileURLToPath(url)]) return sourceReference(fn, 'It is not exported.');
+  if (namespaces.has(url) || require.cache[fileURLToPath(url)]) return sourceReference(fn, 'It is not exported.', role);
   // An ES module we have not seen yet: import it (already evaluated, so this only fetches the
   // namespace) and look again.
   return import(url).then((ns: Record<string, unknown>) => {
     namespaces.set(url, ns);
     const path = findLoadedExport(url, fn);
-    return path ? { kind: 'module', url, path } : sourceReference(fn, 'It is not exported.');
+    return path ? { kind: 'module', url, path } : sourceReference(fn, 'It is not exported.', role);
   });
 }
 
 /**
  * The reference for `fn`: synchronously when skein can tell at once (cached, CommonJS, an
  * already-seen module, source), else a promise (the first function of a new ES module).
- * Throws (or rejects) with a message that says how to fix it when `fn` cannot be sent.
+ * Throws (or rejects) with a message that says how to fix it when `fn` cannot be sent; `role` picks
+ * advice its caller can follow (a failure is never cached, so the role of a later call counts).
  */
-export function resolveTaskReference(fn: Function): TaskReference | Promise<TaskReference> {
+export function resolveTaskReference(
+  fn: Function,
+  role: FunctionRole = 'task',
+): TaskReference | Promise<TaskReference> {
   const cached = cache.get(fn);
   if (cached) return cached;
   if (typeof fn !== 'function')
     throw new TypeError(`a task must be a function, got ${fn === null ? 'null' : typeof fn}`);
-  const ref = resolveUncached(fn);
+  const ref = resolveUncached(fn, role);
   cache.set(fn, ref);
   if (ref instanceof Promise) {
     ref.then(

@@ -201,6 +201,20 @@ describe('Frame', () => {
       );
     });
 
+    it('the captured-variable advice is one a row function can follow (it is called with the row only)', () => {
+      const wanted = 'g3';
+      let counted = 0;
+      const readError = rejectionSync(() => readCsv(path).filter((row) => row.key === wanted));
+      assert.ok(readError instanceof CapturedVariableError, String(readError));
+      assert.doesNotMatch(readError.message, /as an argument/);
+      assert.match(readError.message, /with the row only/);
+      assert.match(readError.message, /export the function from a module/);
+      const changeError = rejectionSync(() => readCsv(path).assign({ n: () => counted++ }));
+      assert.ok(changeError instanceof CapturedVariableError, String(changeError));
+      assert.doesNotMatch(changeError.message, /as an argument/);
+      assert.match(changeError.message, /mapPartitions|groupby/);
+    });
+
     it("a row function's error rejects compute with that error", async () => {
       const error = await rejection(readCsv(path, { blocksize: 1000 }).filter(failOnRow).compute({ executor: pool }));
       assert.ok(error instanceof RangeError);
@@ -261,3 +275,13 @@ describe('Frame', () => {
     });
   });
 });
+
+/** The error `fn` throws (a test fails if it throws nothing). */
+function rejectionSync(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  assert.fail('expected an error');
+}
