@@ -355,12 +355,19 @@ function parseGeneral(
         } else {
           const value = builder.dtype === 'float64' ? parseFloat64(bytes, a, b) : parseInt32(bytes, a, b);
           if (value === INVALID) {
-            const shown = bytes.toString('utf8', a, Math.min(b, a + 40));
+            const shown = a === b ? 'a missing value' : `"${bytes.toString('utf8', a, Math.min(b, a + 40))}"`;
+            const name = schema.names[field];
+            // int32 has no missing value and no fraction: float64 is what such a column needs (pandas
+            // reads it so), while text would make it unusable for sums.
+            const fix =
+              builder.dtype === 'float64'
+                ? `pass dtypes: { "${name}": 'string' } to read it as text`
+                : `pass dtypes: { "${name}": 'float64' } for missing, fractional or larger values (missing reads as NaN), or 'string' to read it as text`;
             bad(
               rowStart,
               rowLine,
               field,
-              `"${shown}" is not ${builder.dtype === 'float64' ? 'a number' : 'an int32 integer'} (dtype ${builder.dtype}; pass dtypes: { "${schema.names[field]}": 'string' } to read it as text)`,
+              `${shown} is not ${builder.dtype === 'float64' ? 'a number' : 'an int32 integer'} (dtype ${builder.dtype}; ${fix})`,
             );
             continue nextRow;
           }

@@ -134,6 +134,24 @@ describe('readCsv', () => {
       assert.match(error.message, /dtypes: \{ "b": 'string' \}/);
     });
 
+    it("an int32 column's missing or fractional value points to float64, and that advice works", async () => {
+      const path = file('bad-int.csv', 'k,n\na,1\nb,\nc,2.5\n');
+      const missing = await rejection(readCsv(path, { dtypes: { n: 'int32' } }).compute({ executor: pool }));
+      assert.ok(missing instanceof CsvParseError, String(missing));
+      assert.equal(missing.line, 3);
+      assert.match(missing.message, /line 3, column 2 \("n"\): a missing value is not an int32 integer/);
+      assert.match(missing.message, /dtypes: \{ "n": 'float64' \}/);
+      const collected = await readCsv(path, { dtypes: { n: 'int32' }, onBadLines: 'collect' }).compute({
+        executor: pool,
+      });
+      assert.match(collected.badLines[1]?.reason ?? '', /"2\.5" is not an int32 integer.*'float64'/);
+      // Following the advice: the column reads, the missing value as NaN (pandas' float64 for such a column).
+      const followed = await readCsv(path, { dtypes: { n: 'float64' } })
+        .sum()
+        .compute({ executor: pool });
+      assert.deepEqual(followed.toRows(), [{ n: 3.5 }]);
+    });
+
     it('a row with the wrong number of fields names its line', async () => {
       const path = file('bad-width.csv', 'a,b\n1,2\n3,4,5\n6,7\n');
       const error = await rejection(readCsv(path).compute({ executor: pool }));
