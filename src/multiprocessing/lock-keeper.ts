@@ -206,6 +206,6 @@ export class LockKeeper {
 
 function brokenLock(): BrokenLockError {
   return new BrokenLockError(
-    'the lock is broken: a process died while holding it, so what it protects may be half-updated',
+    'the lock is broken: a thread or process died while holding it, so what it protects may be half-updated',
   );
 }

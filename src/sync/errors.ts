@@ -1,7 +1,7 @@
 /** The errors of the synchronisation primitives (Python's threading and queue exceptions). */
 
 /**
- * A thread died while holding this lock (it was terminated, crashed or exited). Whatever the
+ * A thread or child process died while holding this lock (it was terminated, crashed, exited or killed). Whatever the
  * lock protected may be half-updated, so the lock is not handed on: every waiting and every
  * later `acquire` gets this error. Compare `BrokenBarrierError` and `BrokenProcessPool`.
  */

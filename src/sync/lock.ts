@@ -63,8 +63,9 @@ const FREE = 0;
 const BROKEN = -1;
 
 function brokenLock(): BrokenLockError {
+  // The word says only BROKEN: its holder may have been a worker thread or a child process (through the broker).
   return new BrokenLockError(
-    'the lock is broken: a thread died while holding it, so what it protects may be half-updated',
+    'the lock is broken: a thread or process died while holding it, so what it protects may be half-updated',
   );
 }
 
