@@ -70,7 +70,8 @@ const isPlainObject = (value: object): boolean => {
  * objects) replaced by a view of the same class over a copy of its buffer, each copy pushed onto
  * `transfer`. Views of one buffer share one copy, so they alias in the worker as after a clone.
  * Buffers in `keep` (the caller's own transfer list) move as they are. Containers on the way are
- * copied, the rest is left alone: values inside a Map, a Set or a class instance are cloned.
+ * copied, the rest is left alone: values inside a Map, a Set or a class instance are cloned. An
+ * object reached twice is replaced by one replacement, so it arrives as one object, as after a clone.
  */
 export function copyLargeArrays(
   args: readonly unknown[],
@@ -87,8 +88,16 @@ export function copyLargeArrays(
     }
     return copy;
   };
+  // What each view or container was replaced by: one object passed twice must stay one object.
+  const replaced = new Map<object, unknown>();
   const visit = (value: unknown, path: Set<object>): unknown => {
     if (value === null || typeof value !== 'object') return value;
+    if (replaced.has(value)) return replaced.get(value);
+    const result = visitObject(value, path);
+    if (result !== value) replaced.set(value, result);
+    return result;
+  };
+  const visitObject = (value: object, path: Set<object>): unknown => {
     const buffer = copyableBuffer(value);
     if (buffer !== undefined) {
       if (keep?.includes(buffer)) return value;

@@ -84,6 +84,23 @@ describe('copyLargeArrays', () => {
     assert.equal(d, copy);
   });
 
+  it('keeps one object one object: an array or a container passed twice arrives once, as after a clone', () => {
+    const values = big();
+    const box = { values, label: 'box' };
+    const transfer: TransferListItem[] = [];
+    const [a, b, c, d] = copyLargeArrays([values, values, box, [box]], undefined, transfer) as [
+      Float64Array,
+      Float64Array,
+      typeof box,
+      [typeof box],
+    ];
+    assert.equal(transfer.length, 1);
+    assert.notEqual(a, values);
+    assert.equal(a, b, 'the same array passed twice became two arrays');
+    assert.equal(c.values, a);
+    assert.equal(d[0], c, 'the same container reached twice became two containers');
+  });
+
   it("turns a Node Buffer into a Uint8Array, as a clone does, without calling Buffer's constructor", () => {
     const buffer = Buffer.alloc(LARGE_ARGUMENT_BYTES, 7);
     const transfer: TransferListItem[] = [];
