@@ -98,6 +98,12 @@ export class PoolExecutor extends BaseExecutor {
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.mapParallelism = this.maxWorkers;
     const minWorkers = Math.min(options.minWorkers ?? 0, this.maxWorkers);
+    if (options.initArgs !== undefined && !Array.isArray(options.initArgs)) {
+      throw new TypeError(
+        `initArgs must be an array of the initializer's arguments (Python's initargs tuple), got ${typeof options.initArgs}: ` +
+          '{ initializer: f, initArgs: [a, b] } calls f(a, b) in each worker',
+      );
+    }
     let initializer: TaskReference | Promise<TaskReference> | undefined;
     if (options.initializer) {
       initializer = resolveTaskReference(options.initializer);

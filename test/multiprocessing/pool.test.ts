@@ -37,6 +37,11 @@ for (const backend of ['process', 'thread'] as const) {
         assert.throws(() => new Pool(0), /processes must be an integer >= 1, got 0/);
         assert.throws(() => make(2, { maxTasksPerChild: 0 }), /maxTasksPerChild must be an integer >= 1/);
         assert.throws(() => make(2, { backend: 'gpu' }), /backend must be 'process' or 'thread'/);
+        // Not an array: refused here, not later as a broken pool whose initializer "raised an error".
+        assert.throws(
+          () => make(2, { initializer: stamp, initArgs: 'ab' as unknown as [] }),
+          /initArgs must be an array of the initializer's arguments.*got string/,
+        );
       });
     });
 
