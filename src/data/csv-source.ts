@@ -178,7 +178,12 @@ export function readSchema(file: string, options: SchemaOptions): CsvSchema {
     throw new RangeError(`names has ${names.length} names but ${file} has ${width} columns`);
   }
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate !== undefined) throw new DataSourceError(`${file}: the column name "${duplicate}" appears twice`);
+  if (duplicate !== undefined) {
+    throw new DataSourceError(
+      `${file}: the column name "${duplicate}" appears twice; name the columns yourself with names: [...] ` +
+        `(one name per column, ${width} here; with a header line, they replace its names)`,
+    );
+  }
   for (const name of Object.keys(options.dtypes ?? {})) {
     if (!names.includes(name))
       throw new RangeError(`dtypes names "${name}", which is not a column (columns: ${names.join(', ')})`);

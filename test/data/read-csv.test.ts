@@ -189,6 +189,13 @@ describe('readCsv', () => {
       );
     });
 
+    it('a header that names a column twice is refused with advice that works (names: [...])', async () => {
+      const path = file('dup-header.csv', 'k,k,v\na,b,1\n');
+      assert.throws(() => readCsv(path), /the column name "k" appears twice.*names: \[/);
+      const renamed = await readCsv(path, { names: ['k', 'k2', 'v'] }).compute({ executor: pool });
+      assert.deepEqual(renamed.toRows(), [{ k: 'a', k2: 'b', v: 1 }]);
+    });
+
     it('a missing file, a missing folder and an empty glob name the path', () => {
       assert.throws(
         () => readCsv(join(dir, 'nope.csv')),
