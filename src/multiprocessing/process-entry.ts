@@ -12,6 +12,7 @@
  * asynchronous: exiting right after it could drop a frame).
  */
 import { inspect } from 'node:util';
+import { startParentWatchdog } from '../pool/parent-watchdog.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { loadTaskFunction } from '../wire/load-function.js';
 import { brokerCallsSent, childBrokerChannel, useBrokerTransport } from './broker-channel.js';
@@ -35,6 +36,8 @@ const daemon = process.env.SKEIN_PROCESS_DAEMON === '1';
 (globalThis as Record<symbol, unknown>)[Symbol.for('skein.processInfo')] = { name, daemon };
 delete process.env.SKEIN_PROCESS_NAME;
 delete process.env.SKEIN_PROCESS_DAEMON;
+// A daemonic child dies with its parent, even one killed outright while this child is busy.
+if (daemon) startParentWatchdog();
 const connections = new Map<number, Connection>();
 /** Frames for a connection that arrived before the start message made it. */
 const early = new Map<number, Frame[]>();

@@ -20,6 +20,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { findUncloneable } from '../wire/cloneable.js';
 import { serializeError } from '../wire/errors.js';
 import { loadTaskFunction } from '../wire/load-function.js';
+import { startParentWatchdog } from './parent-watchdog.js';
 import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } from './protocol.js';
 import {
   packNumbers,
@@ -401,29 +402,6 @@ function onMessage(message: ToWorker): void {
     case 'stop':
       process.exit(0);
   }
-}
-
-/**
- * A child process whose parent died keeps running CPU-bound code forever: 'disconnect' is only
- * seen when the event loop turns. A small thread that checks the parent every half second
- * kills the process within a second of its parent's death, busy or not.
- */
-function startParentWatchdog(): void {
-  void import('node:worker_threads').then(({ Worker }) => {
-    const watchdog = new Worker(
-      `const parent = ${process.ppid};
-       const nap = new Int32Array(new SharedArrayBuffer(4));
-       for (;;) {
-         Atomics.wait(nap, 0, 0, 500);
-         if (process.ppid !== parent) process.kill(${process.pid}, 'SIGKILL');
-       }`,
-      { eval: true, name: 'skein-parent-watchdog' },
-    );
-    // Without the watchdog the child still exits on 'disconnect' when it is idle; never let
-    // the watchdog's own failure take the child down.
-    watchdog.on('error', () => {});
-    watchdog.unref();
-  });
 }
 
 // ---- dying: what the pool must hear before this worker is gone

@@ -157,6 +157,24 @@ describe('Process', () => {
       assert.equal(isRunning(pid), false, 'the daemonic child outlived its parent');
     });
 
+    it('a daemonic child blocked in CPU-bound code dies with a parent killed outright (SIGKILL)', async () => {
+      const pidPath = join(scratch, 'daemon.pid');
+      // No pipes: the child inherits the script's stdio, and a pipe would make spawnSync wait for it.
+      const killedScript = fileURLToPath(new URL('../fixtures/daemon-killed-script.mjs', import.meta.url));
+      // Plain node: under tsx the child happens to die with its parent anyway, which would hide the bug.
+      const run = spawnSync(process.execPath, [killedScript, pidPath], { stdio: 'ignore', timeout: 30_000 });
+      assert.equal(run.signal, 'SIGKILL');
+      const pid = Number(readFileSync(pidPath, 'utf8'));
+      assert.ok(pid > 0);
+      try {
+        // A watchdog thread checks the parent every 500 ms; without it the child blocks for 60 s.
+        for (let i = 0; i < 100 && isRunning(pid); i++) await sleep(100);
+        assert.equal(isRunning(pid), false, 'the daemonic child outlived its killed parent');
+      } finally {
+        if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+      }
+    });
+
     it('a non-daemonic child is awaited: the program ends after it', () => {
       const path = join(scratch, 'waited.txt');
       const run = runScript('waits', path);
