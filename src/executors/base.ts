@@ -37,14 +37,19 @@ export type { ChunkCall } from '../pool/protocol.js';
 /** A number of milliseconds, checked: a clear RangeError otherwise. */
 export function checkMs(name: string, value: number | undefined): void {
   if (value !== undefined && !(typeof value === 'number' && value >= 0)) {
-    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${String(value)}`);
+    throw new RangeError(`${name} must be a number of milliseconds >= 0, got ${shownValue(value)}`);
   }
+}
+
+/** A bad option's value for an error: a string is quoted and named, so '4' does not read as the number 4. */
+export function shownValue(value: unknown): string {
+  return typeof value === 'string' ? `${JSON.stringify(value)} (a string)` : String(value);
 }
 
 /** A count, checked (Infinity allowed where it means "no limit"). */
 export function checkCount(name: string, value: number | undefined, min: number): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= min) && value !== Number.POSITIVE_INFINITY) {
-    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${shownValue(value)}`);
   }
 }
 

@@ -35,6 +35,10 @@ for (const backend of ['process', 'thread'] as const) {
         assert.equal(byOptions.processes, 2);
         assert.equal(byOptions.backend, backend);
         assert.throws(() => new Pool(0), /processes must be an integer >= 1, got 0/);
+        assert.throws(
+          () => new Pool({ processes: '4' as unknown as number }),
+          /processes must be an integer >= 1, got "4" \(a string\)/,
+        );
         assert.throws(() => make(2, { maxTasksPerChild: 0 }), /maxTasksPerChild must be an integer >= 1/);
         assert.throws(() => make(2, { backend: 'gpu' }), /backend must be 'process' or 'thread'/);
         // Not an array: refused here, not later as a broken pool whose initializer "raised an error".
