@@ -85,11 +85,62 @@ function limitedJobs(n) {
   return { job, all };
 }
 
+/**
+ * The least a limiter can do, for the reference row: a promise per job, a `then` on the job's
+ * promise that starts the next queued job and then settles the caller's. No timeouts, signals,
+ * threads or error checks: what every in-loop limiter pays at the least.
+ */
+function simplestLimiter(limit) {
+  let running = 0;
+  let head;
+  let tail;
+  const start = (entry) => {
+    running++;
+    let result;
+    try {
+      result = entry.fn();
+    } catch (error) {
+      finish();
+      entry.reject(error);
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => {
+        finish();
+        entry.resolve(value);
+      },
+      (error) => {
+        finish();
+        entry.reject(error);
+      },
+    );
+  };
+  const finish = () => {
+    running--;
+    const next = head;
+    if (next === undefined) return;
+    head = next.next;
+    if (head === undefined) tail = undefined;
+    start(next);
+  };
+  return (fn) =>
+    new Promise((resolve, reject) => {
+      const entry = { fn, resolve, reject, next: undefined };
+      if (running < limit) start(entry);
+      else {
+        if (tail) tail.next = entry;
+        else head = entry;
+        tail = entry;
+      }
+    });
+}
+
 export function inLoopSemaphore({ measure }, n) {
   const { job, all } = limitedJobs(n);
   const semaphore = new Semaphore(LIMIT);
   const limit = pLimit(LIMIT);
   const mutexSemaphore = new MutexSemaphore(LIMIT);
+  const simplest = simplestLimiter(LIMIT);
   return measure(
     `Semaphore in one event loop: ${n.toLocaleString('en')} jobs started at once, ${LIMIT} at a time`,
     'jobs/s',
@@ -119,7 +170,26 @@ export function inLoopSemaphore({ measure }, n) {
             all(() => mutexSemaphore.runExclusive(job)),
           ),
       },
+      {
+        name: '(reference) the simplest limiter (a promise and a then per job, nothing else)',
+        once: () =>
+          rate(
+            n,
+            all(() => simplest(job)),
+          ),
+      },
+      {
+        // Each job's own async function, its promise and Promise.all, nothing limiting them: all
+        // n run at once, so n suspended jobs are alive together (a limiter can beat this row).
+        name: '(reference) the same jobs with no limiter at all',
+        once: () =>
+          rate(
+            n,
+            all(() => job()),
+          ),
+      },
     ],
+    'The `(reference)` rows are not peers: they bound what a limiter can do here (docs/performance.md).',
   );
 }
 

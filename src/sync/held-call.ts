@@ -22,27 +22,30 @@ import { deadlineOf } from './shared-memory.js';
 import { abortReason, callHolding, type Holdable, Waiter, type WaiterList, type WaitOptions } from './waiters.js';
 
 class HeldCall<T> extends Waiter<boolean> {
-  /** What the caller holds: settled with what `fn` gives, or rejected with why it never ran. */
-  readonly promise: Promise<T>;
+  /** Settles the caller's promise with what `fn` gives (its `reject` is the Waiter's own). */
   done!: (value: T | PromiseLike<T>) => void;
-  /** The next call in the ready list (granted, to run at the next drain). */
-  nextReady: HeldCall<unknown> | undefined;
+  // Only a call with a timeout can time out, and only its error names them (`declare`: no slot
+  // otherwise). Thousands of calls can queue at once: every slot is collector time (see above).
+  declare method: string;
+  declare timeout: number;
 
   constructor(
-    readonly method: string,
     readonly holder: Holdable,
     readonly fn: () => T | PromiseLike<T>,
-    readonly timeout: number | undefined,
   ) {
     super();
     // The list calls `resolve` as a method of the waiter: granted, the call runs. A failure
-    // (`reject`) is the caller's promise's, as captured here.
+    // (`reject`) is the caller's promise's, as captured by newCallerPromise.
     this.resolve = grant;
-    capturing = this as HeldCall<unknown>;
-    this.promise = new Promise<T>(
-      captureResolvers as (resolve: (value: T | PromiseLike<T>) => void, reject: (error: unknown) => void) => void,
-    );
   }
+}
+
+/** The caller's promise for `call`: its resolvers are stored on the call (one shared executor, no closure). */
+function newCallerPromise<T>(call: HeldCall<T>): Promise<T> {
+  capturing = call as HeldCall<unknown>;
+  return new Promise<T>(
+    captureResolvers as (resolve: (value: T | PromiseLike<T>) => void, reject: (error: unknown) => void) => void,
+  );
 }
 
 let capturing: HeldCall<unknown> | undefined;
@@ -66,7 +69,8 @@ function grant(this: HeldCall<unknown>, held: boolean): void {
     );
     return;
   }
-  if (readyTail) readyTail.nextReady = this;
+  // Granted means unlinked from the waiter list: `next` is free, and links the ready list now.
+  if (readyTail) readyTail.next = this;
   else readyHead = this;
   readyTail = this;
   if (!draining && !drainQueued) {
@@ -87,9 +91,9 @@ function drain(): void {
   draining = true;
   try {
     for (let call = readyHead; call; call = readyHead) {
-      readyHead = call.nextReady;
+      readyHead = call.next as HeldCall<unknown> | undefined;
       if (readyHead === undefined) readyTail = undefined;
-      call.nextReady = undefined;
+      call.next = undefined;
       runHeld(call);
     }
   } finally {
@@ -164,9 +168,15 @@ export function runHeldCall<T>(
     if (timeout === 0) {
       throw new TimeoutError(`${holder.constructor.name}.${method}: not acquired within 0 ms`);
     }
-    const call = list.enqueue(new HeldCall(method, holder, fn, timeout), deadline, signal, false);
+    const call = new HeldCall(holder, fn);
+    if (timeout !== undefined) {
+      call.method = method;
+      call.timeout = timeout;
+    }
+    const promise = newCallerPromise(call);
+    list.enqueue(call, deadline, signal, false);
     driver.start();
-    return call.promise;
+    return promise;
   } catch (error) {
     return Promise.reject(error);
   }
