@@ -23,6 +23,7 @@ import type {
   PartitionResult,
   Table,
 } from './types.js';
+import { reduceWasmGroups } from './wasm-groupby.js';
 
 /** A range's rows as columns, and the quote state it was read with (always outside quotes for JSON lines). */
 interface Parsed {
@@ -41,8 +42,12 @@ function parseCsvRange(job: PartitionJob, schema: CsvSchema): Parsed {
   const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
   const terminal = job.terminal;
   if (terminal.kind === 'groupby' && job.steps.length === 0) {
-    // A group-by straight from the bytes, no columns built (plain-groupby.ts), where it applies.
-    const fused = reducePlainGroups(located.bytes, located.begin, located.stop, schema, terminal.keys, terminal.aggs);
+    // A group-by straight from the bytes, no columns built, where it applies: by the WebAssembly
+    // kernel (wasm-groupby.ts), else by the same loop in JS (plain-groupby.ts).
+    const { bytes, begin, stop } = located;
+    const fused =
+      reduceWasmGroups(bytes, begin, stop, schema, terminal.keys, terminal.aggs) ??
+      reducePlainGroups(bytes, begin, stop, schema, terminal.keys, terminal.aggs);
     if (fused !== undefined) {
       return {
         table: NO_TABLE,

@@ -1,0 +1,183 @@
+/**
+ * The WebAssembly group-by kernel (wasm-groupby.ts, kernel/groupby.wat) against the JS fused
+ * group-by it replaces (plain-groupby.ts), which the plain-rows tests hold to the reference: on the
+ * same bytes both must give the same partial, to the bit (-0 and NaN included), or both give the
+ * range up. Generated data with the hard cases: every number spelling (the kernel hands the ones it
+ * does not convert to the JS readers), int32 limits, empty fields, blank lines, keys of every
+ * length up to 16 bytes and longer, UTF-8 keys, many groups (its tables grow), batch boundaries.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ThreadPoolExecutor } from 'skein';
+import { readCsv } from 'skein/data';
+import { GROUPBY_WASM } from '../../dist/data/kernel/groupby-wasm.js';
+import { reducePlainGroups } from '../../dist/data/plain-groupby.js';
+import type { AggSpec, CsvSchema } from '../../dist/data/types.js';
+import { reduceWasmGroups, wasmGroupbyAvailable } from '../../dist/data/wasm-groupby.js';
+import { assertRowsClose, random, referenceGroupby, type Value } from './reference.ts';
+
+/** Float spellings: the plain decimals the kernel converts, and the rest it hands to JS. */
+const FLOATS = [
+  '0',
+  '-0',
+  '+7',
+  '42',
+  '3.5',
+  '-2.25',
+  '0.1',
+  '5.',
+  '.5',
+  '-.5',
+  '007',
+  '123456789012345',
+  '-1234567890.12345',
+  '0.000000000000001',
+  '9007199254740993',
+  '0.1234567890123456789',
+  '1e3',
+  '-2.5E-3',
+  '1e400',
+  'inf',
+  '-Infinity',
+  'NaN',
+  'NA',
+  '',
+  '49.06868',
+];
+/** Int32 spellings that parse (the limits, signs, leading zeros). */
+const INTS = ['0', '-0', '+5', '-17', '007', '2147483647', '-2147483648', '00000000000042'];
+
+function schemaOf(names: string[], dtypes: CsvSchema['dtypes']): CsvSchema {
+  return { names, dtypes, delimiter: 44, header: true, headerLine: names };
+}
+
+const ALL_OPS: AggSpec[] = (['sum', 'mean', 'count', 'size', 'min', 'max', 'first', 'last'] as const).flatMap((op) => [
+  { column: 'f', op, output: `f_${op}` },
+  { column: 'i', op, output: `i_${op}` },
+]);
+
+/** Both paths on the same bytes: the same partial and rows, or both undefined when `expectGiveUp`. */
+function assertSame(text: string, schema: CsvSchema, keys: string[], aggs: AggSpec[], expectGiveUp = false): void {
+  const bytes = Buffer.from(text);
+  const begin = bytes.indexOf(10) + 1;
+  const viaJs = reducePlainGroups(bytes, begin, bytes.length, schema, keys, aggs);
+  const viaWasm = reduceWasmGroups(bytes, begin, bytes.length, schema, keys, aggs);
+  if (expectGiveUp) {
+    assert.equal(viaWasm, undefined, 'the kernel should give this range up');
+    return;
+  }
+  assert.ok(viaJs !== undefined, 'the JS path should take these rows');
+  assert.ok(viaWasm !== undefined, 'the kernel should take these rows');
+  assert.equal(viaWasm.rows, viaJs.rows);
+  assert.deepStrictEqual(viaWasm.partial, viaJs.partial);
+}
+
+/** Rows of keys k1 (sometimes missing), k2; a float f of any spelling; an int32 i; a skipped note. */
+function mixedCsv(rows: number, seed: number, key: (next: () => number) => string): string {
+  const next = random(seed);
+  const lines = ['k1,note,f,k2,i'];
+  for (let r = 0; r < rows; r++) {
+    const k1 = next() < 0.05 ? '' : key(next);
+    const f = FLOATS[Math.floor(next() * FLOATS.length)] as string;
+    const i =
+      next() < 0.1 ? (INTS[Math.floor(next() * INTS.length)] as string) : String(Math.floor(next() * 2000) - 1000);
+    lines.push(`${k1},a note that is longer than sixteen bytes ${r},${f},x${Math.floor(next() * 4)},${i}`);
+    if (next() < 0.02) lines.push(''); // a blank line: skipped
+  }
+  return lines.join('\n');
+}
+
+const MIXED = schemaOf(['k1', 'note', 'f', 'k2', 'i'], ['string', 'string', 'float64', 'string', 'int32']);
+
+describe('the WebAssembly group-by kernel', { skip: !wasmGroupbyAvailable() && 'no WebAssembly SIMD here' }, () => {
+  it('is the assembly of groupby.wat (run scripts/build-data-kernel.mjs after editing it)', () => {
+    const assembled = spawnSync(process.execPath, ['scripts/build-data-kernel.mjs', '--print'], { encoding: 'utf8' });
+    assert.equal(assembled.status, 0, assembled.stderr);
+    assert.equal(assembled.stdout.trim(), GROUPBY_WASM);
+  });
+
+  it('gives the JS path partial for every op, number spelling and key length (1 to 16 bytes), 1 to 3 keys', () => {
+    const text = mixedCsv(12_000, 3, (next) => 'abcdefghijklmnop'.slice(0, 1 + Math.floor(next() * 16)));
+    for (const keys of [['k1'], ['k1', 'k2'], ['k2', 'k1'], ['k2', 'k1', 'note']]) {
+      const withLongKey = keys.includes('note');
+      assertSame(text, MIXED, keys, ALL_OPS, withLongKey);
+      // With no newline at the end, and a last row that is one the kernel hands to JS.
+      assertSame(`${text}\nq,n,1e5,x1,-0`, MIXED, keys, ALL_OPS, withLongKey);
+    }
+  });
+
+  it('decodes UTF-8 keys, and gives up a range with a key over 16 bytes (the JS path takes it)', () => {
+    const keys = ['é', '日本', '日本語キー' /* 15 bytes */, 'ü', 'ab'];
+    const text = mixedCsv(3000, 4, (next) => keys[Math.floor(next() * keys.length)] as string);
+    assertSame(text, MIXED, ['k1'], ALL_OPS);
+    const long = text.replace('\nab,', '\nabcdefghijklmnopq,'); // 17 bytes
+    assert.notEqual(long, text);
+    assertSame(long, MIXED, ['k1'], ALL_OPS, true);
+    assert.ok(reducePlainGroups(Buffer.from(long), 14, long.length, MIXED, ['k1'], ALL_OPS) !== undefined);
+  });
+
+  it('grows its tables: 40,000 groups over 2 keys, in first-seen order', () => {
+    const next = random(7);
+    const lines = ['a,b,f,i'];
+    for (let r = 0; r < 60_000; r++) {
+      lines.push(`a${Math.floor(next() * 200)},b${Math.floor(next() * 200)},${(next() * 100).toFixed(3)},${r}`);
+    }
+    const schema = schemaOf(['a', 'b', 'f', 'i'], ['string', 'string', 'float64', 'int32']);
+    assertSame(`${lines.join('\n')}\n`, schema, ['a', 'b'], ALL_OPS);
+    assertSame(`${lines.join('\n')}\n`, schema, ['b'], ALL_OPS);
+  });
+
+  it('gives up where the JS path does: a bad value, a wrong row width, an int32 out of range', () => {
+    const good = mixedCsv(5000, 5, (next) => `k${Math.floor(next() * 9)}`);
+    const rows = good.split('\n');
+    for (const bad of ['k1,n,oops,x1,1', 'k1,n,1,x1', 'k1,n,1,x1,1,extra', 'k1,n,1,x1,2147483648', 'k1,n,1,x1,']) {
+      const text = [...rows.slice(0, 4500), bad, ...rows.slice(4500)].join('\n');
+      assertSame(text, MIXED, ['k1'], ALL_OPS, true);
+      assert.equal(reducePlainGroups(Buffer.from(text), 15, text.length, MIXED, ['k1'], ALL_OPS), undefined);
+    }
+  });
+});
+
+describe('readCsv group-by through the kernel', () => {
+  let dir: string;
+  let pool: ThreadPoolExecutor;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'skein-wasm-groupby-'));
+    pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+  });
+  after(async () => {
+    await pool.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('equals the reference at tiny blocksizes (range ends inside numbers and keys)', async () => {
+    const next = random(11);
+    const lines = ['id1,id2,v1,v3'];
+    const records: Record<string, Value>[] = [];
+    for (let r = 0; r < 1000; r++) {
+      const row = {
+        id1: `id${Math.floor(next() * 12)}`,
+        id2: next() < 0.03 ? '' : `longer-key-${Math.floor(next() * 5)}`,
+        v1: Math.floor(next() * 11) - 5,
+        v3: Math.round((next() - 0.5) * 1e7) / 1e5,
+      };
+      lines.push(`${row.id1},${row.id2},${row.v1},${row.v3}`);
+      records.push({ ...row, id2: row.id2 === '' ? null : row.id2 });
+    }
+    const path = join(dir, 'ranges.csv');
+    writeFileSync(path, lines.join('\n'));
+    for (const keys of [['id1'], ['id1', 'id2']]) {
+      for (const blocksize of [7, 13, 1000, 1 << 20]) {
+        const result = await readCsv(path, { blocksize, dtypes: { v1: 'int32', v3: 'float64' } })
+          .groupby(keys)
+          .agg({ v1: 'sum', v3: 'max' })
+          .compute({ executor: pool });
+        assertRowsClose(result.toRows(), referenceGroupby(records, keys, { v1: 'sum', v3: 'max' }));
+      }
+    }
+  });
+});
