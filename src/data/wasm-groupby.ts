@@ -24,7 +24,9 @@ import type { AggSpec, CsvSchema, GroupPartial } from './types.js';
 
 /** The kernel's fixed addresses (see groupby.wat's header). */
 const MASKS = 256;
+const CODES = 1104;
 const POW10 = 1152;
+const DICTS = 1280;
 const KINDS = 2048;
 const SLOTS = 6144;
 const INPUT = 16384;
@@ -40,6 +42,14 @@ const PAGE = 65536;
 const DONE = 0;
 const FULL = 1;
 const GROW = 2;
+const BAIL = 3;
+/** How rows find their group (see $group in groupby.wat). */
+const ONE_KEY = 1;
+const PAIR_TABLE = 2;
+const HASHED = 3;
+/** The largest dense pair table (entries), as plain-groupby.ts's; past it the codes are hashed. */
+const MAX_PAIRS = 1 << 22;
+const FIRST_CAPACITY = 256;
 
 /** The parts of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
 interface WasmGlobal {
@@ -62,18 +72,22 @@ interface KernelExports {
   readonly groupsOut: WasmGlobal;
   readonly valuesOut: WasmGlobal;
   readonly batchCap: WasmGlobal;
-  readonly table: WasmGlobal;
-  readonly mask: WasmGlobal;
-  readonly entries: WasmGlobal;
-  readonly lens: WasmGlobal;
+  readonly mode: WasmGlobal;
+  readonly pairs: WasmGlobal;
+  readonly shift: WasmGlobal;
+  readonly pairRows: WasmGlobal;
+  readonly htable: WasmGlobal;
+  readonly hmask: WasmGlobal;
+  readonly groupCodes: WasmGlobal;
   readonly groups: WasmGlobal;
-  readonly capacity: WasmGlobal;
+  readonly groupCapacity: WasmGlobal;
   readonly n: WasmGlobal;
   readonly rows: WasmGlobal;
   readonly status: WasmGlobal;
   scan(pos: number, stop: number): number;
-  lookup(): number;
-  rehash(at: number, size: number): void;
+  group(): number;
+  rehashDict(k: number, at: number, size: number): void;
+  rehashGroups(at: number, size: number): void;
   setKey(k: number, start: number, len: number): void;
 }
 
@@ -106,11 +120,11 @@ export function wasmGroupbyAvailable(): boolean {
 
 const align = (at: number): number => (at + 15) & ~15;
 
-/** One range's run of the kernel: the memory plan and the growing group storage. */
+/** One range's run of the kernel: the memory plan, and the tables grown as the kernel asks. */
 class Run {
   private top: number;
-  private tableSize = 1024;
   private u8: Uint8Array;
+  private readonly i32: () => Int32Array;
 
   constructor(
     private readonly k: KernelExports,
@@ -118,73 +132,114 @@ class Run {
     inputEnd: number,
   ) {
     const { keyCount, valueCount } = layout;
-    // 16 readable bytes after the input (the kernel loads 16 at a time), then the batch and groups.
-    let top = align(inputEnd + 16);
-    const groupsOut = top;
-    top = align(top + 4 * BATCH);
-    const valuesOut = top;
-    top = align(top + 8 * BATCH * Math.max(1, valueCount));
-    const capacity = 256;
-    const entries = top;
-    top = align(top + 16 * keyCount * capacity);
-    const lens = top;
-    top = align(top + 4 * keyCount * capacity);
-    const table = top;
-    top = align(top + 4 * this.tableSize);
-    this.top = top;
-    this.reserve(top);
+    // 16 readable bytes after the input (the kernel loads 16 at a time), then the batch and tables.
+    this.top = align(inputEnd + 16);
     this.u8 = new Uint8Array(k.memory.buffer);
-    this.u8.fill(0, table, table + 4 * this.tableSize);
-    k.groupsOut.value = groupsOut;
-    k.valuesOut.value = valuesOut;
+    this.i32 = () => new Int32Array(this.bytes().buffer);
+    k.groupsOut.value = this.allocate(4 * BATCH);
+    k.valuesOut.value = this.allocate(8 * BATCH * Math.max(1, valueCount));
     k.batchCap.value = BATCH;
-    k.entries.value = entries;
-    k.lens.value = lens;
-    k.capacity.value = capacity;
-    k.table.value = table;
-    k.mask.value = this.tableSize - 1;
+    for (let key = 0; key < keyCount; key++) {
+      const entries = this.allocate(16 * FIRST_CAPACITY);
+      const lens = this.allocate(4 * FIRST_CAPACITY);
+      const table = this.allocate(4 * 4 * FIRST_CAPACITY, true);
+      this.i32().set([table, 4 * FIRST_CAPACITY - 1, entries, lens, 0, FIRST_CAPACITY], (DICTS + 32 * key) / 4);
+    }
+    k.mode.value = keyCount === 1 ? ONE_KEY : keyCount === 2 ? PAIR_TABLE : HASHED;
     k.groups.value = 0;
+    k.groupCodes.value = this.allocate(4 * keyCount * FIRST_CAPACITY);
+    k.groupCapacity.value = FIRST_CAPACITY;
+    k.shift.value = 6;
+    k.pairRows.value = 64;
+    k.pairs.value = keyCount === 2 ? this.allocate(4 * 64 * 64, true) : 0;
+    k.hmask.value = 4 * FIRST_CAPACITY - 1;
+    k.htable.value = keyCount > 2 ? this.allocate(4 * 4 * FIRST_CAPACITY, true) : 0;
     k.n.value = 0;
     k.keyCount.value = keyCount;
   }
 
-  /** Memory up to `end`, grown if needed (views of the old buffer are then stale: see bytes()). */
-  reserve(end: number): void {
+  /** `size` bytes of the kernel's memory (zeroed if asked), grown if needed. */
+  private allocate(size: number, zeroed = false): number {
+    const at = this.top;
+    this.top = align(at + size);
     const memory = this.k.memory;
-    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+    if (this.top > memory.buffer.byteLength) memory.grow(Math.ceil((this.top - memory.buffer.byteLength) / PAGE));
+    if (zeroed) this.bytes().fill(0, at, at + size);
+    return at;
   }
 
-  /** The kernel's memory as bytes (a fresh view after a grow). */
+  /** The kernel's memory as bytes (a fresh view after it grew). */
   bytes(): Uint8Array {
     if (this.u8.buffer !== this.k.memory.buffer) this.u8 = new Uint8Array(this.k.memory.buffer);
     return this.u8;
   }
 
-  /** Room for one more group: more entries when they are full, a larger table when half full. */
+  /** A copy of `size` bytes at `from` in larger room: where they now are. */
+  private move(from: number, size: number, room: number): number {
+    const to = this.allocate(room);
+    this.bytes().copyWithin(to, from, from + size);
+    return to;
+  }
+
+  /** Room for one more code in each dictionary and one more group (status GROW). */
   grow(): void {
     const k = this.k;
-    const groups = k.groups.value;
     const keyCount = this.layout.keyCount;
-    if (groups >= k.capacity.value) {
-      const capacity = 2 * k.capacity.value;
-      const entries = this.top;
-      const lens = align(entries + 16 * keyCount * capacity);
-      this.top = align(lens + 4 * keyCount * capacity);
-      this.reserve(this.top);
-      const u8 = this.bytes();
-      u8.copyWithin(entries, k.entries.value, k.entries.value + 16 * keyCount * groups);
-      u8.copyWithin(lens, k.lens.value, k.lens.value + 4 * keyCount * groups);
-      k.entries.value = entries;
-      k.lens.value = lens;
-      k.capacity.value = capacity;
+    for (let key = 0; key < keyCount; key++) {
+      const at = (DICTS + 32 * key) / 4;
+      const [, mask, entries, lens, count, capacity] = this.i32().subarray(at, at + 6) as unknown as number[];
+      if ((count as number) >= (capacity as number)) {
+        const bigger = 2 * (capacity as number);
+        const movedEntries = this.move(entries as number, 16 * (count as number), 16 * bigger);
+        const movedLens = this.move(lens as number, 4 * (count as number), 4 * bigger);
+        this.i32().set([movedEntries, movedLens, count as number, bigger], at + 2);
+      }
+      if (2 * (count as number) >= (mask as number)) {
+        const size = 2 * ((mask as number) + 1);
+        k.rehashDict(key, this.allocate(4 * size), size);
+      }
     }
-    if (2 * groups >= k.mask.value) {
-      this.tableSize *= 2;
-      const table = this.top;
-      this.top = align(table + 4 * this.tableSize);
-      this.reserve(this.top);
-      k.rehash(table, this.tableSize);
+    const groups = k.groups.value;
+    if (k.mode.value !== ONE_KEY && groups >= k.groupCapacity.value) {
+      const bigger = 2 * k.groupCapacity.value;
+      k.groupCodes.value = this.move(k.groupCodes.value, 4 * keyCount * groups, 4 * keyCount * bigger);
+      k.groupCapacity.value = bigger;
     }
+    if (k.mode.value === HASHED && 2 * groups >= k.hmask.value) this.hashGroups();
+  }
+
+  /** The hash table over the groups' codes, at most half full (mode HASHED). */
+  private hashGroups(): void {
+    let size = 4 * FIRST_CAPACITY;
+    while (size < 2 * this.k.groups.value + 2) size *= 2;
+    this.k.rehashGroups(this.allocate(4 * size), size);
+    this.k.mode.value = HASHED;
+  }
+
+  /**
+   * A pair table that holds the row's codes (CODES; status RELAYOUT), or the hash table when it
+   * would be too large.
+   */
+  relayout(): void {
+    const k = this.k;
+    const [code1, code2] = this.i32().subarray(CODES / 4, CODES / 4 + 2) as unknown as number[];
+    let shift = k.shift.value;
+    while (1 << shift <= (code2 as number)) shift++;
+    let rows = k.pairRows.value;
+    while (rows <= (code1 as number)) rows *= 2;
+    if (rows * 2 ** shift > MAX_PAIRS) {
+      this.hashGroups();
+      return;
+    }
+    const pairs = this.allocate(4 * (rows << shift), true);
+    const i32 = this.i32();
+    const codes = k.groupCodes.value / 4;
+    for (let g = 0; g < k.groups.value; g++) {
+      i32[pairs / 4 + (((i32[codes + 2 * g] as number) << shift) + (i32[codes + 2 * g + 1] as number))] = g + 1;
+    }
+    k.pairs.value = pairs;
+    k.shift.value = shift;
+    k.pairRows.value = rows;
   }
 
   /** Each group's keys, decoded (as ByteDictionary decodes them: UTF-8). */
@@ -193,14 +248,17 @@ class Run {
     const groups = k.groups.value;
     const keyCount = this.layout.keyCount;
     const memory = Buffer.from(k.memory.buffer);
-    const lens = new Int32Array(k.memory.buffer, k.lens.value, groups * keyCount);
-    const entries = k.entries.value;
-    return Array.from({ length: keyCount }, (_, key) =>
-      Array.from({ length: groups }, (_, g) => {
-        const at = g * keyCount + key;
-        return memory.toString('utf8', entries + 16 * at, entries + 16 * at + (lens[at] as number));
-      }),
-    );
+    const i32 = this.i32();
+    return Array.from({ length: keyCount }, (_, key) => {
+      const [, , entries, lens, count] = i32.subarray((DICTS + 32 * key) / 4) as unknown as number[];
+      const texts = Array.from({ length: count as number }, (_, code) => {
+        const at = (entries as number) + 16 * code;
+        return memory.toString('utf8', at, at + (i32[(lens as number) / 4 + code] as number));
+      });
+      if (k.mode.value === ONE_KEY) return texts.slice(0, groups);
+      const codes = k.groupCodes.value / 4;
+      return Array.from({ length: groups }, (_, g) => texts[i32[codes + g * keyCount + key] as number] as string);
+    });
   }
 }
 
@@ -240,7 +298,15 @@ function readRowInJs(k: KernelExports, run: Run, layout: Layout, delimiter: numb
     }
     if (c !== delimiter) return -1;
   }
-  new Int32Array(k.memory.buffer, k.groupsOut.value, BATCH)[n] = missing ? -1 : k.lookup();
+  let group = -1;
+  if (!missing) {
+    group = k.group();
+    if (group === -2) {
+      run.relayout();
+      group = k.group();
+    }
+  }
+  new Int32Array(k.memory.buffer, k.groupsOut.value, BATCH)[n] = group;
   k.n.value = n + 1;
   return at;
 }
@@ -298,6 +364,7 @@ export function reduceWasmGroups(
     if (status === DONE) break;
     if (status === FULL) flush(k, accumulators, layout.valueCount);
     else if (status === GROW) run.grow();
+    else if (status !== BAIL) run.relayout();
     else {
       // BAIL: this one row by the JS readers (the kernel stopped before a full batch or table).
       pos = readRowInJs(k, run, layout, schema.delimiter, pos);

@@ -131,6 +131,18 @@ describe('the WebAssembly group-by kernel', { skip: !wasmGroupbyAvailable() && '
     assertSame(`${lines.join('\n')}\n`, schema, ['b'], ALL_OPS);
   });
 
+  it('moves from the dense pair table to hashed codes when the pairs are too sparse for it', () => {
+    const next = random(8);
+    const lines = ['a,b,f,i'];
+    for (let r = 0; r < 20_000; r++) {
+      // 6,000 x 6,000 possible pairs: a dense table would need 2^26 entries.
+      lines.push(`a${Math.floor(next() * 6000)},b${Math.floor(next() * 6000)},${r % 97}.5,${r}`);
+    }
+    const schema = schemaOf(['a', 'b', 'f', 'i'], ['string', 'string', 'float64', 'int32']);
+    assertSame(`${lines.join('\n')}\n`, schema, ['a', 'b'], ALL_OPS);
+    assertSame(`${lines.join('\n')}\n`, schema, ['b', 'a'], ALL_OPS);
+  });
+
   it('gives up where the JS path does: a bad value, a wrong row width, an int32 out of range', () => {
     const good = mixedCsv(5000, 5, (next) => `k${Math.floor(next() * 9)}`);
     const rows = good.split('\n');
