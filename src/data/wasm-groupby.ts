@@ -81,6 +81,7 @@ interface KernelExports {
   readonly groupCodes: WasmGlobal;
   readonly groups: WasmGlobal;
   readonly groupCapacity: WasmGlobal;
+  readonly room: WasmGlobal;
   readonly n: WasmGlobal;
   readonly rows: WasmGlobal;
   readonly status: WasmGlobal;
@@ -156,6 +157,7 @@ class Run {
     k.htable.value = keyCount > 2 ? this.allocate(4 * 4 * FIRST_CAPACITY, true) : 0;
     k.n.value = 0;
     k.keyCount.value = keyCount;
+    this.grow();
   }
 
   /** `size` bytes of the kernel's memory (zeroed if asked), grown if needed. */
@@ -181,37 +183,55 @@ class Run {
     return to;
   }
 
-  /** Room for one more code in each dictionary and one more group (status GROW). */
+  /**
+   * Grows the tables near full (status GROW), and tells the kernel how many more codes and groups
+   * fit (its `room`): a table grows when fewer than a row's worth and a margin are left, so that
+   * the kernel stops for this every so often, not every row.
+   */
   grow(): void {
     const k = this.k;
     const keyCount = this.layout.keyCount;
+    const need = keyCount + 1 + 16;
+    let room = Number.POSITIVE_INFINITY;
     for (let key = 0; key < keyCount; key++) {
       const at = (DICTS + 32 * key) / 4;
       const [, mask, entries, lens, count, capacity] = this.i32().subarray(at, at + 6) as unknown as number[];
-      if ((count as number) >= (capacity as number)) {
+      let free = (capacity as number) - (count as number);
+      if (free < need) {
         const bigger = 2 * (capacity as number);
         const movedEntries = this.move(entries as number, 16 * (count as number), 16 * bigger);
         const movedLens = this.move(lens as number, 4 * (count as number), 4 * bigger);
         this.i32().set([movedEntries, movedLens, count as number, bigger], at + 2);
+        free = bigger - (count as number);
       }
-      if (2 * (count as number) >= (mask as number)) {
-        const size = 2 * ((mask as number) + 1);
+      // A table at most half full keeps probes short.
+      let size = (mask as number) + 1;
+      if (size / 2 - (count as number) < need) {
+        size *= 2;
         k.rehashDict(key, this.allocate(4 * size), size);
       }
+      room = Math.min(room, free, size / 2 - (count as number));
     }
     const groups = k.groups.value;
-    if (k.mode.value !== ONE_KEY && groups >= k.groupCapacity.value) {
-      const bigger = 2 * k.groupCapacity.value;
-      k.groupCodes.value = this.move(k.groupCodes.value, 4 * keyCount * groups, 4 * keyCount * bigger);
-      k.groupCapacity.value = bigger;
+    if (k.mode.value !== ONE_KEY) {
+      if (k.groupCapacity.value - groups < need) {
+        const bigger = 2 * k.groupCapacity.value;
+        k.groupCodes.value = this.move(k.groupCodes.value, 4 * keyCount * groups, 4 * keyCount * bigger);
+        k.groupCapacity.value = bigger;
+      }
+      room = Math.min(room, k.groupCapacity.value - groups);
     }
-    if (k.mode.value === HASHED && 2 * groups >= k.hmask.value) this.hashGroups();
+    if (k.mode.value === HASHED) {
+      if ((k.hmask.value + 1) / 2 - groups < need) this.hashGroups();
+      room = Math.min(room, (k.hmask.value + 1) / 2 - groups);
+    }
+    k.room.value = room;
   }
 
   /** The hash table over the groups' codes, at most half full (mode HASHED). */
   private hashGroups(): void {
     let size = 4 * FIRST_CAPACITY;
-    while (size < 2 * this.k.groups.value + 2) size *= 2;
+    while (size < 2 * (this.k.groups.value + FIRST_CAPACITY)) size *= 2;
     this.k.rehashGroups(this.allocate(4 * size), size);
     this.k.mode.value = HASHED;
   }
@@ -229,6 +249,7 @@ class Run {
     while (rows <= (code1 as number)) rows *= 2;
     if (rows * 2 ** shift > MAX_PAIRS) {
       this.hashGroups();
+      this.grow(); // the hash table's room
       return;
     }
     const pairs = this.allocate(4 * (rows << shift), true);

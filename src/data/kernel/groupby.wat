@@ -37,6 +37,9 @@
   (global $groupCodes (export "groupCodes") (mut i32) (i32.const 0))
   (global $groups (export "groups") (mut i32) (i32.const 0))
   (global $groupCapacity (export "groupCapacity") (mut i32) (i32.const 0))
+  ;; How many more codes and groups fit before a table must grow (JS sets it, each insertion
+  ;; takes one): one check per row, not one per table.
+  (global $room (export "room") (mut i32) (i32.const 0))
   ;; Rows in the batch, rows read by the last scan (blank lines not counted), why scan stopped.
   (global $n (export "n") (mut i32) (i32.const 0))
   (global $rows (export "rows") (mut i32) (i32.const 0))
@@ -46,14 +49,12 @@
   ;; +0 table (code + 1 per i32 slot, 0: empty), +4 mask, +8 entries (v128 per code), +12 lengths
   ;; (i32 per code), +16 count, +20 capacity. JS grows them when status is GROW.
 
-  ;; A hash of the v128 at $at and the length $len.
-  (func $hashKey (param $at i32) (param $len i32) (result i32)
+  ;; A hash of a key: its 16 bytes as two i64 lanes, and its length.
+  (func $hashKey (param $lo i64) (param $hi i64) (param $len i32) (result i32)
     (local $h i64)
-    (local.set $h (i64.mul (i64.xor (i64.load (local.get $at)) (i64.const 0x2545F4914F6CDD1D))
-                           (i64.const 0x9E3779B97F4A7C15)))
+    (local.set $h (i64.mul (i64.xor (local.get $lo) (i64.const 0x2545F4914F6CDD1D)) (i64.const 0x9E3779B97F4A7C15)))
     (local.set $h (i64.mul
-      (i64.xor (i64.rotl (local.get $h) (i64.const 29))
-               (i64.xor (i64.load offset=8 (local.get $at)) (i64.extend_i32_u (local.get $len))))
+      (i64.xor (i64.rotl (local.get $h) (i64.const 29)) (i64.xor (local.get $hi) (i64.extend_i32_u (local.get $len))))
       (i64.const 0xC2B2AE3D27D4EB4F)))
     (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 31)))
                            (i64.const 0x94D049BB133111EB)))
@@ -69,7 +70,7 @@
     (local.set $table (i32.load (local.get $d)))
     (local.set $mask (i32.load offset=4 (local.get $d)))
     (local.set $slot (i32.and
-      (call $hashKey (i32.add (i32.const 1024) (i32.shl (local.get $k) (i32.const 4))) (local.get $len))
+      (call $hashKey (i64x2.extract_lane 0 (local.get $key)) (i64x2.extract_lane 1 (local.get $key)) (local.get $len))
       (local.get $mask)))
     (loop $probe
       (local.set $entry (i32.load (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 2)))))
@@ -86,6 +87,7 @@
           (br $probe))))
     (local.set $code (i32.load offset=16 (local.get $d)))
     (i32.store offset=16 (local.get $d) (i32.add (local.get $code) (i32.const 1)))
+    (global.set $room (i32.sub (global.get $room) (i32.const 1)))
     (v128.store (i32.add (i32.load offset=8 (local.get $d)) (i32.shl (local.get $code) (i32.const 4))) (local.get $key))
     (i32.store (i32.add (i32.load offset=12 (local.get $d)) (i32.shl (local.get $code) (i32.const 2))) (local.get $len))
     (i32.store (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 2)))
@@ -94,7 +96,7 @@
 
   ;; Rebuilds dictionary $k's table at $at with $size slots (a power of two).
   (func (export "rehashDict") (param $k i32) (param $at i32) (param $size i32)
-    (local $d i32) (local $code i32) (local $slot i32)
+    (local $d i32) (local $code i32) (local $slot i32) (local $at2 i32)
     (local.set $d (i32.add (i32.const 1280) (i32.shl (local.get $k) (i32.const 5))))
     (memory.fill (local.get $at) (i32.const 0) (i32.shl (local.get $size) (i32.const 2)))
     (i32.store (local.get $d) (local.get $at))
@@ -102,9 +104,9 @@
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $code) (i32.load offset=16 (local.get $d))))
+        (local.set $at2 (i32.add (i32.load offset=8 (local.get $d)) (i32.shl (local.get $code) (i32.const 4))))
         (local.set $slot (i32.and
-          (call $hashKey
-            (i32.add (i32.load offset=8 (local.get $d)) (i32.shl (local.get $code) (i32.const 4)))
+          (call $hashKey (i64.load (local.get $at2)) (i64.load offset=8 (local.get $at2))
             (i32.load (i32.add (i32.load offset=12 (local.get $d)) (i32.shl (local.get $code) (i32.const 2)))))
           (i32.sub (local.get $size) (i32.const 1))))
         (loop $probe
@@ -137,6 +139,7 @@
     (local $g i32)
     (local.set $g (global.get $groups))
     (global.set $groups (i32.add (local.get $g) (i32.const 1)))
+    (global.set $room (i32.sub (global.get $room) (i32.const 1)))
     (memory.copy (i32.add (global.get $groupCodes) (i32.shl (i32.mul (local.get $g) (global.get $keyCount)) (i32.const 2)))
                  (i32.const 1104) (i32.shl (global.get $keyCount) (i32.const 2)))
     (local.get $g))
@@ -144,7 +147,7 @@
   ;; The group of the row's keys (ROWKEY, ROWLEN): each key's code, then by MODE: 1 (one key) the
   ;; code itself; 2 (two keys) the dense pair table at (code1 << shift) + code2, or -2 when the
   ;; codes do not fit it (JS lays it out again, CODES holding them); 3 a hash table over the codes.
-  ;; JS keeps room for one more code per dictionary and one more group.
+  ;; JS keeps room (see $room) for the row's codes and group.
   (func $group (export "group") (result i32)
     (local $k i32) (local $at i32) (local $entry i32) (local $g i32) (local $slot i32) (local $c1 i32) (local $c2 i32)
     (loop $codes
@@ -217,22 +220,6 @@
         (local.set $g (i32.add (local.get $g) (i32.const 1)))
         (br $each))))
 
-  ;; Whether any table needs JS to grow it before one more row: a dictionary or the group hash
-  ;; table half full, or the entries of a dictionary or of the groups full.
-  (func $full (result i32)
-    (local $k i32) (local $d i32)
-    (loop $each
-      (local.set $d (i32.add (i32.const 1280) (i32.shl (local.get $k) (i32.const 5))))
-      (if (i32.or (i32.ge_u (i32.shl (i32.load offset=16 (local.get $d)) (i32.const 1)) (i32.load offset=4 (local.get $d)))
-                  (i32.ge_u (i32.load offset=16 (local.get $d)) (i32.load offset=20 (local.get $d))))
-        (then (return (i32.const 1))))
-      (local.set $k (i32.add (local.get $k) (i32.const 1)))
-      (br_if $each (i32.lt_u (local.get $k) (global.get $keyCount))))
-    (if (i32.eq (global.get $mode) (i32.const 1)) (then (return (i32.const 0))))
-    (if (i32.ge_u (global.get $groups) (global.get $groupCapacity)) (then (return (i32.const 1))))
-    (i32.and (i32.eq (global.get $mode) (i32.const 3))
-             (i32.ge_u (i32.shl (global.get $groups) (i32.const 1)) (global.get $hmask))))
-
   ;; Key $k of the row is bytes [$start, $start + $len) (1 to 16 bytes): for a row JS reads itself.
   (func (export "setKey") (param $k i32) (param $start i32) (param $len i32)
     (v128.store (i32.add (i32.const 1024) (i32.shl (local.get $k) (i32.const 4)))
@@ -262,7 +249,9 @@
           (then (local.set $pos (i32.add (local.get $pos) (i32.const 1))) (br $row))) ;; a blank line
         (if (i32.eq (local.get $n) (global.get $batchCap))
           (then (global.set $status (i32.const 1)) (br $exit)))
-        (if (call $full) (then (global.set $status (i32.const 2)) (br $exit)))
+        ;; A row adds at most keyCount codes and a group.
+        (if (i32.le_u (global.get $room) (global.get $keyCount))
+          (then (global.set $status (i32.const 2)) (br $exit)))
         (local.set $rowStart (local.get $pos))
         (local.set $why (i32.const 3))
         (local.set $missing (i32.const 0))
