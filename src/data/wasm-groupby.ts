@@ -121,6 +121,20 @@ export function wasmGroupbyAvailable(): boolean {
 
 const align = (at: number): number => (at + 15) & ~15;
 
+/**
+ * A buffer of `size` bytes where the kernel reads its input, for readRange to read a range into:
+ * then reduceWasmGroups finds the bytes in place and copies nothing. Undefined where the kernel
+ * cannot run. The view is valid until the kernel's memory grows, which its next run may do: a
+ * caller whose run gives the range up reads it again into a buffer of its own.
+ */
+export function wasmInput(size: number): Buffer | undefined {
+  const k = loadKernel();
+  if (k === null) return undefined;
+  const end = INPUT + size + 16;
+  if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / PAGE));
+  return Buffer.from(k.memory.buffer, INPUT, size);
+}
+
 /** One range's run of the kernel: the memory plan, and the tables grown as the kernel asks. */
 class Run {
   private top: number;
@@ -364,13 +378,17 @@ export function reduceWasmGroups(
   if (layout === undefined || layout.kinds.length > MAX_FIELDS || layout.keyCount > MAX_KEYS) return undefined;
   const k = loadKernel();
   if (k === null || !isPlain(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), begin, stop)) return undefined;
+  // Bytes read by readRange into wasmInput() are in place already; others are copied in.
+  const inPlace = bytes.buffer === k.memory.buffer && bytes.byteOffset === INPUT;
+  const from = inPlace ? INPUT + begin : INPUT;
   // The kernel needs a newline at the end: a last row without one (the file's end) gets one.
   const length = stop - begin;
-  const end = INPUT + length + (length > 0 && bytes[stop - 1] !== NEWLINE ? 1 : 0);
+  const end = from + length + (length > 0 && bytes[stop - 1] !== NEWLINE ? 1 : 0);
+  // From here on `bytes` in place may be detached (the kernel's memory grows): only that memory is read.
   const run = new Run(k, layout, end);
   const memory = run.bytes();
-  memory.set(bytes.subarray(begin, stop), INPUT);
-  if (end > INPUT) memory[end - 1] = NEWLINE;
+  if (!inPlace) memory.set(bytes.subarray(begin, stop), INPUT);
+  if (end > from) memory[end - 1] = NEWLINE;
   memory.fill(0, end, end + 16);
   new Int32Array(k.memory.buffer, KINDS, layout.kinds.length).set(layout.kinds);
   new Int32Array(k.memory.buffer, SLOTS, layout.slots.length).set(layout.slots);
@@ -378,7 +396,7 @@ export function reduceWasmGroups(
   k.delim.value = schema.delimiter;
   const accumulators = new BatchAccumulators(layout);
   let rows = 0;
-  for (let pos = INPUT; ; ) {
+  for (let pos = from; ; ) {
     pos = k.scan(pos, end);
     rows += k.rows.value;
     const status = k.status.value;
