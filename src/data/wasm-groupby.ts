@@ -94,6 +94,14 @@ interface KernelExports {
 
 /** The kernel of this worker: undefined until first used, null where it cannot run. */
 let kernel: KernelExports | null | undefined;
+/** The compiled module, kept when an instance is dropped (see RETAINED_MEMORY). */
+let compiled: object | undefined;
+
+/**
+ * A WebAssembly memory never shrinks: after a run that grew it past this (a huge range, millions
+ * of groups), the instance is dropped, its memory left to the GC, and the next run gets a new one.
+ */
+const RETAINED_MEMORY = 256 * 1024 * 1024;
 
 function loadKernel(): KernelExports | null {
   if (kernel !== undefined) return kernel;
@@ -102,8 +110,8 @@ function loadKernel(): KernelExports | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) return kernel;
   try {
-    const module = new wasm.Module(Buffer.from(GROUPBY_WASM, 'base64'));
-    const loaded = new wasm.Instance(module).exports as KernelExports;
+    compiled ??= new wasm.Module(Buffer.from(GROUPBY_WASM, 'base64'));
+    const loaded = new wasm.Instance(compiled).exports as KernelExports;
     const bytes = new Uint8Array(loaded.memory.buffer);
     for (let len = 0; len <= MAX_KEY_BYTES; len++) bytes.fill(0xff, MASKS + 16 * len, MASKS + 16 * len + len);
     new Float64Array(loaded.memory.buffer, POW10, 16).set(Array.from({ length: 16 }, (_, i) => 10 ** i));
@@ -394,6 +402,22 @@ export function reduceWasmGroups(
   new Int32Array(k.memory.buffer, SLOTS, layout.slots.length).set(layout.slots);
   k.width.value = layout.kinds.length;
   k.delim.value = schema.delimiter;
+  try {
+    return runKernel(k, run, layout, schema.delimiter, from, end);
+  } finally {
+    if (k.memory.buffer.byteLength > RETAINED_MEMORY) kernel = undefined;
+  }
+}
+
+/** Scans [from, end) of the kernel's memory to its end, or undefined: the range is given up. */
+function runKernel(
+  k: KernelExports,
+  run: Run,
+  layout: Layout,
+  delimiter: number,
+  from: number,
+  end: number,
+): { partial: GroupPartial; rows: number } | undefined {
   const accumulators = new BatchAccumulators(layout);
   let rows = 0;
   for (let pos = from; ; ) {
@@ -406,7 +430,7 @@ export function reduceWasmGroups(
     else if (status !== BAIL) run.relayout();
     else {
       // BAIL: this one row by the JS readers (the kernel stopped before a full batch or table).
-      pos = readRowInJs(k, run, layout, schema.delimiter, pos);
+      pos = readRowInJs(k, run, layout, delimiter, pos);
       if (pos < 0) return undefined;
       rows++;
     }
