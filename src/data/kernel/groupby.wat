@@ -49,16 +49,14 @@
   ;; +0 table (code + 1 per i32 slot, 0: empty), +4 mask, +8 entries (v128 per code), +12 lengths
   ;; (i32 per code), +16 count, +20 capacity. JS grows them when status is GROW.
 
-  ;; A hash of a key: its 16 bytes as two i64 lanes, and its length.
+  ;; A hash of a key: its 16 bytes as two i64 lanes, and its length. One multiplication (its high
+  ;; half, where every input bit has reached): the dictionaries hold few values, a probe is cheap.
   (func $hashKey (param $lo i64) (param $hi i64) (param $len i32) (result i32)
-    (local $h i64)
-    (local.set $h (i64.mul (i64.xor (local.get $lo) (i64.const 0x2545F4914F6CDD1D)) (i64.const 0x9E3779B97F4A7C15)))
-    (local.set $h (i64.mul
-      (i64.xor (i64.rotl (local.get $h) (i64.const 29)) (i64.xor (local.get $hi) (i64.extend_i32_u (local.get $len))))
-      (i64.const 0xC2B2AE3D27D4EB4F)))
-    (local.set $h (i64.mul (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 31)))
-                           (i64.const 0x94D049BB133111EB)))
-    (i32.wrap_i64 (i64.shr_u (local.get $h) (i64.const 32))))
+    (i32.wrap_i64 (i64.shr_u
+      (i64.mul (i64.xor (i64.xor (local.get $lo) (i64.rotl (local.get $hi) (i64.const 29)))
+                        (i64.extend_i32_u (local.get $len)))
+               (i64.const 0x9E3779B97F4A7C15))
+      (i64.const 32))))
 
   ;; The code of the row's key $k (ROWKEY, ROWLEN) in dictionary $k, added if new.
   (func $dictCode (param $k i32) (result i32)
