@@ -132,11 +132,15 @@ class Groups {
   /** The partial groupPartial would give: keys decoded, accumulators cut to the groups. */
   toPartial(dictionaries: readonly ByteDictionary[]): GroupPartial {
     const { keyCount, ops } = this.layout;
-    const keys = dictionaries.map((dictionary, k) =>
-      Array.from(
-        { length: this.count },
-        (_, g) => dictionary.values[this.keyCodes[g * keyCount + k] as number] as string,
-      ),
+    // One key: its values by group; more: coded against their dictionaries (CodedKeys), so that a
+    // partial of many groups travels as few strings.
+    const keys = dictionaries.map((dictionary, k): GroupPartial['keys'][number] =>
+      keyCount === 1
+        ? Array.from({ length: this.count }, (_, g) => dictionary.values[this.keyCodes[g] as number] as string)
+        : {
+            codes: Int32Array.from({ length: this.count }, (_, g) => this.keyCodes[g * keyCount + k] as number),
+            values: dictionary.values.slice(),
+          },
     );
     const accs = Array.from(ops, (op, a): Accumulator => {
       const values = (this.values[a] as Float64Array).slice(0, this.count);

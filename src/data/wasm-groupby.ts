@@ -285,8 +285,11 @@ class Run {
     k.pairRows.value = rows;
   }
 
-  /** Each group's keys, decoded (as ByteDictionary decodes them: UTF-8). */
-  keys(): string[][] {
+  /**
+   * Each group's keys, decoded as ByteDictionary decodes them (UTF-8): one key's dictionary is its
+   * groups (code = group); more keys are coded against their dictionaries (CodedKeys).
+   */
+  keys(): GroupPartial['keys'] {
     const k = this.k;
     const groups = k.groups.value;
     const keyCount = this.layout.keyCount;
@@ -294,13 +297,13 @@ class Run {
     const i32 = this.i32();
     return Array.from({ length: keyCount }, (_, key) => {
       const [, , entries, lens, count] = i32.subarray((DICTS + 32 * key) / 4) as unknown as number[];
-      const texts = Array.from({ length: count as number }, (_, code) => {
+      const values = Array.from({ length: count as number }, (_, code) => {
         const at = (entries as number) + 16 * code;
         return memory.toString('utf8', at, at + (i32[(lens as number) / 4 + code] as number));
       });
-      if (k.mode.value === ONE_KEY) return texts.slice(0, groups);
-      const codes = k.groupCodes.value / 4;
-      return Array.from({ length: groups }, (_, g) => texts[i32[codes + g * keyCount + key] as number] as string);
+      if (k.mode.value === ONE_KEY) return values.slice(0, groups);
+      const codes = i32.subarray(k.groupCodes.value / 4);
+      return { codes: Int32Array.from({ length: groups }, (_, g) => codes[g * keyCount + key] as number), values };
     });
   }
 }
