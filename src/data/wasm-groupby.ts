@@ -1,10 +1,10 @@
 /**
  * The fused group-by (plain-groupby.ts) with its row loop in WebAssembly (kernel/groupby.wat):
- * the same query, the same bytes, the same partial, several times faster, because finding field
- * ends byte by byte in JS was the bound and the kernel finds them 16 bytes at a time with SIMD.
+ * the same query, the same bytes, the same groups, ~2.5x less CPU, because finding field ends byte
+ * by byte in JS was the bound and the kernel finds them 16 bytes at a time with SIMD.
  *
  * Division of work: the kernel reads rows, converts the value fields, and finds each row's group
- * (a hash table over the tuple of key bytes, keys of at most 16 bytes); it writes a batch of
+ * (a dictionary per key column, keys of at most 16 bytes, then the codes' group); it writes a batch of
  * (group, values) rows, and BatchAccumulators applies the aggregation ops in JS. A row the kernel
  * does not take (an exponent, a long number, a missing-value word, a malformed row) stops it: that
  * row is read here with csv-plain.ts's JS readers, and the kernel goes on after it. A key longer
