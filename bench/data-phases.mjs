@@ -1,6 +1,6 @@
 // Where skein/data's time goes on the data rows' CSV, one thread, warm: CPU ms per phase over the
-// whole file in 16 MB ranges (read, parse + aggregate, the same rows with every column skipped,
-// combine). Generates the bench's CSV at PATH first when it is missing (ROWS rows, default 10M).
+// whole file in 16 MB ranges (read, the fused group-by by the WebAssembly kernel and by the JS
+// loop, the general parser alone, combine). Generates the bench's CSV at PATH first when it is missing (ROWS rows, default 10M).
 //
 //   npm run build && node bench/data-phases.mjs PATH one-key|two-keys [ROWS]
 import { existsSync, statSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { combinePartials } from '../dist/data/aggregate.js';
 import { parseRows } from '../dist/data/csv-parse.js';
 import { readRange } from '../dist/data/csv-range.js';
 import { reducePlainGroups } from '../dist/data/plain-groupby.js';
+import { reduceWasmGroups } from '../dist/data/wasm-groupby.js';
 import { generate } from './data.mjs';
 
 const [path, query = 'one-key', rowsText = '10000000'] = process.argv.slice(2);
@@ -32,6 +33,7 @@ const cpu = () => {
 for (let rep = 1; rep <= 3; rep++) {
   let read = 0;
   let reduce = 0;
+  let wasm = 0;
   let fieldsOnly = 0;
   const partials = [];
   for (let start = 0; start < size; start += BLOCK) {
@@ -44,6 +46,11 @@ for (let rep = 1; rep <= 3; rep++) {
     if (fused === undefined) throw new Error('the fused group-by did not take this range');
     reduce += cpu() - t;
     partials.push(fused.partial);
+    t = cpu();
+    if (reduceWasmGroups(located.bytes, located.begin, located.stop, schema, keys, aggs) === undefined) {
+      throw new Error('the WebAssembly kernel did not take this range');
+    }
+    wasm += cpu() - t;
     t = cpu();
     const context = {
       file: path,
@@ -61,8 +68,9 @@ for (let rep = 1; rep <= 3; rep++) {
   const merged = combinePartials(partials, aggs);
   const combine = cpu() - t;
   console.log(
-    `rep ${rep}, ${keys.length} key(s), ${merged.count} groups: read ${read.toFixed(0)} ms, parse + aggregate ` +
-      `${reduce.toFixed(0)} ms (finding the fields alone, every column skipped: ${fieldsOnly.toFixed(0)} ms), ` +
+    `rep ${rep}, ${keys.length} key(s), ${merged.count} groups: read ${read.toFixed(0)} ms, parse + aggregate: ` +
+      `WebAssembly ${wasm.toFixed(0)} ms, JS ${reduce.toFixed(0)} ms (the general parser alone, every column ` +
+      `skipped: ${fieldsOnly.toFixed(0)} ms), ` +
       `combine ${partials.length} partials ${combine.toFixed(1)} ms`,
   );
 }

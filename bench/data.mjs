@@ -108,7 +108,7 @@ export async function dataFrames({ measure, log }, rows, workers) {
         ],
       );
       if (result) {
-        result.note = `Peak RSS of the whole process tree: ${[...peakRss].map(([n, mib]) => `${n.split(' (')[0]} ${mib.toFixed(0)} MiB`).join(', ')}. Read, parse and aggregate timed together, blocksize ${BLOCKSIZE} for skein and Dask; each run a fresh process.${python ? '' : ' No Python with dask and pandas found: Dask skipped.'}`;
+        result.note = `Peak RSS of the whole process tree: ${[...peakRss].map(([n, mib]) => `${n.split(' (')[0]} ${mib.toFixed(0)} MiB`).join(', ')}. Read, parse and aggregate timed together (skein: its WebAssembly group-by kernel; SKEIN_DATA_WASM=0 gives its JS loop), blocksize ${BLOCKSIZE} for skein and Dask; each run a fresh process.${python ? '' : ' No Python with dask and pandas found: Dask skipped.'}`;
         results.push(result);
       }
     }

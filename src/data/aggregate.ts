@@ -11,7 +11,7 @@
  * non-missing value; size counts rows; groups come out sorted by key (sort=True). No keys: one
  * group, the whole frame.
  */
-import type { Accumulator, AggSpec, Column, GroupPartial, Table } from './types.js';
+import type { Accumulator, AggSpec, CodedKeys, Column, GroupPartial, Table } from './types.js';
 
 /** Per-row group index (-1: a key is missing), and each group's key values, for one partition. */
 function groupRows(
@@ -186,26 +186,47 @@ const ID_RADIX = 2 ** 26;
  * A key value is looked up once per key column (value → a dense id), then the ids of a group's
  * keys → its slot: by one number for up to two keys (mixed radix, exact below 2^53), else by their text.
  */
-function mergeSlots(partials: readonly GroupPartial[]): { slotOf: Int32Array[]; owner: [GroupPartial, number][] } {
+function mergeSlots(partials: readonly GroupPartial[]): {
+  slotOf: Int32Array[];
+  owner: [GroupPartial, number][];
+  idOf: Map<number | string | null, number>[];
+  slotIds: Int32Array[];
+} {
   const keyCount = partials[0]?.keys.length ?? 0;
   const idOf = Array.from({ length: keyCount }, () => new Map<number | string | null, number>());
+  const idFor = (k: number, value: number | string | null): number => {
+    const ids = idOf[k] as Map<number | string | null, number>;
+    let id = ids.get(value);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(value, id);
+    }
+    return id;
+  };
   const slots = new Map<number | string, number>();
   const owner: [GroupPartial, number][] = [];
+  const total = partials.reduce((n, p) => n + p.count, 0);
+  /** Per key column, each merged group's value id. */
+  const slotIds = Array.from({ length: keyCount }, () => new Int32Array(total));
   // Ids count distinct values, at most the groups in all: below 2^26, two keys' ids are exact in a double.
-  const numeric = keyCount <= 2 && partials.reduce((n, p) => n + p.count, 0) < ID_RADIX;
+  const numeric = keyCount <= 2 && total < ID_RADIX;
+  const ids = new Int32Array(keyCount);
   const slotOf = partials.map((partial) => {
+    // A coded column's values are looked up once per partial, not once per group.
+    const idsOfCodes = partial.keys.map((column, k) =>
+      isCoded(column) ? Int32Array.from(column.values, (value) => idFor(k, value)) : undefined,
+    );
     const out = new Int32Array(partial.count);
     for (let g = 0; g < partial.count; g++) {
       let combined = 0;
       let text = '';
       for (let k = 0; k < keyCount; k++) {
-        const value = (partial.keys[k] as ArrayLike<number | string | null>)[g] as number | string | null;
-        const ids = idOf[k] as Map<number | string | null, number>;
-        let id = ids.get(value);
-        if (id === undefined) {
-          id = ids.size;
-          ids.set(value, id);
-        }
+        const column = partial.keys[k] as GroupPartial['keys'][number];
+        const coded = idsOfCodes[k];
+        const id = isCoded(column)
+          ? ((coded as Int32Array)[column.codes[g] as number] as number)
+          : idFor(k, (column as ArrayLike<number | string | null>)[g] as number | string | null);
+        ids[k] = id;
         if (numeric) combined = combined * ID_RADIX + id;
         else text += `${id},`;
       }
@@ -215,24 +236,40 @@ function mergeSlots(partials: readonly GroupPartial[]): { slotOf: Int32Array[]; 
         slot = owner.length;
         slots.set(key, slot);
         owner.push([partial, g]);
+        for (let k = 0; k < keyCount; k++) (slotIds[k] as Int32Array)[slot] = ids[k] as number;
       }
       out[g] = slot;
     }
     return out;
   });
-  return { slotOf, owner };
+  return { slotOf, owner, idOf, slotIds };
+}
+
+/** Whether a key column is coded (CodedKeys). */
+export function isCoded(column: GroupPartial['keys'][number]): column is CodedKeys {
+  return !(column instanceof Float64Array) && !Array.isArray(column);
+}
+
+/** A key column as one value per group (a coded one decoded). */
+export function keyValues(column: GroupPartial['keys'][number]): Float64Array | (string | null)[] {
+  if (!isCoded(column)) return column;
+  return Array.from(column.codes, (code) => column.values[code] ?? null);
 }
 
 /** Merges partials given in partition order into one. */
 export function combinePartials(partials: readonly GroupPartial[], aggs: readonly AggSpec[]): GroupPartial {
-  const { slotOf, owner } = mergeSlots(partials);
+  const { slotOf, owner, idOf, slotIds } = mergeSlots(partials);
   const count = owner.length;
   const first = partials[0];
-  const keys = (first?.keys ?? []).map((column, k) =>
-    column instanceof Float64Array
-      ? Float64Array.from(owner, ([p, g]) => p.keys[k]?.[g] as number)
-      : owner.map(([p, g]) => p.keys[k]?.[g] as string),
-  );
+  // Text keys come out coded against every distinct value seen (ids in first-seen order).
+  const keys = (first?.keys ?? []).map((column, k): GroupPartial['keys'][number] => {
+    // Ids are dense, in first-seen order: the map's keys in order are the values by id.
+    const values = [...(idOf[k] as Map<number | string | null, number>).keys()];
+    const ids = (slotIds[k] as Int32Array).subarray(0, count);
+    return column instanceof Float64Array
+      ? Float64Array.from(ids, (id) => values[id] as number)
+      : { codes: ids.slice(), values: values as (string | null)[] };
+  });
   const accs = aggs.map((spec, a): Accumulator => {
     const sample = first?.accs[a];
     if (spec.op === 'mean') {

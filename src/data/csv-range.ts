@@ -163,18 +163,21 @@ function readAt(fd: number, into: Buffer, offset: number, length: number, positi
 
 /**
  * Reads `range` and locates its rows. `startInQuotes` is the quote state at `range.start`;
- * `skipHeader` drops the first row of a file's first range.
+ * `skipHeader` drops the first row of a file's first range. `into` gives the buffer to read into
+ * (this worker's reused one by default; the WebAssembly kernel's memory, so that it reads the
+ * bytes where they land); a row longer than the first read goes on in a fresh buffer.
  */
 export function readRange(
   range: ByteRange,
   knownInQuotes: boolean | undefined,
   skipHeader: boolean,
   schema: Pick<CsvSchema, 'delimiter' | 'names'>,
+  into: (size: number) => Buffer = buffer,
 ): RangeBytes {
   const fd = openSync(range.file, 'r');
   try {
     const own = range.end - range.start;
-    let bytes = buffer(Math.min(own + OVERRUN, range.fileSize - range.start));
+    let bytes = into(Math.min(own + OVERRUN, range.fileSize - range.start));
     let filled = readAt(fd, bytes, 0, bytes.length, range.start);
     const parity = quoteParity(bytes, Math.min(own, filled));
     const startInQuotes = range.first
@@ -201,7 +204,7 @@ export function readRange(
         searched = filled;
         const grown = Buffer.allocUnsafe(Math.min(bytes.length * 2, range.fileSize - range.start));
         bytes.copy(grown, 0, 0, filled);
-        scratch = grown;
+        if (into === buffer) scratch = grown;
         filled += readAt(fd, grown, filled, grown.length - filled, range.start + filled);
         bytes = grown;
         search = nextRowEnd(bytes, searched, filled, search.inQuotes);

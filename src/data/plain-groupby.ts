@@ -15,26 +15,27 @@ import { fieldEnd, isPlain, readFloatField, readInt32Field } from './csv-plain.j
 import { NEWLINE } from './csv-range.js';
 import type { Accumulator, AggOp, AggSpec, CsvSchema, GroupPartial } from './types.js';
 
-const SKIPPED = 0;
-const KEY = 1;
-const FLOAT64 = 2;
-const INT32 = 3;
+/** What a file field is to the query (the WebAssembly kernel, kernel/groupby.wat, reads the same codes). */
+export const SKIPPED = 0;
+export const KEY = 1;
+export const FLOAT64 = 2;
+export const INT32 = 3;
 
 /** Accumulator kinds, per aggregation (first is 6: kept when the held value is NaN, as min and max are). */
-const OPS: readonly AggOp[] = ['sum', 'mean', 'count', 'size', 'min', 'max', 'first', 'last'];
-const SUM = 0;
-const MEAN = 1;
-const COUNT = 2;
-const SIZE = 3;
-const MIN = 4;
-const MAX = 5;
-const LAST = 7;
+export const OPS: readonly AggOp[] = ['sum', 'mean', 'count', 'size', 'min', 'max', 'first', 'last'];
+export const SUM = 0;
+export const MEAN = 1;
+export const COUNT = 2;
+export const SIZE = 3;
+export const MIN = 4;
+export const MAX = 5;
+export const LAST = 7;
 
 /** Rows per call of the kernel (see CHUNK_ROWS in csv-parse.ts: V8 then optimizes it whole). */
 const CHUNK_ROWS = 4096;
 
 /** The query, compiled to arrays the kernel reads. */
-interface Layout {
+export interface Layout {
   /** Per file field: SKIPPED, KEY, FLOAT64 or INT32. */
   readonly kinds: Int32Array;
   /** Per file field: its key index (KEY) or value slot (numbers). */
@@ -47,7 +48,7 @@ interface Layout {
 }
 
 /** The layout of a query the fused path takes, or undefined (a number key, a text value, ...). */
-function layoutOf(schema: CsvSchema, keys: readonly string[], aggs: readonly AggSpec[]): Layout | undefined {
+export function layoutOf(schema: CsvSchema, keys: readonly string[], aggs: readonly AggSpec[]): Layout | undefined {
   const width = schema.names.length;
   const kinds = new Int32Array(width);
   const slots = new Int32Array(width).fill(-1);
@@ -131,11 +132,15 @@ class Groups {
   /** The partial groupPartial would give: keys decoded, accumulators cut to the groups. */
   toPartial(dictionaries: readonly ByteDictionary[]): GroupPartial {
     const { keyCount, ops } = this.layout;
-    const keys = dictionaries.map((dictionary, k) =>
-      Array.from(
-        { length: this.count },
-        (_, g) => dictionary.values[this.keyCodes[g * keyCount + k] as number] as string,
-      ),
+    // One key: its values by group; more: coded against their dictionaries (CodedKeys), so that a
+    // partial of many groups travels as few strings.
+    const keys = dictionaries.map((dictionary, k): GroupPartial['keys'][number] =>
+      keyCount === 1
+        ? Array.from({ length: this.count }, (_, g) => dictionary.values[this.keyCodes[g] as number] as string)
+        : {
+            codes: Int32Array.from({ length: this.count }, (_, g) => this.keyCodes[g * keyCount + k] as number),
+            values: dictionary.values.slice(),
+          },
     );
     const accs = Array.from(ops, (op, a): Accumulator => {
       const values = (this.values[a] as Float64Array).slice(0, this.count);

@@ -4,6 +4,7 @@
  * arrays of strings with null for missing values.
  */
 import type { Table as ArrowTable } from 'apache-arrow';
+import { keyValues } from './aggregate.js';
 import { toArrowIpc, toArrowTable } from './arrow.js';
 import type { AggSpec, BadLine, Column, GroupPartial, Table } from './types.js';
 
@@ -130,7 +131,7 @@ export function concatTables(tables: readonly Table[], badLines: readonly BadLin
   return new DataResult(first.names, columns, badLines);
 }
 
-function compareKeys(keys: GroupPartial['keys'], a: number, b: number): number {
+function compareKeys(keys: readonly (Float64Array | (string | null)[])[], a: number, b: number): number {
   for (const column of keys) {
     const x = column[a] as number | string;
     const y = column[b] as number | string;
@@ -161,12 +162,13 @@ export function finalizeGroups(
       badLines,
     );
   }
-  const order = Array.from({ length: partial.count }, (_, g) => g).sort((a, b) => compareKeys(partial.keys, a, b));
+  const keys = partial.keys.map(keyValues);
+  const order = Array.from({ length: partial.count }, (_, g) => g).sort((a, b) => compareKeys(keys, a, b));
   const pick = (values: Float64Array | (string | null)[]): ResultColumn =>
     values instanceof Float64Array
       ? Float64Array.from(order, (g) => values[g] as number)
       : order.map((g) => values[g] ?? null);
-  const keyColumns = partial.keys.map((column) => pick(column));
+  const keyColumns = keys.map((column) => pick(column));
   const aggColumns = partial.accs.map((acc) => {
     if (acc.op === 'mean') return Float64Array.from(order, (g) => (acc.sums[g] as number) / (acc.counts[g] as number));
     return pick(acc.values);

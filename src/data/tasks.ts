@@ -23,6 +23,7 @@ import type {
   PartitionResult,
   Table,
 } from './types.js';
+import { reduceWasmGroups, wasmGroupbyAvailable, wasmInput } from './wasm-groupby.js';
 
 /** A range's rows as columns, and the quote state it was read with (always outside quotes for JSON lines). */
 interface Parsed {
@@ -36,13 +37,28 @@ interface Parsed {
 
 const NO_TABLE: Table = { names: [], columns: [], length: 0 };
 
+/** Where readRange reads a range for the kernel (only asked for where the kernel runs). */
+const inKernel = (size: number): Buffer => wasmInput(size) as Buffer;
+
 function parseCsvRange(job: PartitionJob, schema: CsvSchema): Parsed {
   const { range } = job;
-  const located = readRange(range, job.startInQuotes, range.first && schema.header, schema);
+  const skipHeader = range.first && schema.header;
   const terminal = job.terminal;
-  if (terminal.kind === 'groupby' && job.steps.length === 0) {
-    // A group-by straight from the bytes, no columns built (plain-groupby.ts), where it applies.
-    const fused = reducePlainGroups(located.bytes, located.begin, located.stop, schema, terminal.keys, terminal.aggs);
+  const fusable = terminal.kind === 'groupby' && job.steps.length === 0;
+  // A group-by straight from the bytes, no columns built, where it applies: by the WebAssembly
+  // kernel (wasm-groupby.ts), which has the range read into its own memory, else by the same loop
+  // in JS (plain-groupby.ts).
+  const into = fusable && wasmGroupbyAvailable() ? inKernel : undefined;
+  let located = readRange(range, job.startInQuotes, skipHeader, schema, into);
+  if (terminal.kind === 'groupby' && fusable) {
+    const { keys, aggs } = terminal;
+    let fused = reduceWasmGroups(located.bytes, located.begin, located.stop, schema, keys, aggs);
+    if (fused === undefined) {
+      // A range the kernel gave up after its memory grew lost the bytes read into that memory (a
+      // detached buffer): read it again. Rare: a key over 16 bytes, a row JS does not take either.
+      if (located.bytes.buffer.byteLength === 0) located = readRange(range, job.startInQuotes, skipHeader, schema);
+      fused = reducePlainGroups(located.bytes, located.begin, located.stop, schema, keys, aggs);
+    }
     if (fused !== undefined) {
       return {
         table: NO_TABLE,
