@@ -15,6 +15,7 @@ import {
   lockedDictIncrements,
   passOn,
   pollTwice,
+  receiveNested,
   receiveSome,
   sendAndClose,
   squareFromQueue,
@@ -179,7 +180,8 @@ describe('Pipe Connection ends lent to pool tasks', () => {
           assert.deepEqual(await pool.submit(receiveSome, theirs, 3), [round * 10, round * 10 + 1, round * 10 + 2]);
           // What the task did not ask for stayed here, in order.
           assert.equal(await theirs.recv(), round * 10 + 3);
-          assert.deepEqual(await pool.submit(receiveSome, { nested: [theirs] }.nested[0] as never, 2), [
+          // At any depth of the arguments; the same end twice is one end.
+          assert.deepEqual(await pool.submit(receiveNested, { ends: [theirs, theirs] }, 2), [
             round * 10 + 4,
             round * 10 + 5,
           ]);
@@ -251,6 +253,27 @@ describe('Pipe Connection ends lent to pool tasks', () => {
         assert.equal(await mine.recv(), 'still works');
         mine.close();
         assert.deepEqual(await echo, { echoed: 1, isConnection: true });
+        theirs.close();
+      } finally {
+        await pool.shutdown();
+      }
+    });
+  }
+
+  for (const backend of BACKENDS) {
+    it(`a ${backend.name} task that times out in recv: the end is back at once and the task takes nothing more`, async () => {
+      const pool = backend.create({ maxWorkers: 1 });
+      try {
+        const [mine, theirs] = Pipe();
+        assert.deepEqual(await pool.submit(receiveSome, theirs, 0), []); // the worker is up: the timeout is the task's
+        const waiting = pool.submitWith({ timeout: 1500 }, waitInRecv, theirs);
+        const hello = mine.recv();
+        hello.catch(() => {}); // if the timeout comes first (a slow start), the close below ends this recv
+        assert.ok(await Promise.race([hello, rejection(waiting)]));
+        assert.equal(((await rejection(waiting)) as Error).name, 'TimeoutError');
+        mine.send('not for the stopped task');
+        assert.equal(await theirs.recv(), 'not for the stopped task');
+        mine.close();
         theirs.close();
       } finally {
         await pool.shutdown();
