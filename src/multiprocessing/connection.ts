@@ -15,6 +15,9 @@
  * end-of-file: closing an end sends `null` first, so the reader drains everything sent before it
  * and then sees EOF, whatever the order in which the transport reports the close.
  *
+ * An end passed to a pool task or a Thread is lent instead (connection-lender.ts): it stays here,
+ * and the task's LentConnection (lent-connection.ts) asks it for each value.
+ *
  * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -95,7 +98,8 @@ export type LentTake = { readonly value: unknown } | 'eof' | 'closed' | undefine
 
 /**
  * One end of a Pipe. `send(value)`; `await recv()`; `await poll(timeoutMs)`; `close()`.
- * Made by `Pipe()`; in a child process, rebuilt from the arguments of its `Process`.
+ * Made by `Pipe()`; in a child process, rebuilt from the arguments of its `Process`; in a pool
+ * task, a view of the caller's end, lent for the task's run.
  */
 export class Connection {
   /** Whether this end can receive. */
@@ -425,7 +429,9 @@ export class Connection {
 
 /**
  * Two connected ends: `const [a, b] = Pipe()`. With `duplex: false`, `a` only receives and `b`
- * only sends (Python's order). Either end can be passed to a `Process` in its `args`.
+ * only sends (Python's order). Either end can be passed to a `Process` in its `args` (it owns the
+ * end from then on), or to a pool task or a `Thread` (the end is lent for the task's run and is
+ * back here, usable, once the task's future settles: docs/multiprocessing.md).
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
   if (options === null || typeof options !== 'object') {
