@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EOFError, Manager, Pipe, Pool, ProcessPoolExecutor, Thread, WorkerExitedError } from 'skein';
+import { BrokenLockError, EOFError, Manager, Pipe, Pool, ProcessPoolExecutor, Thread, WorkerExitedError } from 'skein';
 import {
   addOnes,
   dieInRecv,
   dieWithoutRecv,
   echoUntilEof,
+  holdLockAndDie,
   lockedDictIncrements,
   passOn,
   pollTwice,
@@ -92,6 +93,23 @@ describe('Manager proxies passed to pool tasks', () => {
           Array.from({ length: 200 }, (_, i) => (i + 1) ** 2),
         );
         assert.equal(await results.qsize(), 0);
+      } finally {
+        await pool.shutdown();
+      }
+    });
+  }
+
+  for (const backend of BACKENDS) {
+    it(`a ${backend.name} worker that dies holding a managed Lock breaks it; the pool goes on`, async () => {
+      await using manager = await Manager.start();
+      const pool = backend.create({ maxWorkers: 1 });
+      try {
+        const lock = manager.Lock();
+        assert.ok((await rejection(pool.submit(holdLockAndDie, lock))) instanceof WorkerExitedError);
+        assert.ok((await rejection(lock.acquire({ timeout: 5000 }))) instanceof BrokenLockError);
+        const counter = manager.Value('i', 0);
+        await pool.submit(addOnes, counter, manager.dict<string, number>(), 0, 3);
+        assert.equal(await counter.get(), 3);
       } finally {
         await pool.shutdown();
       }
