@@ -85,7 +85,7 @@ export class PoolExecutor extends BaseExecutor {
   private readonly backend: Backend;
   private closing: Promise<void> | undefined;
   /** What the argument walk of the last submit met (one object, reused: submit is synchronous). */
-  private readonly argumentsSeen: ArgumentsSeen = { largeArrays: false };
+  private readonly argumentsSeen: ArgumentsSeen = { largeArrays: false, brokered: false };
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
     super();
@@ -107,10 +107,14 @@ export class PoolExecutor extends BaseExecutor {
     let initializer: TaskReference | Promise<TaskReference> | undefined;
     if (options.initializer) {
       initializer = resolveTaskReference(options.initializer);
-      if (
-        assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind) &&
-        backend.kind === 'process'
-      ) {
+      const seen = this.argumentsSeen;
+      const handles = assertArgumentsCloneable(options.initializer.name, options.initArgs ?? [], backend.kind, seen);
+      if (seen.brokered) {
+        throw new TypeError(
+          'initArgs cannot hold a Pipe Connection or a Manager proxy (a worker outlives the tasks they are lent to): pass it to the tasks instead (submit(fn, conn))',
+        );
+      }
+      if (handles && backend.kind === 'process') {
         throw new TypeError(
           'initArgs of a process pool cannot hold a Queue, Lock or other primitive: pass it to the tasks instead (submit(fn, queue))',
         );
@@ -131,8 +135,9 @@ export class PoolExecutor extends BaseExecutor {
         maxTasksPerWorker: options.maxTasksPerWorker ?? Number.POSITIVE_INFINITY,
         abortGracePeriod: options.abortGracePeriod ?? 50,
         tsxApi: backend.kind === 'thread' ? findTsxApi() : undefined,
-        // A process worker turns the primitives' descriptors into proxies of the objects here.
-        sharedKinds: backend.kind === 'process' ? (processSharing()?.reviverUrl ?? KINDS_MODULE_URL) : KINDS_MODULE_URL,
+        // A worker turns the descriptors of handles into proxies of the objects here (and a
+        // thread's shared primitives into the same primitives).
+        sharedKinds: processSharing()?.reviverUrl ?? KINDS_MODULE_URL,
         initializer,
         initArgs: options.initArgs ?? [],
       },
@@ -158,12 +163,23 @@ export class PoolExecutor extends BaseExecutor {
     const seen = this.argumentsSeen;
     const holdsShared = assertArgumentsCloneable(fn.name, args, this.backend.kind, seen);
     let shared: SharedPrimitive[] | undefined;
+    let settled: (() => void) | undefined;
     if (holdsShared) {
       shared = [];
-      const sharing = this.backend.kind === 'process' ? processSharing() : undefined;
-      args = (sharing ? sharing.encode(args) : encodeShared(args, shared)) as unknown[];
+      const sharing = processSharing();
+      if (sharing) ({ args, settled } = sharing.encode(args, this.backend.kind, shared));
+      else args = encodeShared(args, shared) as unknown[];
     }
-    return this.engine.submit({ fn, args, options, chunk, shared, largeArrays: seen.largeArrays });
+    let future: Future<unknown>;
+    try {
+      future = this.engine.submit({ fn, args, options, chunk, shared, largeArrays: seen.largeArrays });
+    } catch (error) {
+      settled?.();
+      throw error;
+    }
+    // A Connection end lent to the task is the caller's again once it settles, before anyone awaiting it resumes.
+    if (settled) future.addDoneCallback(settled);
+    return future;
   }
 
   private breakExecutor(cause: unknown, why: string): void {

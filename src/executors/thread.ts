@@ -3,6 +3,7 @@ import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { Future, TaskFunction, TaskResult } from '../futures/base.js';
 import { TASK_STATE_BYTES, TASK_STATE_STOPPED, TASK_STATE_WORD } from '../pool/task-state.js';
 import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
+import { processSharing } from '../wire/process-sharing.js';
 import { PoolExecutor, type PoolExecutorOptions } from './pool.js';
 
 export const threadBackend: Backend = {
@@ -26,7 +27,17 @@ export const threadBackend: Backend = {
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     let lastError: Error | undefined;
-    worker.on('message', handlers.onMessage);
+    let exited = false;
+    // Calls of the proxies its tasks were given (a Manager's dict, a lent Pipe end) are answered
+    // here, on the worker's own port; its caller id is minus its threadId (a process's is its pid).
+    const sharing = processSharing()?.attach(-worker.threadId, (message) => {
+      if (exited) return false;
+      worker.postMessage(message);
+      return true;
+    });
+    worker.on('message', (message) => {
+      if (!sharing?.onMessage(message)) handlers.onMessage(message);
+    });
     // A results message that cannot be read: the engine ends the worker and its task-state word
     // tells which tasks had finished (their answers are lost) and which never started.
     worker.on('messageerror', () => handlers.onMessage({ t: 'unreadable', batch: -1 }));
@@ -35,6 +46,8 @@ export const threadBackend: Backend = {
       lastError = error;
     });
     worker.on('exit', (exitCode) => {
+      exited = true;
+      sharing?.exited();
       const code = (lastError as { code?: string } | undefined)?.code;
       const reason =
         code === 'ERR_WORKER_OUT_OF_MEMORY'

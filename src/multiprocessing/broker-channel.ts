@@ -1,7 +1,8 @@
 /**
- * How proxies in a child process reach the brokers of their parent (broker-registry.ts): over
- * the IPC channel a process pool worker already has, or over a Process child's own channel
- * (child-channel.ts, installed with `useBrokerTransport`).
+ * How proxies in a child process or a worker thread reach the brokers of their parent
+ * (broker-registry.ts): over the IPC channel a process pool worker already has, over a Process
+ * child's own channel (child-channel.ts, installed with `useBrokerTransport`), or over the port a
+ * pool's worker thread already has to the thread that made the pool (its `parentPort`).
  *
  *   child: proxy.call ─► outgoing [call, id, method, args, ...] ─ one message per turn ─►
  *   parent: serveBrokerCalls ─► broker.call(...) ─► replies [call, ok, value, ...] ─ one per turn ─►
@@ -15,6 +16,7 @@
  * reply (a put on an unbounded queue, which cannot wait): if the broker refuses it, the error
  * is kept and the next call on that object from this child rejects with it.
  */
+import { isMainThread, type MessagePort, parentPort } from 'node:worker_threads';
 import { deserializeError, type SerializedError, serializeError } from '../wire/errors.js';
 import type { Caller } from './broker-registry.js';
 import { findBroker } from './broker-registry.js';
@@ -214,10 +216,31 @@ class ChildChannel implements BrokerChannel {
 
 let channel: ChildChannel | undefined;
 
-/** This child's channel to its parent's brokers (made on first use). */
+/**
+ * A worker thread's: its port to the thread that made its pool, on which the replies come back
+ * too (the worker's own message handler ignores them). The thread is ended with its parent, so
+ * the parent is there for as long as the worker runs.
+ */
+function threadChannel(port: MessagePort): ChildChannel {
+  const made = new ChildChannel({
+    connected: () => true,
+    send: (message, sent) => {
+      port.postMessage(message);
+      sent();
+    },
+  });
+  port.on('message', (message: unknown) => {
+    if ((message as { t?: unknown } | null)?.t === 'breplies') made.receive((message as BrokerRepliesMessage).replies);
+  });
+  return made;
+}
+
+/** This child's (or worker thread's) channel to its parent's brokers (made on first use). */
 export function childBrokerChannel(): BrokerChannel & { whenSent(): Promise<void> } {
-  if (!process.send) throw new Error('skein internal error: a broker channel exists only in a child process');
-  channel ??= new ChildChannel(undefined);
+  if (channel) return channel;
+  if (!isMainThread && parentPort) channel = threadChannel(parentPort);
+  else if (process.send) channel = new ChildChannel(undefined);
+  else throw new Error('skein internal error: a broker channel exists only in a child process or a worker thread');
   return channel;
 }
 

@@ -3,15 +3,16 @@
  * object reachable through a proxy (a Manager's dict, a Lock passed to a Process...) has a
  * process-wide id, and the broker that holds it answers `call(id, method, args, caller)`.
  *
- *   child proxy ─ { t: 'bcalls' } ─► Process / pool worker transport ─► serveBrokerCalls ─► findBroker(id).call
+ *   child proxy ─ { t: 'bcalls' } ─► Process / pool worker (process or thread) transport ─► serveBrokerCalls ─► findBroker(id).call
  *              ◄─ { t: 'breplies' } ◄──────────── replies batched per turn ◄───────────────┘
  *
- * Two brokers sit behind it: the Manager's (manager-broker.ts: state it owns) and the one for
- * the threading primitives (primitive-broker.ts: the real primitives, operated on this side).
+ * Three brokers sit behind it: the Manager's (manager-broker.ts: state it owns), the one for
+ * the threading primitives (primitive-broker.ts: the real primitives, operated on this side), and
+ * the lender of Pipe ends to pool tasks (connection-lender.ts).
  * The wire format and the batching are broker-channel.ts's.
  */
 
-/** Who is calling: 0 for this process, a child's pid otherwise. */
+/** Who is calling: 0 for this thread, a child's (or a pool worker process's) pid, or minus a pool worker thread's threadId. */
 export type Caller = number;
 
 /** What holds objects for proxies: runs their methods, forgets a dead caller. */

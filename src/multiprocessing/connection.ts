@@ -15,10 +15,14 @@
  * end-of-file: closing an end sends `null` first, so the reader drains everything sent before it
  * and then sees EOF, whatever the order in which the transport reports the close.
  *
+ * An end passed to a pool task or a Thread is lent instead (connection-lender.ts): it stays here,
+ * and the task's LentConnection (lent-connection.ts) asks it for each value.
+ *
  * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
+import { registerErrorClasses } from '../wire/errors.js';
 
 /** Raised by `recv()` once the other end is closed and everything it sent has been read. */
 export class EOFError extends Error {
@@ -31,6 +35,9 @@ export class BrokenPipeError extends Error {
   /** `'BrokenPipeError'`, so that `error.name` and stack traces say which error this is. */
   override name = 'BrokenPipeError';
 }
+
+// A task's recv in a pool worker rejects with the parent's EOFError: it must stay one there.
+registerErrorClasses({ EOFError, BrokenPipeError });
 
 /** A frame on a link: `[value]` carries one value, `null` says the sender closed its end. */
 export type Frame = [unknown] | null;
@@ -83,10 +90,16 @@ export interface PipeOptions {
 }
 
 const HANDED_OVER = 'this end of the Pipe was passed to a Process, which owns it now';
+const LENT =
+  'this end of the Pipe is lent to a pool task (or a Thread) that is still running; it comes back here when that task settles';
+
+/** What the lender of an end (connection-lender.ts) takes from it: a value, the EOF, or nothing yet. */
+export type LentTake = { readonly value: unknown } | 'eof' | 'closed' | undefined;
 
 /**
  * One end of a Pipe. `send(value)`; `await recv()`; `await poll(timeoutMs)`; `close()`.
- * Made by `Pipe()`; in a child process, rebuilt from the arguments of its `Process`.
+ * Made by `Pipe()`; in a child process, rebuilt from the arguments of its `Process`; in a pool
+ * task, a view of the caller's end, lent for the task's run.
  */
 export class Connection {
   /** Whether this end can receive. */
@@ -99,6 +112,8 @@ export class Connection {
   #eof = false;
   #closed = false;
   #handedOver = false;
+  /** Lent to a running pool task: only the lender (connection-lender.ts) uses it until it comes back. */
+  #lent = false;
   #relay: Relay | undefined;
   /** The other end, while both live in this thread (set by Pipe). */
   #peer: Connection | undefined;
@@ -199,9 +214,87 @@ export class Connection {
     return { peer, backlog };
   }
 
-  /** @internal Why a pool task cannot receive a Connection (see wire/arguments.ts). */
-  [NOT_FOR_POOL_TASKS](): string {
-    return 'a Pipe Connection, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [conn] }))';
+  /**
+   * @internal Why this end cannot be lent to a pool task now (see wire/arguments.ts), or undefined
+   * if it can (connection-lender.ts then lends it for the task's run).
+   */
+  [NOT_FOR_POOL_TASKS](): string | undefined {
+    if (this.#handedOver) return `a Pipe Connection that was passed to a Process, which owns it now`;
+    if (this.#lent)
+      return `a Pipe Connection that is lent to another pool task still running: it comes back when that task settles`;
+    if (this.#closed) return 'a closed Pipe Connection';
+    return undefined;
+  }
+
+  /**
+   * @internal Lends this end to a pool task: until `giveBack`, using it here throws, and only
+   * the `lent*` methods (the lender's) work. A recv waiting on it here rejects at once.
+   */
+  lend(): void {
+    this.#checkUsable('pass to a pool task');
+    this.#lent = true;
+    this.#wake();
+  }
+
+  /** @internal The task that borrowed this end has settled: it is the caller's again. */
+  giveBack(): void {
+    this.#lent = false;
+  }
+
+  /** @internal The lender sends for the task (`send`'s checks, without the lent one). */
+  lentSend(value: unknown): void {
+    this.#send(value, true);
+  }
+
+  /** @internal The lender closes the end for the task: the other end gets EOF; it comes back closed. */
+  lentClose(): void {
+    this.#close();
+  }
+
+  /** @internal What a recv would take now: a value (removed), the EOF, a closed end, or nothing yet. */
+  lentTake(): LentTake {
+    if (this.#closed) return 'closed';
+    if (this.#head < this.#inbox.length) return { value: this.#take() };
+    return this.#eof ? 'eof' : undefined;
+  }
+
+  /** @internal Whether a recv would answer at once (a value, or the EOF); 'closed' once this end is closed. */
+  lentReady(): boolean | 'closed' {
+    if (this.#closed) return 'closed';
+    return this.#head < this.#inbox.length || this.#eof;
+  }
+
+  /** @internal A value the task's recv took but could not get (its worker died): first in line again. */
+  lentUntake(value: unknown): void {
+    if (this.#closed) return;
+    if (this.#head > 0) this.#inbox[--this.#head] = value;
+    else this.#inbox.unshift(value);
+    this.#wake();
+  }
+
+  /**
+   * @internal Waits until something can be taken (or the end closes), or `timeoutMs` passed;
+   * `cancel` ends the wait at once (the promise resolves: the caller knows it cancelled).
+   */
+  lentWait(timeoutMs: number | undefined): { ready: Promise<void>; cancel(): void } {
+    let waiter: Waiter | undefined;
+    const ready = new Promise<void>((resolve) => {
+      const made: Waiter = {
+        resolve,
+        timer: timeoutMs === undefined ? undefined : setTimeout(() => this.#drop(made), timeoutMs),
+      };
+      waiter = made;
+      this.#waiters.push(made);
+      this.#link?.setKeepAlive(true);
+    });
+    return {
+      ready,
+      cancel: () => {
+        if (!waiter) return;
+        if (waiter.timer) clearTimeout(waiter.timer);
+        this.#drop(waiter);
+      },
+    };
   }
 
   /** Whether `close()` was called (or this end was handed to a Process). */
@@ -214,7 +307,11 @@ export class Connection {
    * function, a socket) throws here, in the caller.
    */
   send(value: unknown): void {
-    this.#checkUsable('send on');
+    this.#send(value, false);
+  }
+
+  #send(value: unknown, byLender: boolean): void {
+    this.#checkUsable('send on', byLender);
     if (!this.writable) throw new Error('send(): this end of a one-way Pipe only receives; send on the other end');
     if (this.#eof && this.readable) {
       throw new BrokenPipeError('send(): the other end of the Pipe is closed; nobody would receive this');
@@ -251,7 +348,7 @@ export class Connection {
     const ready = () => this.#head < this.#inbox.length || this.#eof;
     if (ready() || timeoutMs === 0) return ready();
     const deadline = performance.now() + timeoutMs;
-    while (!ready() && !this.#closed) {
+    while (!ready() && !this.#closed && !this.#lent) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       await this.#waitFor(Number.isFinite(left) ? left : undefined);
@@ -259,8 +356,17 @@ export class Connection {
     return ready();
   }
 
-  /** Closes this end: the other end reads what was sent, then gets EOFError. Closing twice is harmless. */
+  /**
+   * Closes this end: the other end reads what was sent, then gets EOFError. Closing twice is
+   * harmless; closing an end lent to a running pool task throws (the task closes it, or it comes
+   * back when the task settles).
+   */
   close(): void {
+    if (this.#lent) throw new Error(`cannot close this Connection: ${LENT}`);
+    this.#close();
+  }
+
+  #close(): void {
     if (this.#closed) return;
     this.#closed = true;
     const link = this.#link;
@@ -287,7 +393,8 @@ export class Connection {
     return value;
   }
 
-  #checkUsable(what: string): void {
+  #checkUsable(what: string, byLender = false): void {
+    if (this.#lent && !byLender) throw new Error(`cannot ${what} this Connection: ${LENT}`);
     if (this.#handedOver) throw new Error(`cannot ${what} this Connection: ${HANDED_OVER}`);
     if (this.#closed) throw new Error(`cannot ${what} a closed Connection`);
   }
@@ -322,7 +429,9 @@ export class Connection {
 
 /**
  * Two connected ends: `const [a, b] = Pipe()`. With `duplex: false`, `a` only receives and `b`
- * only sends (Python's order). Either end can be passed to a `Process` in its `args`.
+ * only sends (Python's order). Either end can be passed to a `Process` in its `args` (it owns the
+ * end from then on), or to a pool task or a `Thread` (the end is lent for the task's run and is
+ * back here, usable, once the task's future settles: docs/multiprocessing.md).
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
   if (options === null || typeof options !== 'object') {

@@ -1,11 +1,13 @@
 /**
- * Connections, Manager proxies and threading primitives inside a Process's arguments, at any
- * depth of its arrays and plain objects: the parent replaces each with a small descriptor (and
- * relays a Connection's end, see process.ts; keeps a primitive in primitive-broker.ts); the
- * child puts a Connection or a proxy back in its place. Other values travel as they are, by
+ * Connections, Manager proxies and threading primitives inside the arguments of a Process, a
+ * pool task or a Thread, at any depth of its arrays and plain objects: the parent replaces each
+ * with a small descriptor (and relays a Connection's end to a Process, see process.ts, or lends
+ * it to a task, connection-lender.ts; keeps a primitive in primitive-broker.ts); the child or
+ * worker puts a Connection or a proxy back in its place. Other values travel as they are, by
  * structured clone.
  */
 import { SharedPrimitive } from '../sync/shared-memory.js';
+import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 import { Connection } from './connection.js';
 import { ManagedProxy } from './manager.js';
 import type { ManagedKind } from './manager-broker.js';
@@ -23,6 +25,8 @@ export interface ConnectionDescriptor {
   readonly $skeinConnection: number;
   readonly readable: boolean;
   readonly writable: boolean;
+  /** Lent to a pool task for its run (connection-lender.ts), rather than handed to a Process for good. */
+  readonly lent?: true;
 }
 
 function isPlainObject(value: object): boolean {
@@ -44,19 +48,29 @@ export function describePrimitive(primitive: SharedPrimitive): unknown {
 
 /**
  * A copy of `value` with every Connection replaced by `replace(connection)`, every Manager
- * proxy and threading primitive by its descriptor; `value` itself is untouched.
+ * proxy by its descriptor, and every threading primitive by its broker descriptor (for another
+ * process) or left as it is (`primitives: 'keep'`, for a thread, which shares its memory);
+ * `value` itself is untouched. A proxy that cannot be passed on is refused here.
  */
-export function mapConnections(value: unknown, replace: (connection: Connection) => unknown): unknown {
+export function mapConnections(
+  value: unknown,
+  replace: (connection: Connection) => unknown,
+  primitives: 'describe' | 'keep' = 'describe',
+): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Connection) return replace(value);
   if (value instanceof ManagedProxy) {
+    const refused = value[NOT_FOR_POOL_TASKS]();
+    if (refused !== undefined) throw new TypeError(`cannot pass ${refused}`);
     return { $skeinManaged: value.objectId, kind: value.kind } satisfies ManagedDescriptor;
   }
-  if (value instanceof SharedPrimitive) return describePrimitive(value);
-  if (Array.isArray(value)) return value.map((item) => mapConnections(item, replace));
+  if (value instanceof SharedPrimitive) return primitives === 'keep' ? value : describePrimitive(value);
+  if (Array.isArray(value)) return value.map((item) => mapConnections(item, replace, primitives));
   if (!isPlainObject(value)) return value;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = mapConnections((value as Record<string, unknown>)[key], replace);
+  for (const key of Object.keys(value)) {
+    copy[key] = mapConnections((value as Record<string, unknown>)[key], replace, primitives);
+  }
   return copy;
 }
 

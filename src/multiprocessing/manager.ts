@@ -1,7 +1,9 @@
 /**
  * `Manager`, Python's `multiprocessing.Manager()`: objects held in the process that started it
- * (manager-broker.ts), reached through proxies whose methods are async, from this process or from
- * any `Process` child they are passed to (in its `args`, at any depth).
+ * (manager-broker.ts), reached through proxies whose methods are async, from this thread, from any
+ * `Process` child they are passed to (in its `args`, at any depth), and from any pool task or
+ * Thread they are passed to (in its arguments, at any depth): the worker's calls travel on its
+ * route to this thread's brokers (broker-channel.ts).
  *
  * Every value crosses by structured clone, both ways, even in this process: what a proxy returns
  * is a copy, so mutating a nested value does not change the managed one (as in Python, bpo-6766):
@@ -38,16 +40,30 @@ export abstract class ManagedProxy {
   /** @internal */
   abstract readonly kind: ManagedKind;
   readonly #channel: ManagerChannel;
+  /** Made by the Manager in this thread (not rebuilt from a task's or a child's arguments). */
+  readonly #local: boolean;
 
-  /** @internal Made by a Manager (or, in a child, from the descriptor in its arguments). */
-  constructor(objectId: number, channel: ManagerChannel) {
+  /**
+   * @internal Made by a Manager (`local`), or rebuilt in a worker or a child from the descriptor
+   * in its arguments.
+   */
+  constructor(objectId: number, channel: ManagerChannel, local = false) {
     this.objectId = objectId;
     this.#channel = channel;
+    this.#local = local;
   }
 
-  /** @internal Why a pool task cannot receive a proxy (see wire/arguments.ts). */
-  [NOT_FOR_POOL_TASKS](): string {
-    return `a Manager ${this.kind} proxy, which a pool task cannot receive yet: pass it to a Process (new Process({ target, args: [proxy] }))`;
+  /**
+   * @internal Why this proxy cannot be passed to a pool task, a Thread or a Process (see
+   * wire/arguments.ts), or undefined if it can: only where its Manager is can the calls of the
+   * proxy it gives be served (a worker's route leads to this thread's brokers, not further).
+   */
+  [NOT_FOR_POOL_TASKS](): string | undefined {
+    if (this.#local) return undefined;
+    return (
+      `a Manager ${this.kind} proxy that this task or child was given, which cannot be passed on (to a Process, ` +
+      'a pool task or a Thread of its own): its Manager is in the program that passed it; pass the proxy from there'
+    );
   }
 
   /** Calls `method(...args)` on the managed object; arguments and result cross by structured clone. */
@@ -297,15 +313,21 @@ const PROXIES = {
 } as const;
 
 /** @internal A proxy of `kind` for object `id`, calling through `channel` (a child rebuilding its arguments). */
-export function makeProxy(kind: ManagedKind, id: number, channel: ManagerChannel): ManagedProxy {
-  const ProxyClass = PROXIES[kind] as (new (id: number, channel: ManagerChannel) => ManagedProxy) | undefined;
+export function makeProxy(kind: ManagedKind, id: number, channel: ManagerChannel, local = false): ManagedProxy {
+  const ProxyClass = PROXIES[kind] as
+    | (new (
+        id: number,
+        channel: ManagerChannel,
+        local: boolean,
+      ) => ManagedProxy)
+    | undefined;
   if (!ProxyClass) throw new TypeError(`unknown managed kind ${String(kind)}`);
-  return new ProxyClass(id, channel);
+  return new ProxyClass(id, channel, local);
 }
 
 /**
  * Python's `Manager()`: `await using manager = await Manager.start()`. Its objects live in this
- * process; pass their proxies to a `Process` in its `args` to use them there.
+ * process; pass their proxies to a `Process`, a pool task or a `Thread` in its arguments to use them there.
  */
 export class Manager {
   readonly #broker = new Broker();
@@ -319,7 +341,7 @@ export class Manager {
   }
 
   #make<P extends ManagedProxy>(kind: ManagedKind, state: unknown): P {
-    return makeProxy(kind, this.#broker.create(kind, state), this.#channel) as P;
+    return makeProxy(kind, this.#broker.create(kind, state), this.#channel, true) as P;
   }
 
   /** A managed Map, filled with copies of `entries` (default empty). */

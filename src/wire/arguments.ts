@@ -6,7 +6,8 @@
  * (HANDLE_RULES): a shared primitive is shared with a thread (it is rebuilt there over the same
  * memory, see sync/shared-memory.ts); a process cannot see that memory, so it gets a proxy of the
  * object in this process (process-sharing.ts) when multiprocessing is loaded, and a SharedValue
- * or SharedArray is refused, naming the Manager's.
+ * or SharedArray is refused, naming the Manager's. A Pipe Connection end or a Manager proxy goes
+ * to a task on either backend by handle too, served by multiprocessing's brokers here.
  */
 import { SharedPrimitive } from '../sync/shared-memory.js';
 import { findUncloneable, type HandleCheck } from './cloneable.js';
@@ -19,24 +20,31 @@ interface HandleRule {
   /** Does this rule cover the value? */
   matches(value: object): boolean;
   /** What happens on each backend: shared by handle, or refused with this explanation. */
-  readonly thread: 'share' | ((value: object) => string);
+  readonly thread: 'share' | ((value: object) => 'share' | string);
   readonly process: 'share' | ((value: object) => 'share' | string);
 }
 
 /**
- * An object that a pool task cannot receive says so with a method under this symbol, returning
- * why and what to do instead (a Pipe Connection or a Manager proxy: only a Process can take them).
- * A symbol, so the layers above declare it without this one importing them.
+ * An object that a pool task receives by handle through multiprocessing's brokers (a Pipe
+ * Connection end, a Manager proxy: process-sharing.ts) has a method under this symbol, returning
+ * undefined if it can go, or why it cannot and what to do instead (a closed end, a proxy that was
+ * itself received and cannot be passed on). A symbol, so the layers above declare it without this
+ * one importing them.
  */
 export const NOT_FOR_POOL_TASKS: unique symbol = Symbol.for('skein.notForPoolTasks') as never;
 
-const refusal = (value: object): string => (value as { [NOT_FOR_POOL_TASKS]: () => string })[NOT_FOR_POOL_TASKS]();
+const brokered = (value: object): 'share' | string => {
+  const refused = (value as { [NOT_FOR_POOL_TASKS]: () => string | undefined })[NOT_FOR_POOL_TASKS]();
+  if (refused !== undefined) return refused;
+  sawBrokered = true;
+  return 'share';
+};
 
 const HANDLE_RULES: readonly HandleRule[] = [
   {
     matches: (value) => typeof (value as { [NOT_FOR_POOL_TASKS]?: unknown })[NOT_FOR_POOL_TASKS] === 'function',
-    thread: refusal,
-    process: refusal,
+    thread: brokered,
+    process: brokered,
   },
   {
     matches: (value) => value instanceof SharedPrimitive,
@@ -48,7 +56,7 @@ const HANDLE_RULES: readonly HandleRule[] = [
       const kind = value.constructor.name;
       const instead =
         kind === 'SharedValue' || kind === 'SharedArray'
-          ? `a ThreadPoolExecutor's tasks can share it; between processes, use a Manager's (const manager = await Manager.start(); manager.${kind === 'SharedValue' ? 'Value' : 'Array'}(...)), passed to a Process`
+          ? `a ThreadPoolExecutor's tasks can share it; between processes, use a Manager's (const manager = await Manager.start(); manager.${kind === 'SharedValue' ? 'Value' : 'Array'}(...))`
           : "share it with a ThreadPoolExecutor's tasks instead";
       return `a ${kind}, which lives in shared memory that a child process cannot see: ${instead}`;
     },
@@ -57,6 +65,8 @@ const HANDLE_RULES: readonly HandleRule[] = [
 
 /** Set by the walk when it meets a value shared by handle: the task then needs them rebuilt. */
 let sawHandle = false;
+/** Set by the walk when it meets a Connection or a Manager proxy (served by a broker here). */
+let sawBrokered = false;
 /** Set by the walk (threads only) when it meets a buffer big enough to be copied once (large-arrays.ts). */
 let sawLargeArray = false;
 
@@ -86,6 +96,8 @@ const CHECKS: Record<BackendKind, HandleCheck> = {
 export interface ArgumentsSeen {
   /** A typed array, DataView or ArrayBuffer to copy once instead of cloning (threads; see large-arrays.ts). */
   largeArrays: boolean;
+  /** A Pipe Connection end or a Manager proxy (they reach a worker through multiprocessing's brokers). */
+  brokered: boolean;
 }
 
 /**
@@ -99,10 +111,14 @@ export function assertArgumentsCloneable(
   backend: BackendKind,
   seen?: ArgumentsSeen,
 ): boolean {
-  if (seen) seen.largeArrays = false;
+  if (seen) {
+    seen.largeArrays = false;
+    seen.brokered = false;
+  }
   if (!Array.isArray(args)) return false; // a packed chunk (Float64Array) holds only numbers
   sawHandle = false;
   sawLargeArray = false;
+  sawBrokered = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // Primitives other than symbols are the common case: skip the walk entirely.
@@ -116,6 +132,9 @@ export function assertArgumentsCloneable(
       );
     }
   }
-  if (seen) seen.largeArrays = sawLargeArray;
+  if (seen) {
+    seen.largeArrays = sawLargeArray;
+    seen.brokered = sawBrokered;
+  }
   return sawHandle;
 }

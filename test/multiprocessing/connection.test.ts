@@ -1,7 +1,8 @@
 /** `Pipe` and `Connection` (api.md section 3): in one process, and between the parent and a Process child. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokenPipeError, Connection, EOFError, Pipe, Pool, Process } from 'skein';
+import { BrokenPipeError, Connection, EOFError, Pipe, Process } from 'skein';
+import { lendToOwnPool } from '../fixtures/mp-handle-tasks.ts';
 import { echo, runForever, sendNumbers } from '../fixtures/mp-tasks.ts';
 import { BACKENDS, rejection, sleep } from '../helpers.ts';
 
@@ -200,39 +201,39 @@ describe('Pipe', () => {
   });
 
   describe('passed to a pool task', () => {
-    const advice = /pool task cannot receive.*pass it to a Process/;
     for (const backend of BACKENDS) {
-      it(`is refused at submit by a ${backend.name}, and the end stays usable: passed to a Process, it works`, async () => {
+      it(`is lent to a ${backend.name} task: a Process cannot take it meanwhile, and it is back when the task settles`, async () => {
         const [mine, theirs] = Pipe();
         const pool = backend.create({ maxWorkers: 1 });
         try {
-          assert.throws(() => pool.submit(echo, theirs), advice);
-          assert.throws(() => pool.submit(echo, { nested: [theirs] } as never), advice);
+          const waiting = theirs.recv(); // a recv waiting here when the end is lent rejects at once
+          const echoing = pool.submit(echo, theirs);
+          await assert.rejects(waiting, /lent to a pool task/);
+          assert.throws(() => new Process({ target: echo, args: [theirs] }).start(), /lent to a pool task/);
+          assert.throws(() => theirs.close(), /lent to a pool task/);
+          assert.throws(() => pool.submit(echo, theirs), /lent to another pool task still running/);
+          mine.send('echoed by the task');
+          assert.equal(await mine.recv(), 'echoed by the task');
+          mine.close();
+          await echoing;
         } finally {
           await pool.shutdown();
         }
-        const child = new Process({ target: echo, args: [theirs] });
-        child.start();
-        mine.send('still works');
-        assert.equal(await mine.recv(), 'still works');
-        mine.close();
-        await child.join();
+        // Back here, closed: echo closed it when it saw the EOF.
+        assert.equal(theirs.closed, true);
+        await assert.rejects(theirs.recv(), /closed Connection/);
       });
     }
 
-    for (const kind of ['process', 'thread'] as const) {
-      it(`is refused by a Pool on ${kind === 'process' ? 'processes' : 'threads'}`, async () => {
-        const [mine, theirs] = Pipe();
-        const pool = new Pool({ processes: 1, backend: kind });
-        try {
-          await assert.rejects(async () => pool.apply(echo, [theirs]), advice);
-        } finally {
-          pool.terminate();
-          await pool.join();
-        }
-        mine.close();
-        theirs.close();
-      });
-    }
+    it('an end given to a Process can be lent by the child to its own pool task', async () => {
+      const [mine, theirs] = Pipe();
+      const child = new Process({ target: lendToOwnPool, args: [theirs] });
+      child.start();
+      mine.send('via the grandchild worker');
+      assert.equal(await mine.recv(), 'via the grandchild worker');
+      mine.close();
+      await child.join();
+      assert.equal(child.exitCode, 0);
+    });
   });
 });

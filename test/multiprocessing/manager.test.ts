@@ -1,7 +1,8 @@
 /** `Manager` (api.md section 3): objects held by the manager, used from this process and from Process children. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BrokenLockError, Manager, Pipe, Pool, Process, ProcessPoolExecutor, QueueEmpty, SharedValue } from 'skein';
+import { BrokenLockError, Manager, Process, ProcessPoolExecutor, QueueEmpty, SharedValue } from 'skein';
+import { passOnFromChild } from '../fixtures/mp-handle-tasks.ts';
 import {
   consume,
   holdLockForever,
@@ -125,18 +126,12 @@ describe('Manager', () => {
     await assert.rejects(q.put(1), /shut down/);
   });
 
-  it('a proxy or a Connection passed to a pool task is refused, saying to use a Process', async () => {
+  it('a proxy passed on from a Process child to its own Process is refused, saying where to pass it from', async () => {
     await using manager = await Manager.start();
-    await using pool = new Pool({ processes: 1, backend: 'thread' });
-    const [conn] = Pipe();
-    assert.throws(
-      () => pool.apply(returnNothing as (v: unknown) => void, [{ d: manager.dict() }]),
-      /args\[0\]\.d is a Manager dict proxy.*pass it to a Process/,
-    );
-    assert.throws(
-      () => pool.apply(returnNothing as (v: unknown) => void, [conn]),
-      /a Pipe Connection.*pass it to a Process/,
-    );
+    const child = new Process({ target: passOnFromChild, args: [manager.dict()] });
+    child.start();
+    await child.join();
+    assert.equal(child.exitCode, 0);
   });
 
   it('SharedValue passed to a process task is refused, naming manager.Value', async () => {

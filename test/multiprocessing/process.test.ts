@@ -189,6 +189,13 @@ describe('Process', () => {
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /\[ 1, 4, 9 \]\nend of script/);
     });
+
+    it('the program ends by itself after proxies and a Pipe end were passed to pool tasks and a Thread', () => {
+      const run = runScript('handles');
+      assert.equal(run.signal, null, `something kept the script alive\n${run.stderr}`);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /echoed process\nechoed thread\ntotal 30\nend of script/);
+    });
   });
 });
 
