@@ -20,6 +20,7 @@
  * sleep also returns, so notify may wake more than n, as a POSIX condition variable may: wait in
  * a loop on your predicate, or use waitFor, which does.
  */
+import { shownValue } from '../futures/options.js';
 import { WaitDriver } from './futex.js';
 import { Lock } from './lock.js';
 import {
@@ -207,7 +208,7 @@ export class Condition extends SharedPrimitive {
   /** Wakes up to `n` waiters (default 1), oldest first. The lock must be held. */
   notify(n = 1): void {
     this.#checkOwned('notify');
-    if (!(n >= 0)) throw new RangeError(`notify(n): n must be a number >= 0, got ${String(n)}`);
+    if (!(n >= 0)) throw new RangeError(`notify(n): n must be a number >= 0, got ${shownValue(n)}`);
     const memory = this.memory;
     const waiting = Atomics.load(memory, WAITERS);
     if (waiting === 0) return;

@@ -18,6 +18,7 @@
  * the caller, fn never runs), an abort or a stopped task fails it (the caller gets the reason).
  */
 import { TimeoutError } from '../futures/errors.js';
+import { notAFunction } from '../futures/options.js';
 import { deadlineOf } from './shared-memory.js';
 import { abortReason, callHolding, type Holdable, Waiter, type WaiterList, type WaitOptions } from './waiters.js';
 
@@ -160,6 +161,7 @@ export function runHeldCall<T>(
   driver: { start(): void },
 ): Promise<T> {
   try {
+    if (typeof fn !== 'function') throw notAFunction(`${holder.constructor.name}.${method}(fn)`, fn);
     if (holder.tryAcquire()) return callHolding(holder, fn);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));

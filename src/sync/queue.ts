@@ -17,6 +17,7 @@
  * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
  * per thread. The locks (owner words) and the drivers are futex.ts's, as the Lock's are.
  */
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { QueueEmpty, QueueFull } from './errors.js';
 import {
   AdaptiveSpin,
@@ -79,6 +80,9 @@ export interface QueueOptions {
   maxBytes?: number;
 }
 
+/** The option names of `new Queue(options)` (an unknown one is a TypeError, as in Python). */
+export const QUEUE_OPTION_KEYS = optionKeys<QueueOptions>({ maxsize: true, maxBytes: true });
+
 /** `queue.Queue` / `asyncio.Queue` in one: FIFO, shared by every thread it is passed to. */
 export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
@@ -96,6 +100,12 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
+    if (typeof options === 'number') {
+      throw new TypeError(
+        `new ${this.constructor.name}(options): pass the size as { maxsize: ${options} }, got the number ${options}`,
+      );
+    }
+    checkOptions(`new ${this.constructor.name}(options)`, options, QUEUE_OPTION_KEYS);
     const attached = rebuildingFrom<{ memory: Int32Array; store: RecordBuffers }>();
     if (attached) {
       this.memory = attached.memory;
@@ -103,12 +113,14 @@ export class Queue<T = unknown> extends SharedPrimitive {
     } else {
       const maxsize = options.maxsize ?? 0;
       if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
-        throw new RangeError(`Queue maxsize must be an integer >= 0 (0: unbounded), got ${String(options.maxsize)}`);
+        throw new RangeError(
+          `Queue maxsize must be an integer >= 0 (0: unbounded), got ${shownValue(options.maxsize)}`,
+        );
       }
       const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
       if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes >= 2 ** 32) {
         throw new RangeError(
-          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${String(options.maxBytes)}`,
+          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${shownValue(options.maxBytes)}`,
         );
       }
       this.memory = allocateWords(HEADER_WORDS);

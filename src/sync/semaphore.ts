@@ -11,6 +11,7 @@
  * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
  * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
  */
+import { shownValue } from '../futures/options.js';
 import { AGAIN, sleepCounted, WaitDriver } from './futex.js';
 import { runHeldCall } from './held-call.js';
 import {
@@ -36,7 +37,7 @@ const MAX_PERMITS = 2 ** 31 - 1;
 
 function checkPermits(name: string, n: number, min: number): void {
   if (!Number.isInteger(n) || n < min || n > MAX_PERMITS) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_PERMITS}, got ${String(n)}`);
+    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_PERMITS}, got ${shownValue(n)}`);
   }
 }
 

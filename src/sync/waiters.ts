@@ -9,6 +9,7 @@
  * waiter that gave up can never be granted later (async-mutex#54) and leaves nothing behind.
  */
 import { TimeoutError } from '../futures/errors.js';
+import { notAFunction } from '../futures/options.js';
 import { deadlineOf, holdEventLoop, releaseEventLoop } from './shared-memory.js';
 import { runningTaskSignal, stoppedError, taskStopped } from './task-stop.js';
 
@@ -257,6 +258,7 @@ export function runHolding<T>(
   fn: () => T | PromiseLike<T>,
   options: WaitOptions | undefined,
 ): Promise<T> {
+  if (typeof fn !== 'function') return Promise.reject(notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn));
   // Plain promise chaining, not an async function: with thousands queued at once (a semaphore
   // guarding a big batch), every saved allocation shows.
   if (primitive.tryAcquire()) return callHolding(primitive, fn);
@@ -300,6 +302,7 @@ export function runHoldingSync<T>(
   fn: () => T,
   options: { timeout?: number } | undefined,
 ): T {
+  if (typeof fn !== 'function') throw notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn);
   if (!primitive.acquireSync(options)) {
     throw new TimeoutError(`${primitive.constructor.name}.${method}: not acquired within ${options?.timeout} ms`);
   }
