@@ -84,8 +84,9 @@ export function closestName(key: string, names: readonly string[]): string | und
       bestDistance = d;
     }
   }
-  // A third of the name's length, at least 2: 'maxWorker' → 'maxWorkers', 'process' → 'processes'.
-  const limit = Math.max(2, Math.floor(Math.max(key.length, best?.length ?? 0) / 3));
+  // Two edits in five, at least 2: 'maxWorker' → 'maxWorkers', 'retry' → 'retries', 'process' →
+  // 'processes'; a key further than that from every name is not taken for a misspelling.
+  const limit = Math.max(2, Math.round(Math.max(key.length, best?.length ?? 0) * 0.4));
   return bestDistance <= limit ? best : undefined;
 }
 
