@@ -25,7 +25,10 @@ describe('checkOptions', () => {
   });
 
   it('rejects an unknown key even when its value is undefined (it is still a typo)', () => {
-    assert.throws(() => checkOptions('f(options)', { idletimeout: undefined }, SAMPLE_KEYS), /did you mean 'idleTimeout'/);
+    assert.throws(
+      () => checkOptions('f(options)', { idletimeout: undefined }, SAMPLE_KEYS),
+      /did you mean 'idleTimeout'/,
+    );
   });
 
   it('suggests nothing when no known key is close', () => {
@@ -76,7 +79,10 @@ describe('shownValue', () => {
     assert.equal(shownValue({ a: 1 }), 'an object');
     assert.equal(shownValue(new Map()), 'a Map');
     assert.equal(shownValue([1, 2]), 'an array of length 2');
-    assert.equal(shownValue(function named() {}), 'a function (named)');
+    assert.equal(
+      shownValue(function named() {}),
+      'a function (named)',
+    );
     assert.equal(shownValue(Symbol('s')), 'Symbol(s) (a symbol)');
   });
 });
