@@ -32,7 +32,7 @@ async function outcome(run: () => unknown): Promise<{ error: unknown; made: unkn
   }
 }
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Registers the two tests of one entry point. */
 export function itChecksOptionKeys(entry: OptionsCase): void {
@@ -51,7 +51,7 @@ export function itChecksOptionKeys(entry: OptionsCase): void {
     assert.ok(error instanceof TypeError, `expected a TypeError, got ${String(error)}`);
     assert.match(
       error.message,
-      new RegExp(`^${escape(entry.where)}: unknown option '${escape(typo)}' \\(did you mean '${escape(meant)}'\\?\\)`),
+      new RegExp(`^${literal(entry.where)}: unknown option '${literal(typo)}' \\(did you mean '${literal(meant)}'\\?\\)`),
     );
     for (const key of entry.documented) assert.ok(error.message.includes(key), `the message lists '${key}'`);
   });
