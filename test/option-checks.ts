@@ -51,7 +51,9 @@ export function itChecksOptionKeys(entry: OptionsCase): void {
     assert.ok(error instanceof TypeError, `expected a TypeError, got ${String(error)}`);
     assert.match(
       error.message,
-      new RegExp(`^${literal(entry.where)}: unknown option '${literal(typo)}' \\(did you mean '${literal(meant)}'\\?\\)`),
+      new RegExp(
+        `^${literal(entry.where)}: unknown option '${literal(typo)}' \\(did you mean '${literal(meant)}'\\?\\)`,
+      ),
     );
     for (const key of entry.documented) assert.ok(error.message.includes(key), `the message lists '${key}'`);
   });

@@ -30,7 +30,7 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { stoppedError, taskStopped } from './task-stop.js';
-import type { WaitOptions } from './waiters.js';
+import { checkBlockingWaitOptions, checkWaitOptions, type WaitOptions } from './waiters.js';
 
 const STATE = 2;
 const COUNT = 3;
@@ -142,6 +142,7 @@ export class Barrier extends SharedPrimitive {
    * breaks it for everyone); with the signal's reason if `signal` aborts (which breaks it too).
    */
   async wait(options?: WaitOptions): Promise<number> {
+    checkWaitOptions('Barrier.wait(options)', options);
     const timeout = options?.timeout ?? this.#timeout;
     const condition = this.#condition;
     try {
@@ -179,6 +180,7 @@ export class Barrier extends SharedPrimitive {
 
   /** `wait` for worker code: blocks this thread. */
   waitSync(options?: { timeout?: number }): number {
+    checkBlockingWaitOptions('Barrier.waitSync(options)', options);
     const timeout = options?.timeout ?? this.#timeout;
     const condition = this.#condition;
     try {

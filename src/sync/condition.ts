@@ -39,7 +39,14 @@ import {
   waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import {
+  abortReason,
+  checkBlockingWaitOptions,
+  checkWaitOptions,
+  type Waiter,
+  WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 const SEQ = 2;
 const WAITERS = 3;
@@ -122,6 +129,7 @@ export class Condition extends SharedPrimitive {
    * at once: nothing of it stays behind.
    */
   async wait(options?: WaitOptions): Promise<boolean> {
+    checkWaitOptions('Condition.wait(options)', options);
     this.#checkOwned('wait');
     const deadline = deadlineOf(options?.timeout);
     const signal = options?.signal;
@@ -148,6 +156,7 @@ export class Condition extends SharedPrimitive {
   /** `wait` for worker code: blocks this thread. */
   waitSync(options?: { timeout?: number }): boolean {
     assertMayBlock('Condition.waitSync');
+    checkBlockingWaitOptions('Condition.waitSync(options)', options);
     this.#checkOwned('waitSync');
     assertNotStopped('wait on a Condition');
     const deadline = deadlineOf(options?.timeout);
@@ -181,6 +190,7 @@ export class Condition extends SharedPrimitive {
    * held); returns its last result, which is falsy only if `timeout` ms passed.
    */
   async waitFor<T>(predicate: () => T, options?: WaitOptions): Promise<T> {
+    checkWaitOptions('Condition.waitFor(predicate, options)', options);
     const deadline = deadlineOf(options?.timeout);
     let result = predicate();
     while (!result) {
@@ -194,6 +204,7 @@ export class Condition extends SharedPrimitive {
 
   /** `waitFor` for worker code. */
   waitForSync<T>(predicate: () => T, options?: { timeout?: number }): T {
+    checkBlockingWaitOptions('Condition.waitForSync(predicate, options)', options);
     const deadline = deadlineOf(options?.timeout);
     let result = predicate();
     while (!result) {

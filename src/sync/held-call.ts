@@ -20,7 +20,15 @@
 import { TimeoutError } from '../futures/errors.js';
 import { notAFunction } from '../futures/options.js';
 import { deadlineOf } from './shared-memory.js';
-import { abortReason, callHolding, type Holdable, Waiter, type WaiterList, type WaitOptions } from './waiters.js';
+import {
+  abortReason,
+  callHolding,
+  checkWaitOptions,
+  type Holdable,
+  Waiter,
+  type WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 class HeldCall<T> extends Waiter<boolean> {
   /** Settles the caller's promise with what `fn` gives (its `reject` is the Waiter's own). */
@@ -162,6 +170,7 @@ export function runHeldCall<T>(
 ): Promise<T> {
   try {
     if (typeof fn !== 'function') throw notAFunction(`${holder.constructor.name}.${method}(fn)`, fn);
+    checkWaitOptions(`${holder.constructor.name}.${method}(fn, options)`, options);
     if (holder.tryAcquire()) return callHolding(holder, fn);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));

@@ -61,7 +61,7 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
+import { abortReason, checkBlockingWaitOptions, checkWaitOptions, WaiterList, type WaitOptions } from './waiters.js';
 
 const TIMED_OUT = Symbol('timed out');
 const RESOLVED = Promise.resolve();
@@ -183,6 +183,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     try {
+      checkWaitOptions('Queue.put(item, options)', options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       const stored = storeItem(item, this.#putting);
@@ -214,6 +215,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** `put` for worker code: blocks this thread while the queue is full. */
   putSync(item: T, options?: { timeout?: number }): void {
     assertMayBlock('Queue.putSync');
+    checkBlockingWaitOptions('Queue.putSync(item, options)', options);
     const stored = storeItem(item, this.#putting);
     const priority = this.priorityOf(item);
     const deadline = deadlineOf(options?.timeout);
@@ -240,6 +242,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   get(options?: WaitOptions): Promise<T> {
     try {
+      checkWaitOptions('Queue.get(options)', options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (this.#getters.length === 0) {
@@ -273,6 +276,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** `get` for worker code: blocks this thread while the queue is empty. */
   getSync(options?: { timeout?: number }): T {
     assertMayBlock('Queue.getSync');
+    checkBlockingWaitOptions('Queue.getSync(options)', options);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {

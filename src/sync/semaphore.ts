@@ -27,7 +27,14 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { acquireOrQueue, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import {
+  acquireOrQueue,
+  checkBlockingWaitOptions,
+  runHoldingSync,
+  type Waiter,
+  WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 const PERMITS = 2;
 const SLEEPERS = 3;
@@ -103,6 +110,7 @@ export class Semaphore extends SharedPrimitive {
   /** Blocks this (worker) thread until a permit is taken, or `timeout` ms pass (then false). */
   acquireSync(options?: { timeout?: number }): boolean {
     assertMayBlock(`${this.constructor.name}.acquireSync`);
+    checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {

@@ -8,6 +8,7 @@ import {
   Barrier,
   BoundedSemaphore,
   Condition,
+  Event,
   LifoQueue,
   Lock,
   PriorityQueue,
@@ -88,4 +89,43 @@ describe('withLock / withPermit given something other than a function', () => {
       assert.equal(isFree(holder), true, 'nothing was left held');
     });
   }
+});
+
+describe('the options of a wait', () => {
+  it('an async wait refuses a misspelled timeout instead of waiting for ever', async () => {
+    const lock = new Lock();
+    await lock.acquire();
+    const waits: [string, () => Promise<unknown>][] = [
+      ['acquire(options)', () => lock.acquire({ timout: 10 } as never)],
+      ['Lock.withLock(fn, options)', () => lock.withLock(() => 1, { timout: 10 } as never)],
+      ['Semaphore.withPermit(fn, options)', () => new Semaphore(0).withPermit(() => 1, { timout: 10 } as never)],
+      ['Event.wait(options)', () => new Event().wait({ timout: 10 } as never)],
+      ['Queue.get(options)', () => new Queue().get({ timout: 10 } as never)],
+      ['Queue.put(item, options)', () => new Queue({ maxsize: 1 }).put(1, { timout: 10 } as never)],
+      ['Barrier.wait(options)', () => new Barrier(2).wait({ timout: 10 } as never)],
+    ];
+    for (const [where, wait] of waits) {
+      const error = await rejection(wait());
+      assert.ok(error instanceof TypeError, `${where}: expected a TypeError, got ${String(error)}`);
+      assert.match(
+        error.message,
+        new RegExp(`^${where.replace(/[().]/g, '\\$&')}: unknown option 'timout' \\(did you mean 'timeout'\\?\\)`),
+      );
+    }
+    lock.release();
+  });
+
+  it('a wait still takes timeout and signal', async () => {
+    const event = new Event();
+    assert.equal(await event.wait({ timeout: 1, signal: new AbortController().signal }), false);
+    assert.equal(await new Lock().acquire({ timeout: 1, signal: undefined }), true);
+  });
+
+  it('a blocking wait takes only a timeout: a signal could not interrupt it, so it is refused', () => {
+    // withLockSync checks its options before it takes the lock, so this needs no worker thread.
+    assert.throws(() => new Lock().withLockSync(() => 1, { signal: undefined } as never), {
+      name: 'TypeError',
+      message: /^Lock\.withLockSync\(fn, options\): unknown option 'signal'; the options are timeout$/,
+    });
+  });
 });
