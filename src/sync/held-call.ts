@@ -170,7 +170,8 @@ export function runHeldCall<T>(
 ): Promise<T> {
   try {
     if (typeof fn !== 'function') throw notAFunction(`${holder.constructor.name}.${method}(fn)`, fn);
-    checkWaitOptions(`${holder.constructor.name}.${method}(fn, options)`, options);
+    // The name is built only when there are options: this is the hot path of withPermit.
+    if (options !== undefined) checkWaitOptions(`${holder.constructor.name}.${method}(fn, options)`, options);
     if (holder.tryAcquire()) return callHolding(holder, fn);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));

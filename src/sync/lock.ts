@@ -140,7 +140,7 @@ export class Lock extends SharedPrimitive {
   /** Blocks this (worker) thread until the lock is held, or `timeout` ms pass (then false). */
   acquireSync(options?: { timeout?: number }): boolean {
     assertMayBlock(`${this.constructor.name}.acquireSync`);
-    checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
+    if (options !== undefined) checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
     if (this.tryAcquire()) return true;
     this.checkSelfDeadlock();
     const deadline = deadlineOf(options?.timeout);

@@ -110,7 +110,7 @@ export class Semaphore extends SharedPrimitive {
   /** Blocks this (worker) thread until a permit is taken, or `timeout` ms pass (then false). */
   acquireSync(options?: { timeout?: number }): boolean {
     assertMayBlock(`${this.constructor.name}.acquireSync`);
-    checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
+    if (options !== undefined) checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {

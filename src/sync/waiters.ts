@@ -277,10 +277,13 @@ export function runHolding<T>(
   options: WaitOptions | undefined,
 ): Promise<T> {
   if (typeof fn !== 'function') return Promise.reject(notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn));
-  try {
-    checkWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
-  } catch (error) {
-    return Promise.reject(error);
+  if (options !== undefined) {
+    // The name is built only when there are options: this is the hot path of withLock.
+    try {
+      checkWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
   // Plain promise chaining, not an async function: with thousands queued at once (a semaphore
   // guarding a big batch), every saved allocation shows.
@@ -326,7 +329,7 @@ export function runHoldingSync<T>(
   options: { timeout?: number } | undefined,
 ): T {
   if (typeof fn !== 'function') throw notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn);
-  checkBlockingWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
+  if (options !== undefined) checkBlockingWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
   if (!primitive.acquireSync(options)) {
     throw new TimeoutError(`${primitive.constructor.name}.${method}: not acquired within ${options?.timeout} ms`);
   }
