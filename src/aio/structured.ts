@@ -7,9 +7,18 @@
  * on Node 20 (nodejs/node#48419, #54614): every listener added here is removed when its work ends.
  */
 import { TimeoutError } from '../futures/errors.js';
+import { checkOptions, notAFunction, optionKeys, shownValue } from '../futures/options.js';
 
 /** Work that can be told to stop: it receives a signal that aborts when its result is no longer wanted. */
 export type AbortableTask<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** The options of `sleep`, `timeout`, `TaskGroup` and `TaskGroup.run`: only a signal. */
+interface SignalOption {
+  signal?: AbortSignal;
+}
+
+/** The option names of `sleep`, `timeout` and `TaskGroup` (an unknown one is a TypeError, as in Python). */
+export const SIGNAL_OPTION_KEYS = optionKeys<SignalOption>({ signal: true });
 
 function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
@@ -32,6 +41,7 @@ function linkSignal(parent: AbortSignal | undefined, controller: AbortController
 
 /** Resolves after `ms`; rejects with the signal's reason (and clears its timer) if aborted first. */
 export function sleep(ms: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  checkOptions('sleep(ms, options)', options, SIGNAL_OPTION_KEYS);
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
@@ -53,6 +63,8 @@ export function sleep(ms: number, options: { signal?: AbortSignal } = {}): Promi
  * ignores its signal is not waited for: JavaScript cannot stop it).
  */
 export function timeout<T>(ms: number, fn: AbortableTask<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+  checkOptions('timeout(ms, fn, options)', options, SIGNAL_OPTION_KEYS);
+  if (typeof fn !== 'function') throw notAFunction('timeout(ms, fn)', fn);
   const controller = new AbortController();
   const unlink = linkSignal(options.signal, controller);
   return new Promise<T>((resolve, reject) => {
@@ -96,6 +108,13 @@ export interface GatherOptions {
   signal?: AbortSignal;
 }
 
+/** The option names of `gather` (an unknown one is a TypeError, as in Python). */
+export const GATHER_OPTION_KEYS = optionKeys<GatherOptions>({
+  concurrency: true,
+  returnExceptions: true,
+  signal: true,
+});
+
 type Gatherable<T> = PromiseLike<T> | AbortableTask<T>;
 type GatherResults<T extends readonly unknown[], E extends boolean> = {
   -readonly [K in keyof T]:
@@ -112,8 +131,9 @@ export function gather<const T extends readonly Gatherable<unknown>[], E extends
   tasks: T,
   options: GatherOptions & { returnExceptions?: E } = {},
 ): Promise<GatherResults<T, E>> {
+  checkOptions('gather(tasks, options)', options, GATHER_OPTION_KEYS);
   const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${String(options.concurrency)}`);
+  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${shownValue(options.concurrency)}`);
   const controller = new AbortController();
   const unlink = linkSignal(options.signal, controller);
   const results: unknown[] = new Array(tasks.length);
@@ -180,6 +200,7 @@ export class TaskGroup {
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   constructor(options: { signal?: AbortSignal } = {}) {
+    checkOptions('new TaskGroup(options)', options, SIGNAL_OPTION_KEYS);
     this.unlink = linkSignal(options.signal, this.controller);
   }
 
@@ -210,6 +231,7 @@ export class TaskGroup {
   /** Starts a child. Its promise is returned; a failure is also reported by `wait()`. */
   spawn<T>(fn: AbortableTask<T>): Promise<T> {
     if (this.state === 'closed') throw new Error('this TaskGroup has finished: spawn children before wait() returns');
+    if (typeof fn !== 'function') throw notAFunction('TaskGroup.spawn(fn)', fn);
     const child = Promise.resolve().then(() => fn(this.controller.signal));
     const tracked = child.then(
       () => undefined,
@@ -266,6 +288,13 @@ export interface MapConcurrentOptions {
   signal?: AbortSignal;
 }
 
+/** The option names of `mapConcurrent` (an unknown one is a TypeError, as in Python). */
+export const MAP_CONCURRENT_OPTION_KEYS = optionKeys<MapConcurrentOptions>({
+  concurrency: true,
+  ordered: true,
+  signal: true,
+});
+
 /**
  * Lazy bounded map in one event loop: reads the input only as calls finish (backpressure),
  * yields results in input order (or as they finish). An error aborts the other calls' signal and
@@ -276,8 +305,12 @@ export async function* mapConcurrent<T, R>(
   fn: (item: T, signal: AbortSignal) => R | PromiseLike<R>,
   options: MapConcurrentOptions,
 ): AsyncGenerator<Awaited<R>, void, undefined> {
+  if (options === undefined)
+    throw new TypeError('mapConcurrent(items, fn, options): options are required, e.g. { concurrency: 8 }');
+  checkOptions('mapConcurrent(items, fn, options)', options, MAP_CONCURRENT_OPTION_KEYS);
+  if (typeof fn !== 'function') throw notAFunction('mapConcurrent(items, fn)', fn);
   const { concurrency } = options;
-  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${String(concurrency)}`);
+  if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${shownValue(concurrency)}`);
   const ordered = options.ordered ?? true;
   const controller = new AbortController();
   const unlink = linkSignal(options.signal, controller);

@@ -28,11 +28,29 @@ import type {
   TaskResult,
 } from '../futures/base.js';
 import { type BrokenExecutorError, ExecutorShutdownError } from '../futures/errors.js';
+import { checkOptions, type OptionKeys, optionKeys, shownValue } from '../futures/options.js';
 import { mapChunks } from '../pool/map.js';
 import type { ChunkCall, ChunkOutcome } from '../pool/protocol.js';
 
 export type { Outcome } from '../futures/base.js';
 export type { ChunkCall } from '../pool/protocol.js';
+
+/** The options `submitWith` takes on every executor (one that takes more widens `submitOptionKeys`). */
+export const SUBMIT_OPTION_KEYS = optionKeys<SubmitOptions>({
+  timeout: true,
+  signal: true,
+  transfer: true,
+  retries: true,
+});
+/** The options `map` takes, its last argument. */
+export const MAP_OPTION_KEYS = optionKeys<MapOptions>({
+  chunksize: true,
+  ordered: true,
+  timeout: true,
+  buffersize: true,
+});
+/** The options `shutdown` takes. */
+export const SHUTDOWN_OPTION_KEYS = optionKeys<ShutdownOptions>({ wait: true, cancelFutures: true, timeout: true });
 
 /** A number of milliseconds, checked: a clear RangeError otherwise. */
 export function checkMs(name: string, value: number | undefined): void {
@@ -41,10 +59,8 @@ export function checkMs(name: string, value: number | undefined): void {
   }
 }
 
-/** A bad option's value for an error: a string is quoted and named, so '4' does not read as the number 4. */
-export function shownValue(value: unknown): string {
-  return typeof value === 'string' ? `${JSON.stringify(value)} (a string)` : String(value);
-}
+// Kept exported from here: executors and their callers import it with checkCount and checkMs.
+export { shownValue };
 
 /** A count, checked (Infinity allowed where it means "no limit"). */
 export function checkCount(name: string, value: number | undefined, min: number): void {
@@ -73,6 +89,7 @@ function splitMapArguments(rest: unknown[]): { iterables: unknown[]; options: Ma
       );
     }
   });
+  if (hasOptions) checkOptions('map(fn, ...iterables, options)', last, MAP_OPTION_KEYS);
   return { iterables, options: hasOptions ? (last as MapOptions) : undefined };
 }
 
@@ -120,6 +137,9 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
   /** Tasks (map items) cancelled before they ran or stopped by their signal; counted by `recordSettled`. */
   protected cancelled = 0;
 
+  /** The option names `submitWith` accepts (an unknown one is a TypeError, as in Python). */
+  protected readonly submitOptionKeys: OptionKeys = SUBMIT_OPTION_KEYS;
+
   /** How many workers a `map` spreads its chunks over (it keeps 4 chunks in flight per worker by default). */
   protected abstract readonly mapParallelism: number;
 
@@ -154,9 +174,9 @@ export abstract class BaseExecutor<O extends SubmitOptions = SubmitOptions>
    * `retries`. Throws `TypeError` for options that are not an object or hold a negative number.
    */
   submitWith<F extends TaskFunction>(options: O, fn: F, ...args: Parameters<F>): Future<TaskResult<F>> {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`submitWith(options, fn, ...args): options must be an object, got ${String(options)}`);
-    }
+    if (options === undefined)
+      throw new TypeError('submitWith(options, fn, ...args): options must be an object, got undefined');
+    checkOptions('submitWith(options, fn, ...args)', options, this.submitOptionKeys);
     checkMs('timeout', options.timeout);
     checkCount('retries', options.retries, 0);
     return this.submitTask(fn, args, options, undefined) as Future<TaskResult<F>>;

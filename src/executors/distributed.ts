@@ -31,8 +31,9 @@ import {
   type TaskFunction,
 } from '../futures/base.js';
 import { CancelledError } from '../futures/errors.js';
+import { checkOptions, optionKeys } from '../futures/options.js';
 import { addressOf, type TaskAddress } from '../wire/task-address.js';
-import { BaseExecutor, type ChunkCall, type Outcome } from './base.js';
+import { BaseExecutor, type ChunkCall, type Outcome, SHUTDOWN_OPTION_KEYS, shownValue } from './base.js';
 
 /**
  * Options of every job. Completed jobs stay an hour (failed ones a day), so that a client cut off
@@ -87,6 +88,26 @@ export interface DistributedExecutorOptions {
   connectTimeout?: number;
 }
 
+/** The option names of `new DistributedExecutor(...)` (an unknown one is a TypeError, as in Python). */
+export const DISTRIBUTED_EXECUTOR_OPTION_KEYS = optionKeys<DistributedExecutorOptions>({
+  connection: true,
+  queue: true,
+  prefix: true,
+  maxPayloadBytes: true,
+  retryBackoff: true,
+  mapWindow: true,
+  connectTimeout: true,
+});
+
+/** The option names of a DistributedExecutor's `submitWith`: every executor's, and `priority`. */
+export const DISTRIBUTED_SUBMIT_OPTION_KEYS = optionKeys<DistributedSubmitOptions>({
+  timeout: true,
+  signal: true,
+  transfer: true,
+  retries: true,
+  priority: true,
+});
+
 /** What the job data holds (short keys: it is stored once per job). */
 export interface TaskJobData {
   /** module id, version, export path: see task-address.ts */
@@ -122,7 +143,7 @@ function checkConnectTimeout(ms: unknown): number {
   if (ms === undefined) return DEFAULT_CONNECT_TIMEOUT_MS;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
     throw new TypeError(
-      `connectTimeout must be a positive, finite number of milliseconds (how long Redis may not answer), got ${typeof ms === 'string' ? `"${ms}" (a string)` : String(ms)}`,
+      `connectTimeout must be a positive, finite number of milliseconds (how long Redis may not answer), got ${shownValue(ms)}`,
     );
   }
   return ms;
@@ -159,8 +180,16 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
   private closing: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
 
+  protected override readonly submitOptionKeys = DISTRIBUTED_SUBMIT_OPTION_KEYS;
+
   constructor(options: DistributedExecutorOptions) {
     super();
+    if (options === undefined) {
+      throw new TypeError(
+        "new DistributedExecutor(options): options are required, e.g. { connection: 'redis://localhost:6379' }",
+      );
+    }
+    checkOptions('new DistributedExecutor(options)', options, DISTRIBUTED_EXECUTOR_OPTION_KEYS);
     const connection = connectionOptions(options.connection);
     this.connectTimeout = checkConnectTimeout(options.connectTimeout);
     this.queueName = options.queue ?? 'skein';
@@ -434,6 +463,7 @@ export class DistributedExecutor extends BaseExecutor<DistributedSubmitOptions> 
    * always resolves: while Redis is away, it waits for results no longer than connectTimeout.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
+    checkOptions('shutdown(options)', options, SHUTDOWN_OPTION_KEYS);
     if (this.state === 'open') this.state = 'shutdown';
     if (options.cancelFutures) for (const job of [...this.pending.values()]) if (!job.started) job.future.cancel();
     this.closing ??= (async () => {

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { ExecutorStats, Future, ShutdownOptions, SubmitOptions, TaskFunction } from '../futures/base.js';
 import { BrokenExecutorError, CancelledError } from '../futures/errors.js';
+import { checkOptions, optionKeys } from '../futures/options.js';
 import { PoolEngine } from '../pool/engine.js';
 import type { TaskReference } from '../pool/protocol.js';
 import type { Backend, ResourceLimits } from '../pool/transport.js';
@@ -18,7 +19,7 @@ import { encodeShared, type SharedPrimitive } from '../sync/shared-memory.js';
 import { type ArgumentsSeen, assertArgumentsCloneable } from '../wire/arguments.js';
 import { processSharing } from '../wire/process-sharing.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
-import { BaseExecutor, type ChunkCall, checkCount, checkMs } from './base.js';
+import { BaseExecutor, type ChunkCall, checkCount, checkMs, SHUTDOWN_OPTION_KEYS } from './base.js';
 
 /** Options of `ThreadPoolExecutor` and `ProcessPoolExecutor` (Python's constructor arguments). */
 export interface PoolExecutorOptions {
@@ -48,6 +49,21 @@ export interface PoolExecutorOptions {
    */
   abortGracePeriod?: number;
 }
+
+/** The option names of both pool executors, from PoolExecutorOptions (an unknown one is a TypeError). */
+export const POOL_EXECUTOR_OPTION_KEYS = optionKeys<PoolExecutorOptions>({
+  maxWorkers: true,
+  minWorkers: true,
+  idleTimeout: true,
+  initializer: true,
+  initArgs: true,
+  maxTasksPerWorker: true,
+  resourceLimits: true,
+  env: true,
+  execArgv: true,
+  name: true,
+  abortGracePeriod: true,
+});
 
 /** What a `'progress'` listener receives: the executor's stats after a task (or map item) settled. */
 export interface ProgressEvent extends ExecutorStats {}
@@ -89,6 +105,11 @@ export class PoolExecutor extends BaseExecutor {
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
     super();
+    checkOptions(
+      `new ${backend.kind === 'thread' ? 'Thread' : 'Process'}PoolExecutor(options)`,
+      options,
+      POOL_EXECUTOR_OPTION_KEYS,
+    );
     checkCount('maxWorkers', options.maxWorkers, 1);
     checkCount('minWorkers', options.minWorkers, 0);
     checkCount('maxTasksPerWorker', options.maxTasksPerWorker, 1);
@@ -202,6 +223,7 @@ export class PoolExecutor extends BaseExecutor {
    * (`TimeoutError`) and the workers are terminated: shutdown then always resolves.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
+    checkOptions('shutdown(options)', options, SHUTDOWN_OPTION_KEYS);
     checkMs('timeout', options.timeout);
     if (this.state === 'open') this.state = 'shutdown';
     if (options.cancelFutures)

@@ -1,6 +1,7 @@
 /** The worker_threads transport: one Worker per pool worker, messages by postMessage. */
 import { type TransferListItem, Worker } from 'node:worker_threads';
 import type { Future, TaskFunction, TaskResult } from '../futures/base.js';
+import { checkOptions, optionKeys } from '../futures/options.js';
 import { TASK_STATE_BYTES, TASK_STATE_STOPPED, TASK_STATE_WORD } from '../pool/task-state.js';
 import type { Backend, TaskStateChannel, WorkerTransport } from '../pool/transport.js';
 import { processSharing } from '../wire/process-sharing.js';
@@ -87,6 +88,9 @@ export interface ThreadOptions<F extends TaskFunction> {
   name?: string;
 }
 
+/** The option names of `new Thread(...)` (an unknown one is a TypeError, as in Python). */
+export const THREAD_OPTION_KEYS = optionKeys<ThreadOptions<TaskFunction>>({ target: true, args: true, name: true });
+
 /**
  * `threading.Thread`: one function run on a thread of its own, started with `start()` and
  * awaited with `join()`. Unlike Python, `join()` rejects with the function's error if it threw
@@ -102,6 +106,7 @@ export class Thread<F extends TaskFunction = TaskFunction> {
   static #count = 0;
 
   constructor(options: ThreadOptions<F>) {
+    checkOptions('new Thread(options)', options, THREAD_OPTION_KEYS);
     if (typeof options?.target !== 'function') throw new TypeError('Thread({ target }): target must be a function');
     this.#target = options.target;
     this.#args = (options.args ?? []) as Parameters<F>;

@@ -23,6 +23,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskFunction, TaskResult } from '../futures/base.js';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { parseFunctionSource } from '../wire/free-variables.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
@@ -44,6 +45,11 @@ export interface CacheOptions {
   /** Other modules whose source is part of the key (helpers the function calls): paths, file URLs, or functions exported from them. */
   depends?: readonly (string | URL | Function)[];
 }
+
+/** The option names of `new Memory(location, options)` (an unknown one is a TypeError, as in Python). */
+export const MEMORY_OPTION_KEYS = optionKeys<MemoryOptions>({ maxAgeMs: true, maxBytes: true });
+/** The option names of `memory.cache(fn, options)`. */
+export const CACHE_OPTION_KEYS = optionKeys<CacheOptions>({ ignore: true, depends: true });
 
 /** `fn`, cached: the same parameters, the result as a promise. */
 export interface CachedFunction<F extends TaskFunction> {
@@ -152,11 +158,12 @@ export class Memory {
 
   constructor(location: string, options: MemoryOptions = {}) {
     if (typeof location !== 'string' || location === '') {
-      throw new TypeError(`Memory needs a folder path for its entries, got ${typeof location}`);
+      throw new TypeError(`Memory needs a folder path for its entries, got ${shownValue(location)}`);
     }
+    checkOptions('new Memory(location, options)', options, MEMORY_OPTION_KEYS);
     for (const [name, value] of Object.entries(options)) {
       if (value !== undefined && !(typeof value === 'number' && value >= 0)) {
-        throw new RangeError(`${name} must be a number >= 0, got ${String(value)}`);
+        throw new RangeError(`${name} must be a number >= 0, got ${shownValue(value)}`);
       }
     }
     this.location = resolve(location);
@@ -166,7 +173,8 @@ export class Memory {
 
   /** `fn` with its results kept in this folder. */
   cache<F extends TaskFunction>(fn: F, options: CacheOptions = {}): CachedFunction<F> {
-    if (typeof fn !== 'function') throw new TypeError(`Memory.cache takes a function, got ${typeof fn}`);
+    if (typeof fn !== 'function') throw new TypeError(`Memory.cache takes a function, got ${shownValue(fn)}`);
+    checkOptions('memory.cache(fn, options)', options, CACHE_OPTION_KEYS);
     const ignored = this.ignoredPositions(fn, options.ignore ?? []);
     let identity: Promise<Identity> | undefined;
     const identify = () => {
@@ -284,7 +292,8 @@ export class Memory {
           );
         }
         positions.add(at);
-      } else throw new TypeError(`ignore: expected parameter names or positions (integers >= 0), got ${String(item)}`);
+      } else
+        throw new TypeError(`ignore: expected parameter names or positions (integers >= 0), got ${shownValue(item)}`);
     }
     return positions;
   }

@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { ProcessPoolExecutor } from '../executors/process.js';
 import { ThreadPoolExecutor } from '../executors/thread.js';
 import type { Executor, Future } from '../futures/base.js';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { type ProgressOption, type ProgressReporter, progressReporter } from '../progress/reporter.js';
 import { deserializeError } from '../wire/errors.js';
 import { Delayed } from './delayed.js';
@@ -36,6 +37,16 @@ export interface ParallelOptions {
   /** `true`: a progress bar on stderr; a function: receives `{ done, total, failed, elapsedMs }`. */
   progress?: ProgressOption;
 }
+
+/** The option names of `parallel` (an unknown one is a TypeError, as in Python). */
+export const PARALLEL_OPTION_KEYS = optionKeys<ParallelOptions>({
+  nJobs: true,
+  backend: true,
+  batchSize: true,
+  returnAs: true,
+  preDispatch: true,
+  progress: true,
+});
 
 const AUTO_TARGET_MS = 100;
 const AUTO_GROWTH = 8;
@@ -61,24 +72,25 @@ const NO_LINKS = new Int32Array(0);
 function workerCount(nJobs: number | undefined): number {
   const n = nJobs ?? -1;
   if (!Number.isInteger(n) || n === 0) {
-    throw new RangeError(`nJobs must be a non-zero integer (a count, or -1 for every core), got ${String(nJobs)}`);
+    throw new RangeError(`nJobs must be a non-zero integer (a count, or -1 for every core), got ${shownValue(nJobs)}`);
   }
   if (n > 0) return n;
   return Math.max(1, availableParallelism() + 1 + n);
 }
 
 /** Checks every option before anything starts (no pool is made for a call that is refused); returns the worker count. */
-function checkOptions(options: ParallelOptions): number {
+function checkParallelOptions(options: ParallelOptions): number {
+  checkOptions('parallel(tasks, options)', options, PARALLEL_OPTION_KEYS);
   const workers = workerCount(options.nJobs);
   const { batchSize, preDispatch, returnAs, backend } = options;
   if (batchSize !== undefined && batchSize !== 'auto' && !(Number.isInteger(batchSize) && batchSize >= 1)) {
-    throw new RangeError(`batchSize must be 'auto' or an integer >= 1, got ${String(batchSize)}`);
+    throw new RangeError(`batchSize must be 'auto' or an integer >= 1, got ${shownValue(batchSize)}`);
   }
   if (preDispatch !== undefined && !(Number.isInteger(preDispatch) && preDispatch >= 1)) {
-    throw new RangeError(`preDispatch must be an integer >= 1 (batches in flight), got ${String(preDispatch)}`);
+    throw new RangeError(`preDispatch must be an integer >= 1 (batches in flight), got ${shownValue(preDispatch)}`);
   }
   if (returnAs !== undefined && returnAs !== 'array' && returnAs !== 'generator' && returnAs !== 'unordered') {
-    throw new RangeError(`returnAs must be 'array', 'generator' or 'unordered', got ${String(returnAs)}`);
+    throw new RangeError(`returnAs must be 'array', 'generator' or 'unordered', got ${shownValue(returnAs)}`);
   }
   if (backend !== undefined && backend !== 'thread' && backend !== 'process') checkExecutor(backend, 'parallel');
   return workers;
@@ -131,7 +143,7 @@ class ParallelRun {
     private readonly onResults: (start: number, values: ArrayLike<unknown>) => void,
     private readonly onEnd: () => void,
   ) {
-    const workers = checkOptions(options);
+    const workers = checkParallelOptions(options);
     const backend = options.backend ?? 'thread';
     if (backend === 'thread' || backend === 'process') {
       this.executor =
@@ -477,7 +489,7 @@ export function parallel(
   if (tasks === null || typeof tasks !== 'object' || !(Symbol.iterator in tasks || Symbol.asyncIterator in tasks)) {
     throw new TypeError('parallel: tasks must be an array or an iterable of delayed calls');
   }
-  checkOptions(options);
+  checkParallelOptions(options);
   const returnAs = options.returnAs ?? 'array';
   return returnAs === 'array'
     ? parallelArray(tasks, options)

@@ -22,6 +22,7 @@
  * client, and back to a worker for the nodes that use it.
  */
 import type { Executor, Future } from '../futures/base.js';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { type ProgressOption, type ProgressReporter, progressReporter } from '../progress/reporter.js';
 import { deserializeError } from '../wire/errors.js';
 import { Delayed, substituteNodes } from './delayed.js';
@@ -38,6 +39,9 @@ export interface ComputeOptions {
   /** Tasks out at once. Default: 2 per worker on a local pool, 64 on another Executor. */
   maxInFlight?: number;
 }
+
+/** The option names of `compute`, `persist` and a node's own (an unknown one is a TypeError, as in Python). */
+export const COMPUTE_OPTION_KEYS = optionKeys<ComputeOptions>({ executor: true, progress: true, maxInFlight: true });
 
 /** A group's calls are expected to take about this long (ms) in the worker: long enough that the message costs little. */
 const GROUP_TARGET_MS = 10;
@@ -133,7 +137,7 @@ class Run {
     this.capacity = groupCapacity(executor);
     this.maxInFlight = options.maxInFlight ?? (this.capacity === undefined ? 64 : 2 * this.capacity);
     if (!(Number.isInteger(this.maxInFlight) && this.maxInFlight >= 1)) {
-      throw new RangeError(`maxInFlight must be an integer >= 1, got ${String(options.maxInFlight)}`);
+      throw new RangeError(`maxInFlight must be an integer >= 1, got ${shownValue(options.maxInFlight)}`);
     }
     this.progress = progressReporter(options.progress, 'compute', this.remaining);
   }
@@ -408,6 +412,7 @@ function splitOptions(args: readonly unknown[]): { nodes: Node[]; options: Compu
 export function computeNodes(nodes: readonly Node[], options: ComputeOptions): Promise<unknown[]> {
   let run: Run;
   try {
+    checkOptions('compute(...nodes, options)', options, COMPUTE_OPTION_KEYS);
     const executor = options.executor === undefined ? defaultExecutor() : checkExecutor(options.executor, 'compute');
     run = new Run(nodes, executor, options);
   } catch (error) {

@@ -21,6 +21,7 @@
  * An open Connection does not keep the program alive on its own; a pending `recv`/`poll` does.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 import { registerErrorClasses } from '../wire/errors.js';
 
@@ -88,6 +89,9 @@ export interface PipeOptions {
   /** Both ends send and receive (default). With false, the first end only receives, the second only sends. */
   duplex?: boolean;
 }
+
+/** The option names of `Pipe(options)` (an unknown one is a TypeError, as in Python). */
+export const PIPE_OPTION_KEYS = optionKeys<PipeOptions>({ duplex: true });
 
 const HANDED_OVER = 'this end of the Pipe was passed to a Process, which owns it now';
 const LENT =
@@ -435,7 +439,13 @@ export class Connection {
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Pipe(options): expected an options object such as { duplex: false }, got ${String(options)}`);
+    throw new TypeError(
+      `Pipe(options): expected an options object such as { duplex: false }, got ${shownValue(options)}`,
+    );
+  }
+  checkOptions('Pipe(options)', options, PIPE_OPTION_KEYS);
+  if (options.duplex !== undefined && typeof options.duplex !== 'boolean') {
+    throw new TypeError(`Pipe(options): duplex must be true or false, got ${shownValue(options.duplex)}`);
   }
   const duplex = options.duplex ?? true;
   const { port1, port2 } = new MessageChannel();

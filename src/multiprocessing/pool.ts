@@ -20,6 +20,7 @@ import { processBackend } from '../executors/process.js';
 import { threadBackend } from '../executors/thread.js';
 import type { Future, MapIterator, MapOptions, TaskFunction, TaskResult } from '../futures/base.js';
 import { ExecutorShutdownError } from '../futures/errors.js';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { mapChunks } from '../pool/map.js';
 import type { ChunkOutcome } from '../pool/protocol.js';
 import { type AsyncCallbacks, AsyncResult } from './async-result.js';
@@ -37,6 +38,15 @@ export interface PoolOptions {
   /** `'process'` (default): child processes, as Python. `'thread'`: worker threads. */
   backend?: 'process' | 'thread';
 }
+
+/** The option names of `new Pool(options)` (an unknown one is a TypeError, as in Python). */
+export const POOL_OPTION_KEYS = optionKeys<PoolOptions>({
+  processes: true,
+  initializer: true,
+  initArgs: true,
+  maxTasksPerChild: true,
+  backend: true,
+});
 
 /** An input of a map: any sync or async iterable. */
 type Input<T> = Iterable<T> | AsyncIterable<T>;
@@ -110,11 +120,12 @@ export class Pool {
     if (typeof opts !== 'object') {
       throw new TypeError(`Pool(options): expected a number of processes or an options object, got ${typeof options}`);
     }
+    checkOptions('new Pool(options)', opts, POOL_OPTION_KEYS);
     checkCount('processes', opts.processes, 1);
     checkCount('maxTasksPerChild', opts.maxTasksPerChild, 1);
     const backend = opts.backend ?? 'process';
     if (backend !== 'process' && backend !== 'thread') {
-      throw new TypeError(`Pool: backend must be 'process' or 'thread', got ${String(backend)}`);
+      throw new TypeError(`Pool: backend must be 'process' or 'thread', got ${shownValue(backend)}`);
     }
     this.backend = backend;
     this.processes = opts.processes ?? availableParallelism();

@@ -24,6 +24,7 @@ import { availableParallelism, constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { TaskFunction } from '../futures/base.js';
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import type { TaskReference } from '../pool/protocol.js';
 import { assertArgumentsCloneable } from '../wire/arguments.js';
 import { resolveTaskReference } from '../wire/task-reference.js';
@@ -71,6 +72,14 @@ export interface ProcessOptions<F extends TaskFunction> {
   daemon?: boolean;
 }
 
+/** The option names of `new Process(options)` (an unknown one is a TypeError, as in Python). */
+export const PROCESS_OPTION_KEYS = optionKeys<ProcessOptions<TaskFunction>>({
+  target: true,
+  args: true,
+  name: true,
+  daemon: true,
+});
+
 /**
  * A function run in a child process: `start()`, `await join()`, `exitCode`.
  *
@@ -109,8 +118,9 @@ export class Process<F extends TaskFunction = TaskFunction> {
     if (options === null || typeof options !== 'object') {
       throw new TypeError('Process(options): expected { target, args?, name?, daemon? }');
     }
+    checkOptions('new Process(options)', options, PROCESS_OPTION_KEYS);
     if (typeof options.target !== 'function') {
-      throw new TypeError(`Process({ target }): target must be a function, got ${typeof options.target}`);
+      throw new TypeError(`Process({ target }): target must be a function, got ${shownValue(options.target)}`);
     }
     if (options.args !== undefined && !Array.isArray(options.args)) {
       throw new TypeError(`Process({ args }): args must be an array of arguments, got ${typeof options.args}`);

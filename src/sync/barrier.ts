@@ -12,6 +12,7 @@
  * them to leave after a reset.
  */
 
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { Condition } from './condition.js';
 import { BrokenBarrierError, BrokenLockError } from './errors.js';
 import { attachLock, Lock } from './lock.js';
@@ -29,7 +30,7 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { stoppedError, taskStopped } from './task-stop.js';
-import type { WaitOptions } from './waiters.js';
+import { checkBlockingWaitOptions, checkWaitOptions, type WaitOptions } from './waiters.js';
 
 const STATE = 2;
 const COUNT = 3;
@@ -86,6 +87,9 @@ class BarrierLock extends Lock {
   }
 }
 
+/** The option names of `new Barrier(parties, options)` (an unknown one is a TypeError, as in Python). */
+export const BARRIER_OPTION_KEYS = optionKeys<BarrierOptions>({ action: true, timeout: true });
+
 /** `threading.Barrier` / `asyncio.Barrier` in one, shared by every thread it is passed to. */
 export class Barrier extends SharedPrimitive {
   /** @internal */
@@ -96,6 +100,7 @@ export class Barrier extends SharedPrimitive {
 
   constructor(parties: number, options: BarrierOptions = {}) {
     super();
+    checkOptions('new Barrier(parties, options)', options, BARRIER_OPTION_KEYS);
     this.#action = options.action;
     this.#timeout = options.timeout;
     const attached = rebuildingFrom<{ memory: Int32Array; condition: Condition }>();
@@ -105,10 +110,10 @@ export class Barrier extends SharedPrimitive {
       return;
     }
     if (!Number.isInteger(parties) || parties < 1 || parties > 2 ** 31 - 1) {
-      throw new RangeError(`Barrier parties must be an integer >= 1, got ${String(parties)}`);
+      throw new RangeError(`Barrier parties must be an integer >= 1, got ${shownValue(parties)}`);
     }
     if (options.action !== undefined && typeof options.action !== 'function') {
-      throw new TypeError('Barrier action must be a function');
+      throw new TypeError(`Barrier action must be a function, got ${shownValue(options.action)}`);
     }
     deadlineOf(options.timeout); // validates it
     this.memory = allocateWords(TABLE + 2 * Math.min(parties, MAX_THREADS));
@@ -137,6 +142,7 @@ export class Barrier extends SharedPrimitive {
    * breaks it for everyone); with the signal's reason if `signal` aborts (which breaks it too).
    */
   async wait(options?: WaitOptions): Promise<number> {
+    checkWaitOptions('Barrier.wait(options)', options);
     const timeout = options?.timeout ?? this.#timeout;
     const condition = this.#condition;
     try {
@@ -174,6 +180,7 @@ export class Barrier extends SharedPrimitive {
 
   /** `wait` for worker code: blocks this thread. */
   waitSync(options?: { timeout?: number }): number {
+    checkBlockingWaitOptions('Barrier.waitSync(options)', options);
     const timeout = options?.timeout ?? this.#timeout;
     const condition = this.#condition;
     try {

@@ -20,6 +20,7 @@
  * sleep also returns, so notify may wake more than n, as a POSIX condition variable may: wait in
  * a loop on your predicate, or use waitFor, which does.
  */
+import { shownValue } from '../futures/options.js';
 import { WaitDriver } from './futex.js';
 import { Lock } from './lock.js';
 import {
@@ -38,7 +39,14 @@ import {
   waitSync,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { abortReason, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import {
+  abortReason,
+  checkBlockingWaitOptions,
+  checkWaitOptions,
+  type Waiter,
+  WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 const SEQ = 2;
 const WAITERS = 3;
@@ -121,6 +129,7 @@ export class Condition extends SharedPrimitive {
    * at once: nothing of it stays behind.
    */
   async wait(options?: WaitOptions): Promise<boolean> {
+    checkWaitOptions('Condition.wait(options)', options);
     this.#checkOwned('wait');
     const deadline = deadlineOf(options?.timeout);
     const signal = options?.signal;
@@ -147,6 +156,7 @@ export class Condition extends SharedPrimitive {
   /** `wait` for worker code: blocks this thread. */
   waitSync(options?: { timeout?: number }): boolean {
     assertMayBlock('Condition.waitSync');
+    checkBlockingWaitOptions('Condition.waitSync(options)', options);
     this.#checkOwned('waitSync');
     assertNotStopped('wait on a Condition');
     const deadline = deadlineOf(options?.timeout);
@@ -180,6 +190,7 @@ export class Condition extends SharedPrimitive {
    * held); returns its last result, which is falsy only if `timeout` ms passed.
    */
   async waitFor<T>(predicate: () => T, options?: WaitOptions): Promise<T> {
+    checkWaitOptions('Condition.waitFor(predicate, options)', options);
     const deadline = deadlineOf(options?.timeout);
     let result = predicate();
     while (!result) {
@@ -193,6 +204,7 @@ export class Condition extends SharedPrimitive {
 
   /** `waitFor` for worker code. */
   waitForSync<T>(predicate: () => T, options?: { timeout?: number }): T {
+    checkBlockingWaitOptions('Condition.waitForSync(predicate, options)', options);
     const deadline = deadlineOf(options?.timeout);
     let result = predicate();
     while (!result) {
@@ -207,7 +219,7 @@ export class Condition extends SharedPrimitive {
   /** Wakes up to `n` waiters (default 1), oldest first. The lock must be held. */
   notify(n = 1): void {
     this.#checkOwned('notify');
-    if (!(n >= 0)) throw new RangeError(`notify(n): n must be a number >= 0, got ${String(n)}`);
+    if (!(n >= 0)) throw new RangeError(`notify(n): n must be a number >= 0, got ${shownValue(n)}`);
     const memory = this.memory;
     const waiting = Atomics.load(memory, WAITERS);
     if (waiting === 0) return;

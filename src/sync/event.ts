@@ -20,7 +20,7 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped } from './task-stop.js';
-import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
+import { abortReason, checkBlockingWaitOptions, checkWaitOptions, WaiterList, type WaitOptions } from './waiters.js';
 
 const FLAG = 2;
 const GENERATION = 3;
@@ -72,6 +72,7 @@ export class Event extends SharedPrimitive {
   /** Resolves true once the flag is (or was, since this call) set; false if `timeout` ms pass first. */
   wait(options?: WaitOptions): Promise<boolean> {
     try {
+      checkWaitOptions('Event.wait(options)', options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       const memory = this.memory;
@@ -91,6 +92,7 @@ export class Event extends SharedPrimitive {
   /** Blocks this (worker) thread until the flag is set (true) or `timeout` ms pass (false). */
   waitSync(options?: { timeout?: number }): boolean {
     assertMayBlock('Event.waitSync');
+    checkBlockingWaitOptions('Event.waitSync(options)', options);
     const memory = this.memory;
     const deadline = deadlineOf(options?.timeout);
     const generation = Atomics.load(memory, GENERATION);

@@ -18,8 +18,17 @@
  * the caller, fn never runs), an abort or a stopped task fails it (the caller gets the reason).
  */
 import { TimeoutError } from '../futures/errors.js';
+import { notAFunction } from '../futures/options.js';
 import { deadlineOf } from './shared-memory.js';
-import { abortReason, callHolding, type Holdable, Waiter, type WaiterList, type WaitOptions } from './waiters.js';
+import {
+  abortReason,
+  callHolding,
+  checkWaitOptions,
+  type Holdable,
+  Waiter,
+  type WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 class HeldCall<T> extends Waiter<boolean> {
   /** Settles the caller's promise with what `fn` gives (its `reject` is the Waiter's own). */
@@ -160,6 +169,9 @@ export function runHeldCall<T>(
   driver: { start(): void },
 ): Promise<T> {
   try {
+    if (typeof fn !== 'function') throw notAFunction(`${holder.constructor.name}.${method}(fn)`, fn);
+    // The name is built only when there are options: this is the hot path of withPermit.
+    if (options !== undefined) checkWaitOptions(`${holder.constructor.name}.${method}(fn, options)`, options);
     if (holder.tryAcquire()) return callHolding(holder, fn);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));

@@ -44,7 +44,15 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { acquireOrQueue, runHolding, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import {
+  acquireOrQueue,
+  checkBlockingWaitOptions,
+  runHolding,
+  runHoldingSync,
+  type Waiter,
+  WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 const STATE = 2;
 /** Threads asleep on STATE (async drivers and blocked threads). */
@@ -132,6 +140,7 @@ export class Lock extends SharedPrimitive {
   /** Blocks this (worker) thread until the lock is held, or `timeout` ms pass (then false). */
   acquireSync(options?: { timeout?: number }): boolean {
     assertMayBlock(`${this.constructor.name}.acquireSync`);
+    if (options !== undefined) checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
     if (this.tryAcquire()) return true;
     this.checkSelfDeadlock();
     const deadline = deadlineOf(options?.timeout);

@@ -17,6 +17,7 @@
  * item put until it runs. Async waiters of one thread queue in FIFO lists with one driver each
  * per thread. The locks (owner words) and the drivers are futex.ts's, as the Lock's are.
  */
+import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { QueueEmpty, QueueFull } from './errors.js';
 import {
   AdaptiveSpin,
@@ -60,7 +61,7 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { abortReason, WaiterList, type WaitOptions } from './waiters.js';
+import { abortReason, checkBlockingWaitOptions, checkWaitOptions, WaiterList, type WaitOptions } from './waiters.js';
 
 const TIMED_OUT = Symbol('timed out');
 const RESOLVED = Promise.resolve();
@@ -79,6 +80,9 @@ export interface QueueOptions {
   maxBytes?: number;
 }
 
+/** The option names of `new Queue(options)` (an unknown one is a TypeError, as in Python). */
+export const QUEUE_OPTION_KEYS = optionKeys<QueueOptions>({ maxsize: true, maxBytes: true });
+
 /** `queue.Queue` / `asyncio.Queue` in one: FIFO, shared by every thread it is passed to. */
 export class Queue<T = unknown> extends SharedPrimitive {
   /** @internal */
@@ -96,6 +100,12 @@ export class Queue<T = unknown> extends SharedPrimitive {
 
   constructor(options: QueueOptions = {}) {
     super();
+    if (typeof options === 'number') {
+      throw new TypeError(
+        `new ${this.constructor.name}(options): pass the size as { maxsize: ${options} }, got the number ${options}`,
+      );
+    }
+    checkOptions(`new ${this.constructor.name}(options)`, options, QUEUE_OPTION_KEYS);
     const attached = rebuildingFrom<{ memory: Int32Array; store: RecordBuffers }>();
     if (attached) {
       this.memory = attached.memory;
@@ -103,12 +113,14 @@ export class Queue<T = unknown> extends SharedPrimitive {
     } else {
       const maxsize = options.maxsize ?? 0;
       if (!Number.isInteger(maxsize) || maxsize < 0 || maxsize > 2 ** 31 - 1) {
-        throw new RangeError(`Queue maxsize must be an integer >= 0 (0: unbounded), got ${String(options.maxsize)}`);
+        throw new RangeError(
+          `Queue maxsize must be an integer >= 0 (0: unbounded), got ${shownValue(options.maxsize)}`,
+        );
       }
       const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
       if (!Number.isInteger(maxBytes) || maxBytes < 1024 || maxBytes >= 2 ** 32) {
         throw new RangeError(
-          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${String(options.maxBytes)}`,
+          `Queue maxBytes must be an integer from 1024 to 2**32 - 1, got ${shownValue(options.maxBytes)}`,
         );
       }
       this.memory = allocateWords(HEADER_WORDS);
@@ -171,6 +183,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     try {
+      checkWaitOptions('Queue.put(item, options)', options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       const stored = storeItem(item, this.#putting);
@@ -202,6 +215,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** `put` for worker code: blocks this thread while the queue is full. */
   putSync(item: T, options?: { timeout?: number }): void {
     assertMayBlock('Queue.putSync');
+    checkBlockingWaitOptions('Queue.putSync(item, options)', options);
     const stored = storeItem(item, this.#putting);
     const priority = this.priorityOf(item);
     const deadline = deadlineOf(options?.timeout);
@@ -228,6 +242,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
    */
   get(options?: WaitOptions): Promise<T> {
     try {
+      checkWaitOptions('Queue.get(options)', options);
       const signal = options?.signal;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (this.#getters.length === 0) {
@@ -261,6 +276,7 @@ export class Queue<T = unknown> extends SharedPrimitive {
   /** `get` for worker code: blocks this thread while the queue is empty. */
   getSync(options?: { timeout?: number }): T {
     assertMayBlock('Queue.getSync');
+    checkBlockingWaitOptions('Queue.getSync(options)', options);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {

@@ -11,6 +11,7 @@
  * left it before a permit could be handed to it). A semaphore has no owner, so a permit held by
  * a thread that dies is gone with it (as in Python); guard per-thread ownership with a Lock.
  */
+import { shownValue } from '../futures/options.js';
 import { AGAIN, sleepCounted, WaitDriver } from './futex.js';
 import { runHeldCall } from './held-call.js';
 import {
@@ -26,7 +27,14 @@ import {
   THREAD_EXITED,
 } from './shared-memory.js';
 import { assertNotStopped, stoppedError, taskStopped } from './task-stop.js';
-import { acquireOrQueue, runHoldingSync, type Waiter, WaiterList, type WaitOptions } from './waiters.js';
+import {
+  acquireOrQueue,
+  checkBlockingWaitOptions,
+  runHoldingSync,
+  type Waiter,
+  WaiterList,
+  type WaitOptions,
+} from './waiters.js';
 
 const PERMITS = 2;
 const SLEEPERS = 3;
@@ -36,7 +44,7 @@ const MAX_PERMITS = 2 ** 31 - 1;
 
 function checkPermits(name: string, n: number, min: number): void {
   if (!Number.isInteger(n) || n < min || n > MAX_PERMITS) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_PERMITS}, got ${String(n)}`);
+    throw new RangeError(`${name} must be an integer from ${min} to ${MAX_PERMITS}, got ${shownValue(n)}`);
   }
 }
 
@@ -102,6 +110,7 @@ export class Semaphore extends SharedPrimitive {
   /** Blocks this (worker) thread until a permit is taken, or `timeout` ms pass (then false). */
   acquireSync(options?: { timeout?: number }): boolean {
     assertMayBlock(`${this.constructor.name}.acquireSync`);
+    if (options !== undefined) checkBlockingWaitOptions(`${this.constructor.name}.acquireSync(options)`, options);
     const deadline = deadlineOf(options?.timeout);
     const memory = this.memory;
     for (;;) {

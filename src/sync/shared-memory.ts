@@ -11,7 +11,9 @@
  * made it; only the words in shared memory are common. A worker keeps one object per primitive,
  * so every task there that receives the same lock shares its local waiter queue.
  */
+
 import { isMainThread, threadId } from 'node:worker_threads';
+import { shownValue } from '../futures/options.js';
 
 /** This thread's number in lock words: threadId + 1, so that 0 can mean "nobody". */
 export const THIS_THREAD = threadId + 1;
@@ -224,7 +226,7 @@ export function assertMayBlock(method: string): void {
 export function deadlineOf(timeout: number | undefined): number {
   if (timeout === undefined || timeout === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (typeof timeout !== 'number' || !(timeout >= 0)) {
-    throw new RangeError(`timeout must be a number of milliseconds >= 0, got ${String(timeout)}`);
+    throw new RangeError(`timeout must be a number of milliseconds >= 0, got ${shownValue(timeout)}`);
   }
   return performance.now() + timeout;
 }

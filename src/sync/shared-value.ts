@@ -6,6 +6,7 @@
  * `compareExchange` are atomic for every type: integers use Atomics directly; floats, which
  * Atomics does not do arithmetic on, use a compare-and-swap loop on their bits.
  */
+import { shownValue } from '../futures/options.js';
 import { attachLock, LOCK_WORDS, Lock } from './lock.js';
 import {
   allocateWords,
@@ -197,7 +198,7 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
     const values = typeof lengthOrValues === 'number' ? undefined : Array.from(lengthOrValues);
     const length = values ? values.length : (lengthOrValues as number);
     if (!attached && (!Number.isInteger(length) || length < 0)) {
-      throw new RangeError(`SharedArray length must be an integer >= 0, got ${String(lengthOrValues)}`);
+      throw new RangeError(`SharedArray length must be an integer >= 0, got ${shownValue(lengthOrValues)}`);
     }
     super(type, attached ?? allocateCells(typeName(type), length), length);
     this.length = length;
@@ -241,7 +242,7 @@ export class SharedArray<T extends SharedType = 'float64'> extends SharedCells<T
 
   #check(index: number): number {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(`index ${String(index)} is out of range for a SharedArray of length ${this.length}`);
+      throw new RangeError(`index ${shownValue(index)} is out of range for a SharedArray of length ${this.length}`);
     }
     return index;
   }

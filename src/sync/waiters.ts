@@ -9,6 +9,7 @@
  * waiter that gave up can never be granted later (async-mutex#54) and leaves nothing behind.
  */
 import { TimeoutError } from '../futures/errors.js';
+import { checkOptions, notAFunction, optionKeys } from '../futures/options.js';
 import { deadlineOf, holdEventLoop, releaseEventLoop } from './shared-memory.js';
 import { runningTaskSignal, stoppedError, taskStopped } from './task-stop.js';
 
@@ -18,6 +19,23 @@ export interface WaitOptions {
   timeout?: number;
   /** Aborting it gives up the wait: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+}
+
+const WAIT_OPTION_KEYS = optionKeys<WaitOptions>({ timeout: true, signal: true });
+/** A blocking wait (`acquireSync`, `getSync`...) takes only a timeout: a signal could not interrupt it. */
+const BLOCKING_WAIT_OPTION_KEYS = optionKeys<{ timeout?: number }>({ timeout: true });
+
+/**
+ * Throws a TypeError for a key an async wait does not know (`{ timout: 100 }` would otherwise wait
+ * for ever). No options costs one comparison: these are the primitives' hot paths.
+ */
+export function checkWaitOptions(where: string, options: object | undefined): void {
+  if (options !== undefined) checkOptions(where, options, WAIT_OPTION_KEYS);
+}
+
+/** `checkWaitOptions` for a blocking wait, whose only option is `timeout`. */
+export function checkBlockingWaitOptions(where: string, options: object | undefined): void {
+  if (options !== undefined) checkOptions(where, options, BLOCKING_WAIT_OPTION_KEYS);
 }
 
 /**
@@ -229,6 +247,7 @@ export function acquireOrQueue(
   drive: () => void,
 ): Promise<boolean> {
   try {
+    checkWaitOptions('acquire(options)', options);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (tryNow()) return RESOLVED_TRUE;
@@ -257,6 +276,15 @@ export function runHolding<T>(
   fn: () => T | PromiseLike<T>,
   options: WaitOptions | undefined,
 ): Promise<T> {
+  if (typeof fn !== 'function') return Promise.reject(notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn));
+  if (options !== undefined) {
+    // The name is built only when there are options: this is the hot path of withLock.
+    try {
+      checkWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   // Plain promise chaining, not an async function: with thousands queued at once (a semaphore
   // guarding a big batch), every saved allocation shows.
   if (primitive.tryAcquire()) return callHolding(primitive, fn);
@@ -300,6 +328,8 @@ export function runHoldingSync<T>(
   fn: () => T,
   options: { timeout?: number } | undefined,
 ): T {
+  if (typeof fn !== 'function') throw notAFunction(`${primitive.constructor.name}.${method}(fn)`, fn);
+  if (options !== undefined) checkBlockingWaitOptions(`${primitive.constructor.name}.${method}(fn, options)`, options);
   if (!primitive.acquireSync(options)) {
     throw new TimeoutError(`${primitive.constructor.name}.${method}: not acquired within ${options?.timeout} ms`);
   }
