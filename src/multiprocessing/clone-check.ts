@@ -6,6 +6,11 @@
  */
 import { findUncloneable } from '../wire/cloneable.js';
 
+/** Whether `value` is a number, string, boolean, bigint, null or undefined: it always clones, no walk needed. */
+export function isScalar(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
 /**
  * A TypeError if `value` (argument `name` of `call`) holds something structured clone refuses,
  * else undefined. `forProcess`: it goes to another process (a SharedArrayBuffer cannot).
@@ -16,10 +21,7 @@ export function uncloneableError(
   name: string,
   forProcess: boolean,
 ): TypeError | undefined {
-  // Scalars always clone: no walk for the common case (`d.set('k', 1)`).
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
-    return undefined;
-  }
+  if (isScalar(value)) return undefined;
   const bad = findUncloneable(value, forProcess);
   if (!bad) return undefined;
   return new TypeError(

@@ -11,7 +11,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
-import { uncloneableError } from './clone-check.js';
+import { isScalar, uncloneableError } from './clone-check.js';
 import type { Caller, ManagedKind, ManagerBroker } from './manager-broker.js';
 import { ManagerBroker as Broker } from './manager-broker.js';
 
@@ -83,6 +83,7 @@ export abstract class ManagedProxy {
     // A child process (not a thread, not the manager's own) cannot receive a SharedArrayBuffer.
     const forProcess = !this.#local && isMainThread;
     for (let i = 0; i < args.length; i++) {
+      if (isScalar(args[i])) continue; // the common case (`d.set('k', 1)`): no message built
       const error = uncloneableError(
         args[i],
         `${this.kind}.${method}(${names.join(', ')})`,
