@@ -167,9 +167,9 @@ class ChildChannel implements BrokerChannel {
     const calls = this.#outgoing;
     this.#outgoing = [];
     if (this.#send(calls)) return;
-    // Something in the batch cannot be cloned (what the proxies' own checks do not see: a class
-    // instance with private state, a handle). Sent one call at a time, only the calls that
-    // cannot be sent fail, each in its own caller; the others go, in order.
+    // Something in the batch cannot be cloned (what the proxies' own checks do not see: a Proxy
+    // object, a host object, a function given to a method that stores nothing). Sent one call at
+    // a time, only the calls that cannot be sent fail, each in its own caller; the others go, in order.
     for (let i = 0; i < calls.length; i += CALL_STRIDE) {
       const one = calls.slice(i, i + CALL_STRIDE);
       if (!this.#send(one)) this.#unsendable(one);

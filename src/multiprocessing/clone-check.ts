@@ -6,6 +6,10 @@
  */
 import { findUncloneable } from '../wire/cloneable.js';
 
+const ADVICE =
+  'pass plain data (objects, arrays, Map, Set, Date, typed arrays), not functions, symbols, Promises, ' +
+  'Proxy objects or handles (sockets, ports)';
+
 /** Whether `value` is a number, string, boolean, bigint, null or undefined: it always clones, no walk needed. */
 export function isScalar(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
@@ -26,8 +30,7 @@ export function uncloneableError(
   if (!bad) return undefined;
   return new TypeError(
     `${call}: ${name}${bad.path} is ${bad.what}, which cannot be cloned. Values cross by structured clone: ` +
-      'pass plain data (objects, arrays, Map, Set, Date, typed arrays), not functions, symbols or class ' +
-      'instances with private state; send what the receiver needs to rebuild them instead.',
+      `${ADVICE}; send what the receiver needs to rebuild them instead.`,
   );
 }
 
@@ -47,7 +50,6 @@ export function cloneFailure(error: unknown, value: unknown, call: string, name:
   const found = uncloneableError(value, call, name, false) ?? uncloneableError(value, call, name, true);
   if (found) return found;
   return new TypeError(
-    `${call}: ${name} cannot be cloned (${(error as Error).message}). Values cross by structured clone: pass ` +
-      'plain data (objects, arrays, Map, Set, Date, typed arrays), not functions or class instances with private state.',
+    `${call}: ${name} cannot be cloned (${(error as Error).message}). Values cross by structured clone: ${ADVICE}.`,
   );
 }

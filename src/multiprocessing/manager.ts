@@ -11,7 +11,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
-import { isScalar, uncloneableError } from './clone-check.js';
+import { cloneFailure, isScalar, uncloneableError } from './clone-check.js';
 import type { Caller, ManagedKind, ManagerBroker } from './manager-broker.js';
 import { ManagerBroker as Broker } from './manager-broker.js';
 
@@ -25,8 +25,14 @@ export interface ManagerChannel {
 function localChannel(broker: ManagerBroker, caller: Caller): ManagerChannel {
   return {
     call: (id, method, args) => {
+      let sent: unknown[];
       try {
-        const sent = structuredClone(args);
+        sent = structuredClone(args);
+      } catch (error) {
+        // What the proxies' own check does not see (a Proxy object; a function given to `get`).
+        return Promise.reject(cloneFailure(error, args, `${method}(...)`, 'arguments'));
+      }
+      try {
         return Promise.resolve(broker.call(id, method, sent, caller)).then((value) => structuredClone(value));
       } catch (error) {
         return Promise.reject(error);

@@ -121,7 +121,7 @@ describe('values that cannot be cloned (clone-check.ts), through Manager proxies
     });
   }
 
-  it('in the parent: every storing method refuses with the same messages', async () => {
+  it('in the parent: every storing method, and calls the check does not see, refuse with the same messages', async () => {
     await using manager = await Manager.start();
     assert.match(await storeFunction(manager.dict()), FUNCTION_IN_VALUE);
     assertEveryStoreRefused(
@@ -133,6 +133,8 @@ describe('values that cannot be cloned (clone-check.ts), through Manager proxies
         manager.Queue(),
       ),
     );
+    const batch = manager.dict<unknown, unknown>();
+    await assertBatchOutcome(await batchWithBadCalls(batch), batch);
   });
 
   it('Connection.send names the culprit, in this thread and to a Process child', async () => {
