@@ -20,6 +20,7 @@ import { isMainThread, type MessagePort, parentPort } from 'node:worker_threads'
 import { deserializeError, type SerializedError, serializeError } from '../wire/errors.js';
 import type { Caller } from './broker-registry.js';
 import { findBroker } from './broker-registry.js';
+import { cloneFailure, uncloneableError } from './clone-check.js';
 
 /** Child to parent: calls, flat, `CALL_STRIDE` entries each. `call` 0 wants no reply. */
 export interface BrokerCallsMessage {
@@ -165,10 +166,50 @@ class ChildChannel implements BrokerChannel {
     if (this.#outgoing.length === 0 || !this.#transport.connected()) return;
     const calls = this.#outgoing;
     this.#outgoing = [];
+    if (this.#send(calls)) return;
+    // Something in the batch cannot be cloned (what the proxies' own checks do not see: a Proxy
+    // object, a host object, a function given to a method that stores nothing). Sent one call at
+    // a time, only the calls that cannot be sent fail, each in its own caller; the others go, in order.
+    for (let i = 0; i < calls.length; i += CALL_STRIDE) {
+      const one = calls.slice(i, i + CALL_STRIDE);
+      if (!this.#send(one)) this.#unsendable(one);
+    }
+  }
+
+  /** Sends one batch; false (nothing sent) if the transport refused it: something could not be cloned. */
+  #send(calls: unknown[]): boolean {
     this.#unsent++;
-    this.#transport.send({ t: 'bcalls', calls }, () => {
-      if (--this.#unsent === 0) for (const resolve of this.#sent.splice(0)) resolve();
-    });
+    try {
+      this.#transport.send({ t: 'bcalls', calls }, this.#written);
+      return true;
+    } catch {
+      this.#unsent--;
+      return false;
+    }
+  }
+
+  readonly #written = () => {
+    if (--this.#unsent === 0) for (const resolve of this.#sent.splice(0)) resolve();
+  };
+
+  /** A call that cannot be sent: its promise rejects, or (a post) the next call on its object. */
+  #unsendable([call, id, method, args]: unknown[]): void {
+    let error: unknown;
+    try {
+      structuredClone(args);
+      // Cloneable here, yet refused by the transport (a SharedArrayBuffer to another process).
+      error = uncloneableError(args, `${String(method)}(...)`, 'arguments', true);
+    } catch (cloneError) {
+      error = cloneFailure(cloneError, args, `${String(method)}(...)`, 'arguments');
+    }
+    error ??= new TypeError(`${String(method)}(...): the arguments could not be sent to the parent process`);
+    if (call === 0) {
+      this.#refused.set(id as number, error);
+      return;
+    }
+    const pending = this.#pending.get(call as number);
+    this.#pending.delete(call as number);
+    pending?.reject(error);
   }
 
   /** Resolves once every call buffered so far has been written to the channel (before an exit). */

@@ -16,7 +16,7 @@
  * delivered (the worker was seen gone); one that was delivered to a dying worker is lost with it.
  */
 import { type Broker, type Caller, forgetObject, registerObject } from './broker-registry.js';
-import { type Connection, EOFError, type LentTake } from './connection.js';
+import { type Connection, EOFError, IN_FLIGHT_WAIT_MS, type LentTake } from './connection.js';
 
 /** A recv or poll of a task, waiting here. */
 interface Wait {
@@ -110,9 +110,12 @@ class ConnectionLender implements Broker {
   #poll(lending: Lending, caller: Caller, timeoutMs: number): boolean | Promise<unknown> {
     const now = lending.end.lentReady();
     if (now === 'closed') throw new Error('cannot poll on a closed Connection');
-    if (now || timeoutMs === 0) return now;
-    const deadline = performance.now() + timeoutMs;
-    return this.#waitFor(lending, caller, timeoutMs, (settle) => {
+    if (now) return true;
+    // What the other end sent in this thread is as good as here (Connection.poll): wait for it.
+    const waitMs = lending.end.lentInFlight() ? Math.max(timeoutMs, IN_FLIGHT_WAIT_MS) : timeoutMs;
+    if (waitMs === 0) return false;
+    const deadline = performance.now() + waitMs;
+    return this.#waitFor(lending, caller, waitMs, (settle) => {
       const ready = lending.end.lentReady();
       if (ready === 'closed') settle(() => false);
       else if (ready || performance.now() >= deadline) settle(() => ready);

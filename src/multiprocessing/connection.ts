@@ -24,6 +24,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { checkOptions, optionKeys, shownValue } from '../futures/options.js';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
 import { registerErrorClasses } from '../wire/errors.js';
+import { cloneFailure } from './clone-check.js';
 
 /** Raised by `recv()` once the other end is closed and everything it sent has been read. */
 export class EOFError extends Error {
@@ -92,6 +93,12 @@ export interface PipeOptions {
 
 /** The option names of `Pipe(options)` (an unknown one is a TypeError, as in Python). */
 export const PIPE_OPTION_KEYS = optionKeys<PipeOptions>({ duplex: true });
+
+/**
+ * How long `poll` waits for a value the other end (in this thread) has sent and its port has not
+ * delivered yet: it arrives within a turn or two; the bound is a way out if the port was closed.
+ */
+export const IN_FLIGHT_WAIT_MS = 1000;
 
 const HANDED_OVER = 'this end of the Pipe was passed to a Process, which owns it now';
 const LENT =
@@ -268,6 +275,11 @@ export class Connection {
     return this.#head < this.#inbox.length || this.#eof;
   }
 
+  /** @internal Whether a value (or the EOF) the other end sent in this thread is on its way here. */
+  lentInFlight(): boolean {
+    return this.#inFlight();
+  }
+
   /** @internal A value the task's recv took but could not get (its worker died): first in line again. */
   lentUntake(value: unknown): void {
     if (this.#closed) return;
@@ -320,7 +332,13 @@ export class Connection {
     if (this.#eof && this.readable) {
       throw new BrokenPipeError('send(): the other end of the Pipe is closed; nobody would receive this');
     }
-    (this.#link as Link).post([value]);
+    try {
+      (this.#link as Link).post([value]);
+    } catch (error) {
+      // Checked only now that it failed: the walk would cost every send, and the transport's
+      // own DataCloneError says neither where in the value nor what to do.
+      throw cloneFailure(error, value, 'send(value)', 'value');
+    }
     this.#posted++;
   }
 
@@ -350,7 +368,20 @@ export class Connection {
     this.#checkUsable('poll on');
     if (!this.readable) throw new Error('poll(): this end of a one-way Pipe only sends');
     const ready = () => this.#head < this.#inbox.length || this.#eof;
-    if (ready() || timeoutMs === 0) return ready();
+    if (ready()) return true;
+    // The other end is in this thread and has sent something that its port has not delivered
+    // yet (a MessagePort delivers on a later turn): it is as good as here, and Python's
+    // `b.send(1); a.poll()` is True, so wait for it (briefly: it is already on its way).
+    if (this.#inFlight()) {
+      const until = performance.now() + IN_FLIGHT_WAIT_MS;
+      while (!ready() && this.#inFlight() && !this.#closed && !this.#lent) {
+        const left = until - performance.now();
+        if (left <= 0) break;
+        await this.#waitFor(left);
+      }
+      if (ready()) return true;
+    }
+    if (timeoutMs === 0) return false;
     const deadline = performance.now() + timeoutMs;
     while (!ready() && !this.#closed && !this.#lent) {
       const left = deadline - performance.now();
@@ -385,6 +416,11 @@ export class Connection {
       link.close();
     }
     this.#wake();
+  }
+
+  /** Whether the other end, in this thread, has sent a frame that its port has not delivered here yet. */
+  #inFlight(): boolean {
+    return this.#peer !== undefined && this.#peer.#posted > this.#received;
   }
 
   #take(): unknown {

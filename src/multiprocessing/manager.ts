@@ -9,7 +9,9 @@
  * is a copy, so mutating a nested value does not change the managed one (as in Python, bpo-6766):
  * `set` it again. A value that cannot be cloned is refused by the call that tries to store it.
  */
+import { isMainThread } from 'node:worker_threads';
 import { NOT_FOR_POOL_TASKS } from '../wire/arguments.js';
+import { cloneFailure, isScalar, uncloneableError } from './clone-check.js';
 import type { Caller, ManagedKind, ManagerBroker } from './manager-broker.js';
 import { ManagerBroker as Broker } from './manager-broker.js';
 
@@ -23,8 +25,14 @@ export interface ManagerChannel {
 function localChannel(broker: ManagerBroker, caller: Caller): ManagerChannel {
   return {
     call: (id, method, args) => {
+      let sent: unknown[];
       try {
-        const sent = structuredClone(args);
+        sent = structuredClone(args);
+      } catch (error) {
+        // What the proxies' own check does not see (a Proxy object; a function given to `get`).
+        return Promise.reject(cloneFailure(error, args, `${method}(...)`, 'arguments'));
+      }
+      try {
         return Promise.resolve(broker.call(id, method, sent, caller)).then((value) => structuredClone(value));
       } catch (error) {
         return Promise.reject(error);
@@ -70,6 +78,28 @@ export abstract class ManagedProxy {
   protected call<R>(method: string, ...args: unknown[]): Promise<R> {
     return this.#channel.call(this.objectId, method, args) as Promise<R>;
   }
+
+  /**
+   * `call`, for a method that stores its arguments (named `names` in messages): each is checked
+   * here first, so that one that cannot be cloned rejects this call, in its caller, with a message
+   * saying which part of it. In a child its call would otherwise fail later, in the batch it
+   * travels in (broker-channel.ts), far from any try/catch of the caller.
+   */
+  protected store<R>(method: string, names: readonly string[], ...args: unknown[]): Promise<R> {
+    // A child process (not a thread, not the manager's own) cannot receive a SharedArrayBuffer.
+    const forProcess = !this.#local && isMainThread;
+    for (let i = 0; i < args.length; i++) {
+      if (isScalar(args[i])) continue; // the common case (`d.set('k', 1)`): no message built
+      const error = uncloneableError(
+        args[i],
+        `${this.kind}.${method}(${names.join(', ')})`,
+        names[i] ?? 'value',
+        forProcess,
+      );
+      if (error) return Promise.reject(error);
+    }
+    return this.call(method, ...args);
+  }
 }
 
 /** `manager.dict()`: a Map held by the manager. */
@@ -84,7 +114,7 @@ export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
   }
   /** Stores a copy of `value` at `key`. Rejects if `value` cannot be cloned. */
   set(key: K, value: V): Promise<void> {
-    return this.call('set', key, value);
+    return this.store('set', ['key', 'value'], key, value);
   }
   /** True if `key` is there (Python's `k in d`). */
   has(key: K): Promise<boolean> {
@@ -100,11 +130,11 @@ export class DictProxy<K = unknown, V = unknown> extends ManagedProxy {
   }
   /** The value at `key`, storing `value` first if there is none (Python's `setdefault`), atomically. */
   setDefault(key: K, value: V): Promise<V> {
-    return this.call('setDefault', key, value);
+    return this.store('setDefault', ['key', 'value'], key, value);
   }
   /** Stores every entry of a Map or a plain object, in one call. */
   update(entries: Map<K, V> | Record<string, V>): Promise<void> {
-    return this.call('update', entries);
+    return this.store('update', ['entries'], entries);
   }
   /** The keys, in insertion order. */
   keys(): Promise<K[]> {
@@ -141,19 +171,19 @@ export class ListProxy<T = unknown> extends ManagedProxy {
   }
   /** Replaces the item at `index` with a copy of `value`; rejects with RangeError outside the list. */
   set(index: number, value: T): Promise<void> {
-    return this.call('set', index, value);
+    return this.store('set', ['index', 'value'], index, value);
   }
   /** Adds a copy of `value` at the end. */
   append(value: T): Promise<void> {
-    return this.call('append', value);
+    return this.store('append', ['value'], value);
   }
   /** Adds copies of `values` at the end, in one call. */
   extend(values: readonly T[]): Promise<void> {
-    return this.call('extend', values);
+    return this.store('extend', ['values'], values);
   }
   /** Inserts a copy of `value` before `index` (negative counts from the end; past the end appends). */
   insert(index: number, value: T): Promise<void> {
-    return this.call('insert', index, value);
+    return this.store('insert', ['index', 'value'], index, value);
   }
   /** Removes and returns the item at `index` (default: the last). */
   pop(index?: number): Promise<T> {
@@ -186,7 +216,7 @@ export class NamespaceProxy extends ManagedProxy {
   }
   /** Sets attribute `name` to a copy of `value`. */
   set(name: string, value: unknown): Promise<void> {
-    return this.call('set', name, value);
+    return this.store('set', ['name', 'value'], name, value);
   }
   /** Removes attribute `name`; true if it was set. */
   delete(name: string): Promise<boolean> {
@@ -207,7 +237,7 @@ export class ValueProxy<T = number> extends ManagedProxy {
   }
   /** Replaces the value with a copy of `value`. */
   set(value: T): Promise<void> {
-    return this.call('set', value);
+    return this.store('set', ['value'], value);
   }
   /** Adds `n` and returns the new value, in one step (Python's `v.value += n` is not atomic). */
   add(n: number): Promise<number> {
@@ -215,7 +245,7 @@ export class ValueProxy<T = number> extends ManagedProxy {
   }
   /** Stores `value` if the current value is `expected`; returns the value found. */
   compareExchange(expected: T, value: T): Promise<T> {
-    return this.call('compareExchange', expected, value);
+    return this.store('compareExchange', ['expected', 'value'], expected, value);
   }
 }
 
@@ -228,7 +258,7 @@ export class ArrayProxy extends ManagedProxy {
   }
   /** Stores `value` at `index`; rejects with RangeError outside the array or for a non-number. */
   set(index: number, value: number): Promise<void> {
-    return this.call('set', index, value);
+    return this.store('set', ['index', 'value'], index, value);
   }
   /** Adds `n` to the element at `index` and returns the new value, in one step. */
   add(index: number, n: number): Promise<number> {
@@ -253,7 +283,7 @@ export class QueueProxy<T = unknown> extends ManagedProxy {
   readonly kind = 'queue';
   /** Adds an item (a copy). A value that cannot be cloned is refused here. */
   put(item: T): Promise<void> {
-    return this.call('put', item);
+    return this.store('put', ['item'], item);
   }
   /** The next item, waiting for one up to `timeout` ms (forever by default); then QueueEmpty. */
   get(options: { timeout?: number } = {}): Promise<T> {

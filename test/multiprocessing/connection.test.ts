@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { BrokenPipeError, Connection, EOFError, Pipe, Process } from 'skein';
 import { lendToOwnPool } from '../fixtures/mp-handle-tasks.ts';
 import { echo, runForever, sendNumbers } from '../fixtures/mp-tasks.ts';
+import { sendThenPoll } from '../fixtures/mp-trial-tasks.ts';
 import { BACKENDS, rejection, sleep } from '../helpers.ts';
 
 const samples = (): unknown[] => [
@@ -87,7 +88,14 @@ describe('Pipe', () => {
 
     it('a value that cannot be cloned is refused in the caller, and the pipe still works', async () => {
       const [a, b] = Pipe();
-      assert.throws(() => a.send({ callback: () => 1 }), /could not be cloned/);
+      assert.throws(
+        () => a.send({ callback: () => 1 }),
+        (error: Error) =>
+          error instanceof TypeError &&
+          /^send\(value\): value\.callback is a function \(function callback\), which cannot be cloned\. Values cross by structured clone: pass plain data/.test(
+            error.message,
+          ),
+      );
       a.send('after');
       assert.equal(await b.recv(), 'after');
     });
@@ -235,5 +243,32 @@ describe('Pipe', () => {
       await child.join();
       assert.equal(child.exitCode, 0);
     });
+  });
+
+  describe('poll right after send (issue 11: Python says True)', () => {
+    it('poll on the other end is true right after send in the same thread (Python: True)', async () => {
+      const [a, b] = Pipe();
+      assert.equal(await a.poll(), false);
+      b.send(1);
+      assert.equal(await a.poll(), true);
+      assert.equal(await a.poll(0), true);
+      assert.equal(await a.recv(), 1);
+      assert.equal(await a.poll(), false);
+      const [r, w] = Pipe({ duplex: false });
+      w.close();
+      assert.equal(await r.poll(), true, 'an EOF just sent counts too');
+      a.close();
+      b.close();
+    });
+
+    for (const backend of BACKENDS) {
+      it(`poll is true right after send with both ends lent to a ${backend.name} task`, async () => {
+        await using pool = backend.create({ maxWorkers: 1 });
+        const [a, b] = Pipe();
+        assert.deepEqual(await pool.submit(sendThenPoll, a, b), [false, true, 1, false]);
+        a.close();
+        b.close();
+      });
+    }
   });
 });
