@@ -151,7 +151,8 @@ function countNewlines(bytes: Buffer, length: number): number {
   return count;
 }
 
-function readAt(fd: number, into: Buffer, offset: number, length: number, position: number): number {
+/** Reads `length` bytes at `position` into `into[offset..]`, looping over short reads; fewer only at the end of the file. */
+export function readAt(fd: number, into: Buffer, offset: number, length: number, position: number): number {
   let done = 0;
   while (done < length) {
     const n = readSync(fd, into, offset + done, length - done, position + done);

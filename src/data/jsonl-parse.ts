@@ -11,7 +11,8 @@
  * of their digits); its fields go straight into the columns: a Float64Array or Int32Array per
  * number column, codes into a per-partition dictionary per string column.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { readAt } from './csv-range.js';
 import { JsonlParseError } from './errors.js';
 import type { BadLine, ByteRange, Column, JsonlSchema, OnBadLines, Table } from './types.js';
 
@@ -25,16 +26,6 @@ const OVERRUN = 64 * 1024;
  * read and decoded to a string synchronously, and nothing keeps a view of these bytes.
  */
 let scratch = Buffer.allocUnsafe(0);
-
-function readAt(fd: number, into: Buffer, offset: number, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, into, offset + done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
 
 /** The text of the lines that `range` owns, and the newlines in [range.start, first line). */
 export function readJsonlRange(range: ByteRange): { text: string; linesBefore: number } {
