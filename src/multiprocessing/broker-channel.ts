@@ -229,12 +229,18 @@ class ChildChannel implements BrokerChannel {
     this.#outgoing.push(call, id, method, args);
     this.#appendable = -1;
     if (++this.#buffered >= MAX_BATCH) this.flush();
-    else if (!this.#scheduled) {
+    else if (call === 0 && !this.#scheduled) {
       this.#scheduled = true;
-      // The end of this turn, not a microtask: a loop of `await put(x)` stays in one turn.
-      setImmediate(() => this.flush());
+      // The end of this turn, not a microtask: a loop of `await put(x)` stays in one turn. (A
+      // call flushes at the end of the microtasks instead, `call`; an immediate for it would
+      // cost its round trip an extra turn of the loop.)
+      setImmediate(this.#flushAtTurnEnd);
     }
   }
+
+  readonly #flushAtTurnEnd = () => {
+    if (this.#scheduled) this.flush();
+  };
 
   /** A batch of replies from the parent. */
   receive(replies: unknown[]): void {
@@ -361,9 +367,12 @@ export class BrokerReplier {
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
+      // A promise reaction, not queueMicrotask (which wraps each callback in an async resource).
+      void RESOLVED.then(this.#flushSoon);
     }
   }
+
+  readonly #flushSoon = () => this.#flush();
 
   #flush(): void {
     this.#scheduled = false;

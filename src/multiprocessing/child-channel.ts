@@ -1,22 +1,24 @@
 /**
  * The channel between the parent and a `Process` child that carries its Pipe Connections and
- * the calls of its proxies (Manager objects, primitives: broker-channel.ts): a socket pair of its own (the child's fd 3, made by `fork`'s stdio), framed
- * by frame-codec.ts.
+ * the calls of its proxies (Manager objects, primitives: broker-channel.ts): a socket pair of its
+ * own (the child's fd 3, made by `fork`'s stdio), framed by frame-codec.ts.
  *
- *   parent: Process ── FrameChannel(child.stdio[3]) ◄══ socketpair ══► FrameChannel(fd 3) :child
+ *   parent: Process ── FrameChannel(child.stdio[3]'s handle) ◄══ socketpair ══► FrameChannel(fd 3) :child
  *
  * Why not Node's IPC channel, which is already open: each IPC message goes through Node's generic
  * message machinery (a JSON or v8 envelope, internal-message filtering, an event per message), and
  * a Pipe round trip paid that four times. Here a frame is a few bytes written straight to the
- * socket, and the child reads with `onread` into one reused buffer (no stream chunk per read)
- * and writes with a plain write(2) on its fd while the socket has nothing queued (no stream
- * bookkeeping per write). Frames sent in the same tick are written together, in one system call.
+ * socket: each side reads with `onread` into one reused buffer (no stream chunk per read) and
+ * writes with a plain write(2) on its fd while the socket has nothing queued (no stream
+ * bookkeeping per write, no write request completing a loop turn later). Frames sent in the same
+ * tick are written together, in one system call; batches of proxy calls and replies, gathered by
+ * broker-channel.ts, are written at once.
  *
  * IPC still carries the start message and tells the child when the parent is gone ('disconnect').
  */
 import { writeSync } from 'node:fs';
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
-import { encodeFrame, type FrameHandler, FrameKind, FrameReader } from './frame-codec.js';
+import { encodeFlatList, encodeFrame, type FrameHandler, FrameKind, FrameReader } from './frame-codec.js';
 
 /** A call or calls frame as the flat batch broker-channel.ts serves (`[call, id, method, args]`...). */
 export function brokerCallsOf(kind: FrameKind, value: unknown): unknown[] {
@@ -31,6 +33,17 @@ export const CHILD_CHANNEL_FD = 3;
 const READ_BUFFER = 64 * 1024;
 
 const RESOLVED = Promise.resolve();
+
+/** Reads into one reused buffer, each read fed to `reader` (no stream chunk per read). */
+function readerInto(reader: FrameReader): OnReadOpts {
+  return {
+    buffer: Buffer.allocUnsafe(READ_BUFFER),
+    callback: (n, buffer) => {
+      reader.feed(Buffer.from(buffer.buffer, buffer.byteOffset, n));
+      return true; // keep reading
+    },
+  };
+}
 
 /** One end of the channel: `send` frames, hear frames and the close. */
 export class FrameChannel {
@@ -53,31 +66,53 @@ export class FrameChannel {
     });
   }
 
-  /** The parent's end, over the socket `fork` made for stdio[CHILD_CHANNEL_FD]. */
-  static parentSide(socket: Socket, onFrame: FrameHandler, onClose: () => void): FrameChannel {
+  /**
+   * The parent's end, over the socket `fork` made for stdio[CHILD_CHANNEL_FD]. Its handle is
+   * taken over by a socket of our own that reads with `onread` and writes straight to its fd, as
+   * the child's end does: `fork`'s socket would turn each read into a stream chunk (a new buffer,
+   * a 'data' event, a tick) and each write into a request completed a loop turn later, which
+   * together cost a Manager call a fifth of its round trip. `fork`'s socket is left without a
+   * handle; only its 'close' is lost, which ChildProcess's own 'close' event waits for (skein
+   * listens for 'exit' and for this channel's close).
+   */
+  static parentSide(forkSocket: Socket, onFrame: FrameHandler, onClose: () => void): FrameChannel {
     const reader = new FrameReader(onFrame);
-    const channel = new FrameChannel(socket, undefined, onClose);
-    socket.on('data', (chunk: Buffer) => reader.feed(chunk));
-    return channel;
+    const handle = (forkSocket as unknown as { _handle?: { fd?: unknown } | null })._handle;
+    const fd = handle?.fd;
+    if (!handle || typeof fd !== 'number' || fd < 0) {
+      // Not a plain fd (not expected on a Unix system): the stream's own reads and writes.
+      const channel = new FrameChannel(forkSocket, undefined, onClose);
+      forkSocket.on('data', (chunk: Buffer) => reader.feed(chunk));
+      return channel;
+    }
+    // The handle is reading already (fork's socket started it): `manualStart` keeps this socket
+    // from starting it again; reads now land in `onread` (the handle's owner is this socket).
+    const options: SocketConstructorOpts & { onread: OnReadOpts; handle: unknown; manualStart: boolean } = {
+      handle,
+      manualStart: true,
+      readable: true,
+      writable: true,
+      onread: readerInto(reader),
+    };
+    const socket = new Socket(options);
+    // fork's socket lets go of the handle, so that nothing it does later (ChildProcess resumes
+    // its stdio streams at exit) can restart, stop or close it under this socket.
+    const forked = forkSocket as unknown as { _handle: unknown };
+    forked._handle = null;
+    forkSocket.on('error', () => {});
+    return new FrameChannel(socket, fd, onClose);
   }
 
   /** The child's end, over fd CHILD_CHANNEL_FD. */
   static childSide(onFrame: FrameHandler, onClose: () => void): FrameChannel {
     const reader = new FrameReader(onFrame);
-    const onread: OnReadOpts = {
-      buffer: Buffer.allocUnsafe(READ_BUFFER),
-      callback: (n, buffer) => {
-        reader.feed(Buffer.from(buffer.buffer, buffer.byteOffset, n));
-        return true; // keep reading
-      },
-    };
     // `onread` is read by the Socket constructor too (net.connect passes its options on to it),
     // though @types/node lists it for connect only.
     const options: SocketConstructorOpts & { onread: OnReadOpts } = {
       fd: CHILD_CHANNEL_FD,
       readable: true,
       writable: true,
-      onread,
+      onread: readerInto(reader),
     };
     const socket = new Socket(options);
     return new FrameChannel(socket, CHILD_CHANNEL_FD, onClose);
@@ -122,15 +157,28 @@ export class FrameChannel {
    */
   sendBrokerCalls(calls: unknown[]): void {
     if (calls.length === 4 && Array.isArray(calls[3])) {
-      this.send(FrameKind.call, 0, [calls[0], calls[1], calls[2], ...calls[3]]);
+      this.#sendNow(encodeFlatList(FrameKind.call, [calls[0], calls[1], calls[2], ...calls[3]]));
     } else {
-      this.send(FrameKind.calls, 0, calls);
+      this.#sendNow(encodeFrame(FrameKind.calls, 0, calls));
     }
   }
 
   /** Sends a batch of replies (`[call, ok, value, ...]`); one reply is flat already. */
   sendBrokerReplies(replies: unknown[]): void {
-    this.send(replies.length === 3 ? FrameKind.reply : FrameKind.replies, 0, replies);
+    this.#sendNow(
+      replies.length === 3 ? encodeFlatList(FrameKind.reply, replies) : encodeFrame(FrameKind.replies, 0, replies),
+    );
+  }
+
+  /**
+   * Writes `frame` now, after whatever is queued: broker-channel.ts batches its calls and replies
+   * itself (they leave at the end of the microtasks that made them), so waiting another microtask
+   * would only lengthen the round trip.
+   */
+  #sendNow(frame: Buffer): void {
+    if (this.#closed) throw new Error('the channel to the other process is closed: it has exited');
+    this.#queued.push(frame);
+    this.#flush();
   }
 
   /** Whether the channel keeps the event loop alive. */

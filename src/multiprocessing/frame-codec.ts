@@ -96,21 +96,48 @@ function listSize(list: unknown[]): number {
 export function encodeFrame(kind: FrameKind, id: number, value?: unknown): Buffer {
   let frame: Buffer;
   const size = scalarSize(value);
+  const asList = size < 0 && Array.isArray(value) ? listSize(value) : -1;
   if (size >= 0) {
     frame = Buffer.allocUnsafe(HEAD - 1 + size);
     writeScalar(frame, HEAD - 1, value);
-  } else if (Array.isArray(value) && listSize(value) >= 0) {
-    frame = Buffer.allocUnsafe(HEAD - 1 + listSize(value));
-    frame[9] = Tag.list;
-    frame[10] = value.length;
-    let at = 11;
-    for (const item of value) at = writeScalar(frame, at, item);
+  } else if (asList >= 0) {
+    frame = listFrame(value as unknown[], asList);
   } else {
     const body = serialize(value);
     frame = Buffer.allocUnsafe(HEAD + body.length);
     frame[9] = Tag.v8;
     body.copy(frame, HEAD);
   }
+  return withHead(frame, kind, id);
+}
+
+/**
+ * `encodeFrame(kind, 0, list)` for a list skein made itself (a proxy call `[call, id, method,
+ * ...args]`, a reply `[call, ok, value]`): a plain array without holes or named properties, so
+ * only its elements are looked at.
+ */
+export function encodeFlatList(kind: FrameKind, list: unknown[]): Buffer {
+  if (list.length > SHORT_LIST) return encodeFrame(kind, 0, list);
+  let size = 2;
+  for (let i = 0; i < list.length; i++) {
+    const bytes = scalarSize(list[i]);
+    if (bytes < 0) return encodeFrame(kind, 0, list);
+    size += bytes;
+  }
+  return withHead(listFrame(list, size), kind, 0);
+}
+
+/** A frame (its head not yet written) holding `list`, whose scalars take `size` bytes with tag and count. */
+function listFrame(list: unknown[], size: number): Buffer {
+  const frame = Buffer.allocUnsafe(HEAD - 1 + size);
+  frame[9] = Tag.list;
+  frame[10] = list.length;
+  let at = 11;
+  for (let i = 0; i < list.length; i++) at = writeScalar(frame, at, list[i]);
+  return frame;
+}
+
+function withHead(frame: Buffer, kind: FrameKind, id: number): Buffer {
   frame.writeUInt32LE(frame.length - 4, 0);
   frame[4] = kind;
   frame.writeUInt32LE(id, 5);

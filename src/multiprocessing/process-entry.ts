@@ -17,10 +17,11 @@ import type { TaskReference } from '../pool/protocol.js';
 import { loadTaskFunction } from '../wire/load-function.js';
 import { brokerCallsSent, childBrokerChannel, useBrokerTransport } from './broker-channel.js';
 import { FrameChannel } from './child-channel.js';
-import { Connection, type Frame } from './connection.js';
+import { Connection } from './connection.js';
 import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, reviveConnections } from './handles.js';
 import { makeProxy } from './manager.js';
+import type { Frame } from './pipe-link.js';
 import { revivePrimitive } from './primitive-proxy.js';
 
 /** From the parent to the child over IPC (the rest travels on the channel, child-channel.ts). */

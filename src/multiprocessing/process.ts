@@ -31,9 +31,10 @@ import { resolveTaskReference } from '../wire/task-reference.js';
 import { BrokerReplier } from './broker-channel.js';
 import { dropCallerEverywhere } from './broker-registry.js';
 import { brokerCallsOf, CHILD_CHANNEL_FD, FrameChannel } from './child-channel.js';
-import { BrokenPipeError, type Connection, type Frame, type Link } from './connection.js';
+import { BrokenPipeError, type Connection } from './connection.js';
 import { FrameKind } from './frame-codec.js';
 import { type ConnectionDescriptor, mapConnections } from './handles.js';
+import type { Frame, Link } from './pipe-link.js';
 import type { ToChild } from './process-entry.js';
 // Process pool tasks get the same proxies of primitives as a Process: installed with this module.
 import './task-handles.js';

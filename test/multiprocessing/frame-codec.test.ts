@@ -1,7 +1,7 @@
 /** The bytes of a Process child's channel: frames out of `encodeFrame`, back through a `FrameReader`. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeFrame, FrameKind, FrameReader } from '../../src/multiprocessing/frame-codec.ts';
+import { encodeFlatList, encodeFrame, FrameKind, FrameReader } from '../../src/multiprocessing/frame-codec.ts';
 
 interface Decoded {
   kind: number;
@@ -96,6 +96,26 @@ describe('encodeFrame / FrameReader', () => {
     reader.feed(bytes);
     bytes.fill(0); // the channel reuses its read buffer like this
     assert.deepEqual(out[0]?.value, new Float64Array([1, 2, 3]));
+  });
+
+  it("encodeFlatList (skein's own call and reply lists) writes the bytes encodeFrame writes", () => {
+    const lists: unknown[][] = [
+      [],
+      [7, 1, 'set', 'k', 1],
+      [3, 1, 'ünïcødé ✓ 𝄞'],
+      [4, 0, { name: 'Error', message: 'no' }], // a reply whose value is not a scalar: v8
+      [5, 2, 'update', new Map([['a', 1]])],
+      Array.from({ length: 17 }, (_, i) => i), // past the short-list path: v8
+      [1, 'x'.repeat(5000)], // a string past the short path: v8
+    ];
+    for (const list of lists) {
+      const flat = encodeFlatList(FrameKind.call, list);
+      assert.deepEqual(flat, encodeFrame(FrameKind.call, 0, list), `the frame of ${JSON.stringify(list)}`);
+      const out: Decoded[] = [];
+      readerInto(out).feed(flat);
+      assert.deepEqual(out, [{ kind: FrameKind.call, id: 0, value: list }]);
+    }
+    assert.throws(() => encodeFlatList(FrameKind.reply, [1, 1, () => 1]), /could not be cloned/);
   });
 
   it('a value that cannot be cloned throws in the caller', () => {
