@@ -77,6 +77,7 @@ const MAX_STARTUP_FAILURES = 3;
 const TARGET_BATCH_MS = 1;
 const MAX_PREFETCH = 256;
 const UNKNOWN_TASK_MS = 1e6;
+const RESOLVED = Promise.resolve();
 
 export class PoolEngine {
   readonly queue = new Deque<TaskRecord>();
@@ -225,8 +226,12 @@ export class PoolEngine {
   scheduleDispatch(): void {
     if (this.dispatchScheduled) return;
     this.dispatchScheduled = true;
-    queueMicrotask(() => this.dispatch());
+    // A promise reaction, not queueMicrotask: that one wraps each callback in an async resource
+    // (its own code to run and, early on, to compile), on every lone task's round trip.
+    void RESOLVED.then(this.dispatchSoon);
   }
+
+  private readonly dispatchSoon = (): void => this.dispatch();
 
   /** Hands queued tasks to workers (one message per worker), then spawns workers if tasks still wait. */
   dispatch(): void {
