@@ -101,7 +101,7 @@ export class PoolExecutor extends BaseExecutor {
   private readonly backend: Backend;
   private closing: Promise<void> | undefined;
   /** What the argument walk of the last submit met (one object, reused: submit is synchronous). */
-  private readonly argumentsSeen: ArgumentsSeen = { largeArrays: false, brokered: false };
+  private readonly argumentsSeen: ArgumentsSeen = { largeArrays: false, bulky: false, brokered: false };
 
   constructor(backend: Backend, options: PoolExecutorOptions = {}) {
     super();
@@ -193,7 +193,15 @@ export class PoolExecutor extends BaseExecutor {
     }
     let future: Future<unknown>;
     try {
-      future = this.engine.submit({ fn, args, options, chunk, shared, largeArrays: seen.largeArrays });
+      future = this.engine.submit({
+        fn,
+        args,
+        options,
+        chunk,
+        shared,
+        largeArrays: seen.largeArrays,
+        bulky: seen.bulky,
+      });
     } catch (error) {
       settled?.();
       throw error;

@@ -44,7 +44,7 @@ import { resolveTaskReference } from '../wire/task-reference.js';
 import { Deque } from './deque.js';
 import { type FleetConfig, WorkerFleet } from './fleet.js';
 import type { ChunkCall, RunMessage, TaskReference, ToMain } from './protocol.js';
-import { RESULT_STRIDE, TASK_CHUNK, TASK_OK, TASK_SHARED, TASK_SPREAD } from './protocol.js';
+import { RESULT_STRIDE, TASK_BULKY, TASK_CHUNK, TASK_OK, TASK_SHARED, TASK_SPREAD } from './protocol.js';
 import { readTaskState } from './task-state.js';
 import type { TaskRecord, WorkerSlot } from './worker-slot.js';
 
@@ -57,6 +57,8 @@ export interface TaskSpec {
   readonly shared: readonly SharedPrimitive[] | undefined;
   /** Its arguments hold a large typed array, copied once and transferred when sent (wire/large-arrays.ts). */
   readonly largeArrays: boolean;
+  /** Its arguments hold a buffer of a MiB or more: the worker collects its young garbage after it (TASK_BULKY). */
+  readonly bulky: boolean;
 }
 
 export interface EngineConfig extends FleetConfig {
@@ -149,6 +151,7 @@ export class PoolEngine {
       spread: spec.chunk === 'spread',
       shared: spec.shared,
       largeArrays: spec.largeArrays,
+      bulky: spec.bulky,
       slot: undefined,
       queued: false,
       expectedMs: 0,
@@ -324,7 +327,11 @@ export class PoolEngine {
         transfer ??= [];
         args = copyLargeArrays(args, task.transfer, transfer);
       }
-      const flags = (task.chunk ? TASK_CHUNK : 0) | (task.spread ? TASK_SPREAD : 0) | (task.shared ? TASK_SHARED : 0);
+      const flags =
+        (task.chunk ? TASK_CHUNK : 0) |
+        (task.spread ? TASK_SPREAD : 0) |
+        (task.shared ? TASK_SHARED : 0) |
+        (task.bulky ? TASK_BULKY : 0);
       message.push(task.id, task.refKey, args, flags);
       if (task.shared) slot.rememberShared(task.shared);
     }

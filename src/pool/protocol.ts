@@ -48,8 +48,10 @@ export const TASK_STRIDE = 4;
 export const TASK_CHUNK = 1;
 /** ...and arguments holding shared primitives as descriptors, to rebuild before the call... */
 export const TASK_SHARED = 2;
-/** ...and a chunk whose items are argument lists, spread into each call (map over zipped iterables). */
+/** ...and a chunk whose items are argument lists, spread into each call (map over zipped iterables)... */
 export const TASK_SPREAD = 4;
+/** ...and arguments holding a buffer of a MiB or more: the worker collects its young garbage once idle. */
+export const TASK_BULKY = 8;
 
 /** How a chunk task calls its function: once per item, or once per item spread as arguments (zipped iterables). */
 export type ChunkCall = 'item' | 'spread';

@@ -25,6 +25,7 @@ import type { ChunkOutcome, ResultsMessage, TaskReference, ToMain, ToWorker } fr
 import {
   packNumbers,
   RESULT_STRIDE,
+  TASK_BULKY,
   TASK_CHUNK,
   TASK_ERROR,
   TASK_OK,
@@ -33,6 +34,7 @@ import {
   TASK_STRIDE,
 } from './protocol.js';
 import { TASK_STATE_STOPPED, TASK_STATE_WORD } from './task-state.js';
+import { collectYoungGarbage } from './young-garbage.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -53,6 +55,8 @@ const aborted = new Set<number>();
 const queue: unknown[] = [];
 let head = 0;
 let draining = false;
+/** A task taken since the queue was last empty received a buffer of a MiB or more (TASK_BULKY). */
+let bulkyTaken = false;
 /** Tasks can arrive while the initializer still runs (the pool does not wait for 'ready'); they wait. */
 let initialized = false;
 let outbox: ResultsMessage = [];
@@ -293,6 +297,7 @@ function drain(): void {
       return;
     }
     head += TASK_STRIDE;
+    if ((flags & TASK_BULKY) !== 0) bulkyTaken = true;
     if (aborted.delete(id)) {
       markEnded();
       reply(id, TASK_ERROR, serializeError(new Error('aborted before it started')), 0);
@@ -339,6 +344,11 @@ function drain(): void {
   // its task's answer on the way, and must not be kept forever.
   aborted.clear();
   flush();
+  if (bulkyTaken) {
+    // Idle now, results sent: free the copies the tasks received before the next ones arrive.
+    bulkyTaken = false;
+    collectYoungGarbage();
+  }
 }
 
 async function init(message: Extract<ToWorker, { t: 'init' }>): Promise<void> {

@@ -29,6 +29,8 @@ export interface TaskRecord {
   readonly shared: readonly SharedPrimitive[] | undefined;
   /** Its arguments hold a large typed array, copied once and transferred when sent (wire/large-arrays.ts). */
   readonly largeArrays: boolean;
+  /** Its arguments hold a buffer of a MiB or more (TASK_BULKY). */
+  readonly bulky: boolean;
   /** The worker it was handed to, if any. */
   slot: WorkerSlot | undefined;
   /** In the engine's queue (perhaps settled already: the queue drops those lazily). */

@@ -11,7 +11,7 @@
  */
 import { SharedPrimitive } from '../sync/shared-memory.js';
 import { findUncloneable, type HandleCheck } from './cloneable.js';
-import { isLargeArgument } from './large-arrays.js';
+import { isBulkyArgument, isLargeArgument } from './large-arrays.js';
 import { processSharing } from './process-sharing.js';
 
 export type BackendKind = 'thread' | 'process';
@@ -69,10 +69,15 @@ let sawHandle = false;
 let sawBrokered = false;
 /** Set by the walk (threads only) when it meets a buffer big enough to be copied once (large-arrays.ts). */
 let sawLargeArray = false;
+/** Set by the walk when it meets a buffer of a MiB or more (large-arrays.ts, BULKY_ARGUMENT_BYTES). */
+let sawBulky = false;
 
 function handleCheckFor(backend: BackendKind): HandleCheck {
   return (value) => {
-    if (backend === 'thread' && !sawLargeArray && isLargeArgument(value)) sawLargeArray = true;
+    if (!sawBulky && isBulkyArgument(value)) {
+      sawBulky = true;
+      if (backend === 'thread' && isLargeArgument(value)) sawLargeArray = true;
+    } else if (backend === 'thread' && !sawLargeArray && isLargeArgument(value)) sawLargeArray = true;
     for (const rule of HANDLE_RULES) {
       if (!rule.matches(value)) continue;
       const how = rule[backend];
@@ -96,6 +101,8 @@ const CHECKS: Record<BackendKind, HandleCheck> = {
 export interface ArgumentsSeen {
   /** A typed array, DataView or ArrayBuffer to copy once instead of cloning (threads; see large-arrays.ts). */
   largeArrays: boolean;
+  /** A buffer of a MiB or more: the worker collects its young garbage when idle after the task (large-arrays.ts). */
+  bulky: boolean;
   /** A Pipe Connection end or a Manager proxy (they reach a worker through multiprocessing's brokers). */
   brokered: boolean;
 }
@@ -113,11 +120,13 @@ export function assertArgumentsCloneable(
 ): boolean {
   if (seen) {
     seen.largeArrays = false;
+    seen.bulky = false;
     seen.brokered = false;
   }
   if (!Array.isArray(args)) return false; // a packed chunk (Float64Array) holds only numbers
   sawHandle = false;
   sawLargeArray = false;
+  sawBulky = false;
   sawBrokered = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -134,6 +143,7 @@ export function assertArgumentsCloneable(
   }
   if (seen) {
     seen.largeArrays = sawLargeArray;
+    seen.bulky = sawBulky;
     seen.brokered = sawBrokered;
   }
   return sawHandle;

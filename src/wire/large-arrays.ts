@@ -26,6 +26,13 @@ import type { TransferListItem } from 'node:worker_threads';
 /** Buffers of at least this many bytes are copied once and transferred (smaller ones are cloned). */
 export const LARGE_ARGUMENT_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Buffers of at least this many bytes make a task "bulky": its worker collects its young garbage
+ * once it is idle (pool/young-garbage.ts), so that the memory of the copy it received is free
+ * for the next task's instead of fresh pages each time.
+ */
+export const BULKY_ARGUMENT_BYTES = 1024 * 1024;
+
 /** The built-in typed array classes: a clone turns a subclass (Node's Buffer) into its built-in base. */
 const TYPED_ARRAYS = [
   Float64Array,
@@ -58,6 +65,12 @@ function copyableBuffer(value: object): ArrayBuffer | undefined {
  */
 export function isLargeArgument(value: object): boolean {
   return copyableBuffer(value) !== undefined;
+}
+
+/** Whether `value` is a typed array, DataView or ArrayBuffer whose (not shared) buffer a clone or a copy sends whole, of at least BULKY_ARGUMENT_BYTES. */
+export function isBulkyArgument(value: object): boolean {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value instanceof ArrayBuffer ? value : undefined;
+  return buffer instanceof ArrayBuffer && buffer.byteLength >= BULKY_ARGUMENT_BYTES;
 }
 
 const isPlainObject = (value: object): boolean => {
