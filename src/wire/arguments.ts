@@ -74,10 +74,8 @@ let sawBulky = false;
 
 function handleCheckFor(backend: BackendKind): HandleCheck {
   return (value) => {
-    if (!sawBulky && isBulkyArgument(value)) {
-      sawBulky = true;
-      if (backend === 'thread' && isLargeArgument(value)) sawLargeArray = true;
-    } else if (backend === 'thread' && !sawLargeArray && isLargeArgument(value)) sawLargeArray = true;
+    if (!sawBulky && isBulkyArgument(value)) sawBulky = true;
+    if (backend === 'thread' && !sawLargeArray && isLargeArgument(value)) sawLargeArray = true;
     for (const rule of HANDLE_RULES) {
       if (!rule.matches(value)) continue;
       const how = rule[backend];
