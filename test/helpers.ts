@@ -29,3 +29,17 @@ export function countedEndless(): { items: Iterable<number>; pulled: () => numbe
   }
   return { items: endless(), pulled: () => pulled };
 }
+
+/** Values that structured clone keeps but JSON would not (Map, Date, typed arrays, BigInt, Set, undefined): what a Pipe end or a proxy must carry intact. */
+export const cloneSamples = (): unknown[] => [
+  new Map<string, unknown>([
+    ['when', new Date(86_400_000)],
+    ['nested', { list: [1, 'two', null] }],
+  ]),
+  new Date(0),
+  new Float64Array([1.5, -0, Number.NaN]),
+  new BigInt64Array([2n ** 60n]),
+  new Set(['a', 'b']),
+  'text',
+  undefined,
+];

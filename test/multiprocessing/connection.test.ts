@@ -5,20 +5,7 @@ import { BrokenPipeError, Connection, EOFError, Pipe, Process } from 'skein';
 import { lendToOwnPool } from '../fixtures/mp-handle-tasks.ts';
 import { echo, runForever, sendNumbers } from '../fixtures/mp-tasks.ts';
 import { sendThenPoll } from '../fixtures/mp-trial-tasks.ts';
-import { BACKENDS, rejection, sleep } from '../helpers.ts';
-
-const samples = (): unknown[] => [
-  new Map<string, unknown>([
-    ['when', new Date(86_400_000)],
-    ['nested', { list: [1, 'two', null] }],
-  ]),
-  new Date(0),
-  new Float64Array([1.5, -0, Number.NaN]),
-  new BigInt64Array([2n ** 60n]),
-  new Set(['a', 'b']),
-  'text',
-  undefined,
-];
+import { BACKENDS, rejection, cloneSamples as samples, sleep } from '../helpers.ts';
 
 describe('Pipe', () => {
   describe('in one process', () => {

@@ -22,20 +22,7 @@ import {
   squareFromQueue,
   waitInRecv,
 } from '../fixtures/mp-handle-tasks.ts';
-import { BACKENDS, rejection } from '../helpers.ts';
-
-const samples = (): unknown[] => [
-  new Map<string, unknown>([
-    ['when', new Date(86_400_000)],
-    ['nested', { list: [1, 'two', null] }],
-  ]),
-  new Date(0),
-  new Float64Array([1.5, -0, Number.NaN]),
-  new BigInt64Array([2n ** 60n]),
-  new Set(['a', 'b']),
-  'text',
-  undefined,
-];
+import { BACKENDS, rejection, cloneSamples as samples } from '../helpers.ts';
 
 describe('Manager proxies passed to pool tasks', () => {
   for (const backend of BACKENDS) {
