@@ -118,9 +118,13 @@ export class FrameChannel {
     return new FrameChannel(socket, CHILD_CHANNEL_FD, onClose);
   }
 
-  /** Whether the other end is gone (or this one was destroyed). */
+  /**
+   * Whether the other end is gone or this one was destroyed. The socket's `destroyed` counts at
+   * once: its fd is closed then, 'close' only follows, and a write(2) on that number in between
+   * could land in whatever the process opened next under it.
+   */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || this.#socket.destroyed;
   }
 
   /**
@@ -128,7 +132,7 @@ export class FrameChannel {
    * in the caller if `value` cannot be cloned, or if the channel is closed.
    */
   send(kind: FrameKind, id: number, value?: unknown): void {
-    if (this.#closed) throw new Error('the channel to the other process is closed: it has exited');
+    if (this.closed) throw new Error('the channel to the other process is closed: it has exited');
     this.#queued.push(encodeFrame(kind, id, value));
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -176,7 +180,7 @@ export class FrameChannel {
    * would only lengthen the round trip.
    */
   #sendNow(frame: Buffer): void {
-    if (this.#closed) throw new Error('the channel to the other process is closed: it has exited');
+    if (this.closed) throw new Error('the channel to the other process is closed: it has exited');
     this.#queued.push(frame);
     this.#flush();
   }
@@ -194,7 +198,7 @@ export class FrameChannel {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#closed || this.#queued.length === 0) return;
+    if (this.closed || this.#queued.length === 0) return;
     const queued = this.#queued;
     this.#queued = [];
     let bytes = queued.length === 1 ? (queued[0] as Buffer) : Buffer.concat(queued);
